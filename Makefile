@@ -1,0 +1,126 @@
+# RT/RW Net backend: the one build file.  See README.md.
+#
+#   make            release build into build/rel/bin
+#   make asan       AddressSanitizer + UBSan build into build/asan/bin
+#   make deps       install every Debian package and npm tool the project needs
+#   make run        local stack under var/, demo tenant, serve until Ctrl-C
+#   make test       throwaway stack under var/test-*, every test, teardown
+#   make bench      local stack + wrk benchmark table (var/bench/latest.md)
+#   make format     clang-format the C sources in place
+#
+# Local overrides go in Makefile.local (not committed).
+
+-include Makefile.local
+
+CC	?= cc
+PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
+PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN	 = -std=c17 -g -Wall -Wextra -Werror -Wformat=2 -Wshadow \
+	   -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wwrite-strings -Wvla -Wimplicit-fallthrough -fno-common
+HARDEN	 = -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	   -fstack-clash-protection -fPIE
+DEFS	 = -D_GNU_SOURCE -Ilib -I.
+LDHARD	 = -pie -Wl,-z,relro,-z,now
+SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+
+REL_CFLAGS  = $(WARN) -O2 $(HARDEN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
+ASAN_CFLAGS = $(WARN) -O1 $(SAN) -fPIE $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
+
+LIB_SRCS  := $(sort $(wildcard lib/*.c lib/store/*.c))
+FCGI_SRCS := $(sort $(wildcard fcgi/*.c))
+JOB_SRCS  := $(sort $(wildcard jobs/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+JOB_NAMES  := $(patsubst jobs/%.c,rtrw-%,$(JOB_SRCS))
+TOOL_NAMES := $(patsubst tools/%.c,%,$(TOOL_SRCS))
+UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
+
+# $(call variant,NAME,CFLAGS,LDFLAGS) builds every program of one flavour.
+define variant
+$(1)_OBJ  = build/$(1)/obj
+$(1)_BIN  = build/$(1)/bin
+$(1)_LIBA = build/$(1)/librtrw.a
+$(1)_LIB_OBJS  = $$(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
+$(1)_FCGI_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(FCGI_SRCS))
+$(1)_PROGS = build/$(1)/bin/rtrw-api \
+	$$(addprefix build/$(1)/bin/,$(JOB_NAMES) $(TOOL_NAMES))
+
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -MMD -MP -c $$< -o $$@
+
+$$($(1)_LIBA): $$($(1)_LIB_OBJS)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+build/$(1)/bin/rtrw-api: $$($(1)_FCGI_OBJS) $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
+
+build/$(1)/bin/rtrw-%: build/$(1)/obj/jobs/%.o $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS)
+
+build/$(1)/bin/%: build/$(1)/obj/tools/%.o $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS)
+
+build/$(1)/bin/test_%: build/$(1)/obj/tests/unit/test_%.o $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(CHECK_LIBS)
+
+-include $$(shell find build/$(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call variant,rel,$(REL_CFLAGS),$(LDHARD) $(LDFLAGS)))
+$(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
+
+.PHONY: all release asan deps run test unit bench format format-check \
+	clean e2e
+.DEFAULT_GOAL := all
+
+all: release
+release: deps-check $(rel_PROGS)
+asan: deps-check $(asan_PROGS) $(addprefix build/asan/bin/,$(UNIT_NAMES))
+
+# deps installs what is missing; deps-check only runs it when a marker of
+# the current package list is absent, so every target can depend on it
+# cheaply.
+DEPS_STAMP = var/.deps-$(shell cksum tools/deps.sh 2>/dev/null | cut -d' ' -f1)
+deps:
+	@tools/deps.sh
+	@mkdir -p var && rm -f var/.deps-* && touch $(DEPS_STAMP)
+deps-check:
+	@test -f $(DEPS_STAMP) || $(MAKE) --no-print-directory deps
+
+# Unit tests: every Check program, sanitizers on, leaks fatal.
+unit: asan
+	@tools/unit.sh $(addprefix build/asan/bin/,$(UNIT_NAMES))
+
+run: release
+	@tools/run.sh
+
+test: asan
+	@tools/test.sh
+
+bench: release
+	@tools/bench.sh
+
+format:
+	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
+		$(UNIT_SRCS) $(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+
+format-check:
+	@clang-format --dry-run --Werror $(LIB_SRCS) $(FCGI_SRCS) \
+		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+
+clean:
+	rm -rf build

@@ -1,0 +1,123 @@
+#include "cache.h"
+
+#include <libmemcached/memcached.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "log.h"
+#include "util.h"
+
+struct cache {
+	memcached_st *mc;
+};
+
+struct cache *
+cache_open(const char *servers)
+{
+	struct cache *c;
+	memcached_server_st *list;
+	memcached_return_t rc;
+
+	list = memcached_servers_parse(servers);
+	if (!list)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->mc = memcached_create(NULL);
+	if (!c->mc)
+		abort();
+	rc = memcached_server_push(c->mc, list);
+	memcached_server_list_free(list);
+	if (rc != MEMCACHED_SUCCESS) {
+		memcached_free(c->mc);
+		free(c);
+		return NULL;
+	}
+	/* Milliseconds: the cache is an optimisation, never worth a wait. */
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 200);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 200);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, 200000);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, 200000);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 1);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT,
+	                       1);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+	return c;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (!c)
+		return;
+	memcached_free(c->mc);
+	free(c);
+}
+
+int
+cache_ping(struct cache *c)
+{
+	static const char key[] = "rtrw:ping";
+	memcached_return_t rc;
+
+	/*
+	 * A round trip for real: memcached_version() reports success for
+	 * a server it has already marked dead.
+	 */
+	rc = memcached_set(c->mc, key, sizeof(key) - 1, "1", 1, 60, 0);
+	return rc == MEMCACHED_SUCCESS ? 0 : -1;
+}
+
+int
+cache_get(struct cache *c, struct arena *a, const char *key, char **val,
+          size_t *len)
+{
+	memcached_return_t rc;
+	uint32_t flags = 0;
+	size_t n = 0;
+	char *v;
+
+	v = memcached_get(c->mc, key, strlen(key), &n, &flags, &rc);
+	if (rc == MEMCACHED_NOTFOUND)
+		return 0;
+	if (rc != MEMCACHED_SUCCESS || !v) {
+		free(v);
+		return -1;
+	}
+	*val = arena_strndup(a, v, n);
+	*len = n;
+	free(v);
+	return *val ? 1 : -1;
+}
+
+int
+cache_set(struct cache *c, const char *key, const char *val, size_t len,
+          time_t ttl)
+{
+	return memcached_set(c->mc, key, strlen(key), val, len, ttl, 0) ==
+	               MEMCACHED_SUCCESS
+	           ? 0
+	           : -1;
+}
+
+int
+cache_delete(struct cache *c, const char *key)
+{
+	memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
+
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND ? 0 : -1;
+}
+
+int
+cache_incr(struct cache *c, const char *key, uint64_t delta, time_t ttl,
+           uint64_t *out)
+{
+	memcached_return_t rc;
+
+	/* The binary protocol creates the counter atomically when absent. */
+	rc = memcached_increment_with_initial(c->mc, key, strlen(key), delta,
+	                                      delta, ttl, out);
+	return rc == MEMCACHED_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,96 @@
+/*
+ * Configuration: one file of "key = value" lines plus environment
+ * overrides.  The file is /etc/rtrw/rtrw.conf in production (var/rtrw.conf
+ * in the local stack); --config or RTRW_CONFIG names another.  Every key
+ * can be overridden by the environment variable RTRW_<KEY> in upper case,
+ * e.g. RTRW_DB_PORT=3307.  Unknown keys in the file are an error, so that
+ * a typo does not silently fall back to a default.
+ *
+ * Secrets never sit in the file itself: jwt_secret_file and data_key_file
+ * name files that must be mode 0600 or stricter.  config_load_secrets()
+ * refuses to go on with a missing, readable-by-others or weak secret and
+ * says which.
+ */
+#ifndef RTRW_CONFIG_H
+#define RTRW_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/rtrw/rtrw.conf"
+#define CONFIG_STR_MAX      256
+#define JWT_SECRET_MIN      32 /* bytes */
+#define JWT_SECRET_MAX      512
+#define DATA_KEY_LEN        32 /* AES-256 */
+
+struct config {
+	/* FastCGI listener: "unix:/path" or "host:port". */
+	char listen[CONFIG_STR_MAX];
+	int listen_backlog;
+	int workers; /* 0 = number of cores */
+
+	/* MariaDB: the application's connection. */
+	char db_host[CONFIG_STR_MAX];
+	int db_port;
+	char db_socket[CONFIG_STR_MAX];
+	char db_name[CONFIG_STR_MAX];
+	char db_user[CONFIG_STR_MAX];
+	char db_password_file[CONFIG_STR_MAX];
+	/* The schema owner's account, used by rtrw-migrate only. */
+	char db_admin_user[CONFIG_STR_MAX];
+	char db_admin_password_file[CONFIG_STR_MAX];
+	int db_connect_timeout; /* seconds */
+
+	/* memcached: "host:port" or "/path/to/socket". */
+	char memcached[CONFIG_STR_MAX];
+
+	char jwt_secret_file[CONFIG_STR_MAX];
+	char data_key_file[CONFIG_STR_MAX];
+
+	long max_body_bytes;
+	long arena_cap_bytes;
+	char log_level[16];
+
+	/* Filled by config_load_secrets(). */
+	unsigned char jwt_secret[JWT_SECRET_MAX];
+	size_t jwt_secret_len;
+	unsigned char data_key[DATA_KEY_LEN];
+	int have_secrets;
+};
+
+/* Fills c with the built-in defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Loads defaults, then the file at path (NULL: RTRW_CONFIG or the default
+ * path; a missing default file is not an error, a missing named one is),
+ * then the environment.  Returns 0, or -1 with a sentence in err.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Parses one file's text into c (used by config_load and the unit tests). */
+int config_parse(struct config *c, const char *text, const char *source,
+                 char *err, size_t errlen);
+
+/* Applies RTRW_* environment variables to c. */
+int config_apply_env(struct config *c, char *err, size_t errlen);
+
+/*
+ * Reads the JWT key and the data-encryption key.  The JWT key file holds
+ * at least 32 bytes (trailing newline ignored) that are not all the same;
+ * the data key file holds exactly 64 hex digits.  Both files must be
+ * regular files without group or other permission bits.  Returns 0, or -1
+ * with a sentence in err naming the secret at fault.
+ */
+int config_load_secrets(struct config *c, char *err, size_t errlen);
+
+/*
+ * Reads a password file (one line; trailing newline dropped) into out.
+ * An empty path gives an empty password.  0 or -1 with err.
+ */
+int config_read_password(const char *path, char *out, size_t outlen, char *err,
+                         size_t errlen);
+
+/* Wipes the secrets held in c. */
+void config_wipe(struct config *c);
+
+#endif

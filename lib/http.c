@@ -1,0 +1,366 @@
+#include "http.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "json.h"
+#include "util.h"
+
+static const char *const method_names[HTTP__MAX] = {
+    "", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+};
+
+enum http_method
+http_method_parse(const char *s)
+{
+	for (int m = 1; m < HTTP__MAX; m++)
+		if (strcmp(s, method_names[m]) == 0)
+			return (enum http_method)m;
+	return HTTP_NONE;
+}
+
+const char *
+http_method_name(enum http_method m)
+{
+	if ((int)m <= 0 || m >= HTTP__MAX)
+		return "?";
+	return method_names[m];
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
+	}
+}
+
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+http_decode(struct arena *a, const char *src, size_t n, int plus_is_space,
+            int *bad)
+{
+	char *out = arena_alloc(a, n + 1);
+	size_t k = 0;
+
+	*bad = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n) {
+				*bad = 1;
+				return NULL;
+			}
+			hi = hexdigit(src[i + 1]);
+			lo = hexdigit(src[i + 2]);
+			if (hi < 0 || lo < 0) {
+				*bad = 1;
+				return NULL;
+			}
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		out[k++] = c;
+	}
+	out[k] = '\0';
+	if (!utf8_valid(out, k)) {
+		*bad = 1;
+		return NULL;
+	}
+	return out;
+}
+
+int
+req_parse_query(struct req *r, const char *query)
+{
+	const char *p = query;
+
+	r->nparams = 0;
+	if (!query || !*query)
+		return 0;
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		int bad = 0;
+
+		if (len > 0) {
+			struct qparam *q;
+
+			if (r->nparams >= REQ_MAX_PARAMS)
+				return req_fail(r, 400, "bad_request",
+				                "too many query parameters "
+				                "(at most 100)");
+			q = &r->params[r->nparams];
+			q->key = http_decode(r->a, p, klen, 1, &bad);
+			if (!bad)
+				q->value =
+				    eq ? http_decode(r->a, eq + 1,
+				                     len - klen - 1, 1, &bad)
+				       : "";
+			if (bad)
+				return req_fail(r, 400, "bad_request",
+				                "query string has a bad "
+				                "percent-escape, a NUL or "
+				                "invalid UTF-8");
+			if (!q->key || !q->value)
+				return -1;
+			r->nparams++;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+const char *
+req_param(const struct req *r, const char *key)
+{
+	for (size_t i = 0; i < r->nparams; i++)
+		if (strcmp(r->params[i].key, key) == 0)
+			return r->params[i].value;
+	return NULL;
+}
+
+int
+req_param_int(struct req *r, const char *key, int64_t def, int64_t min,
+              int64_t max, int64_t *out)
+{
+	const char *v = req_param(r, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (parse_int64(v, min, max, out) < 0) {
+		req_detail(r, key,
+		           arena_printf(r->a,
+		                        "must be an integer from %" PRId64
+		                        " to %" PRId64,
+		                        min, max));
+		return req_fail(r, 422, "validation_failed",
+		                "a query parameter is invalid");
+	}
+	return 0;
+}
+
+int
+req_fail(struct req *r, int status, const char *code, const char *msg)
+{
+	r->status = status;
+	r->err_code = code;
+	r->err_msg = msg;
+	return -1;
+}
+
+void
+req_detail(struct req *r, const char *field, const char *msg)
+{
+	cJSON *d;
+
+	if (!r->err_details) {
+		r->err_details = json_own(r->a, cJSON_CreateArray());
+		if (!r->err_details)
+			return;
+	}
+	/* Keep error bodies small whatever the request held. */
+	if (cJSON_GetArraySize(r->err_details) >= 50)
+		return;
+	d = cJSON_CreateObject();
+	if (!d)
+		return;
+	cJSON_AddStringToObject(d, "field", field ? field : "");
+	cJSON_AddStringToObject(d, "message", msg ? msg : "is invalid");
+	cJSON_AddItemToArray(r->err_details, d);
+}
+
+void
+req_header(struct req *r, const char *name, const char *value)
+{
+	buf_addf(r->headers, "%s: %s\r\n", name, value);
+}
+
+int
+req_data(struct req *r, int status, cJSON *data)
+{
+	buf_reset(r->body_out);
+	buf_adds(r->body_out, "{\"data\":");
+	if (json_print(r->body_out, data) < 0) {
+		cJSON_Delete(data);
+		return -1;
+	}
+	cJSON_Delete(data);
+	buf_addch(r->body_out, '}');
+	r->status = status;
+	return r->body_out->over ? -1 : 0;
+}
+
+int
+req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
+         int64_t total)
+{
+	int64_t pages = per_page > 0 ? (total + per_page - 1) / per_page : 0;
+
+	buf_reset(r->body_out);
+	buf_adds(r->body_out, "{\"data\":");
+	if (json_print(r->body_out, items) < 0) {
+		cJSON_Delete(items);
+		return -1;
+	}
+	cJSON_Delete(items);
+	buf_addf(r->body_out,
+	         ",\"meta\":{\"page\":%" PRId64 ",\"per_page\":%" PRId64
+	         ",\"total\":%" PRId64 ",\"total_pages\":%" PRId64 "}}",
+	         page, per_page, total, pages);
+	r->status = 200;
+	return r->body_out->over ? -1 : 0;
+}
+
+int
+req_raw(struct req *r, int status, const char *json)
+{
+	buf_reset(r->body_out);
+	buf_adds(r->body_out, json);
+	r->status = status;
+	return r->body_out->over ? -1 : 0;
+}
+
+int
+req_no_content(struct req *r)
+{
+	buf_reset(r->body_out);
+	r->status = 204;
+	return 0;
+}
+
+void
+http_error(struct req *r)
+{
+	cJSON *root, *err;
+	char *s;
+
+	if (r->status < 400) {
+		r->status = 500;
+		r->err_code = NULL;
+	}
+	if (!r->err_code) {
+		r->err_code = r->status == 503 ? "unavailable" : "internal";
+		r->err_msg = r->status == 503
+		                 ? "a service the API needs is unavailable; "
+		                   "try again shortly"
+		                 : "internal error; the request id "
+		                   "identifies it in the logs";
+	}
+	buf_reset(r->body_out);
+	root = cJSON_CreateObject();
+	err = cJSON_AddObjectToObject(root, "error");
+	if (!root || !err)
+		goto out_fallback;
+	cJSON_AddStringToObject(err, "code", r->err_code);
+	cJSON_AddStringToObject(err, "message",
+	                        r->err_msg ? r->err_msg : r->err_code);
+	if (r->err_details && cJSON_GetArraySize(r->err_details) > 0) {
+		cJSON *copy = cJSON_Duplicate(r->err_details, 1);
+		if (copy)
+			cJSON_AddItemToObject(err, "details", copy);
+	}
+	s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	root = NULL;
+	if (!s)
+		goto out_fallback;
+	buf_adds(r->body_out, s);
+	cJSON_free(s);
+	if (!r->body_out->over)
+		return;
+	buf_reset(r->body_out);
+out_fallback:
+	cJSON_Delete(root);
+	r->status = 500;
+	buf_reset(r->body_out);
+	buf_adds(r->body_out, "{\"error\":{\"code\":\"internal\",\"message\":"
+	                      "\"internal error\"}}");
+}
+
+void
+req_set_request_id(struct req *r, const char *given)
+{
+	if (given) {
+		size_t n = strlen(given), i;
+
+		for (i = 0; i < n && i < REQ_ID_MAX; i++) {
+			char c = given[i];
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			      c == '.'))
+				break;
+		}
+		if (n > 0 && i == n) {
+			memcpy(r->request_id, given, n + 1);
+			return;
+		}
+	}
+	{
+		unsigned char raw[16];
+
+		if (random_bytes(raw, sizeof(raw)) < 0)
+			memset(raw, 0, sizeof(raw));
+		hex_encode(raw, sizeof(raw), r->request_id);
+	}
+}

@@ -1,0 +1,171 @@
+/*
+ * One HTTP request as the handlers see it, and the response they build.
+ *
+ * The worker (fcgi/main.c) fills a struct req from the FastCGI
+ * parameters, the dispatcher (lib/dispatch.c) routes, authenticates,
+ * parses and validates, and a handler then only reads typed values and
+ * writes a response with req_data()/req_list()/req_no_content() or fails
+ * with req_fail().  HTTP status codes appear in handlers only.
+ *
+ * Everything a struct req points to lives in its arena.
+ */
+#ifndef RTRW_HTTP_H
+#define RTRW_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct arena;
+struct route;
+struct fval;
+struct tdb;
+struct db;
+struct cache;
+struct config;
+
+/* clang-format off */
+enum http_method {
+	HTTP_NONE = 0,
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+	HTTP_PUT,
+	HTTP_PATCH,
+	HTTP_DELETE,
+	HTTP_OPTIONS,
+	HTTP__MAX
+};
+/* clang-format on */
+
+#define REQ_MAX_PARAMS 100  /* query parameters */
+#define REQ_MAX_IDS    4    /* :id captures in one path */
+#define REQ_MAX_PATH   2048 /* decoded path bytes */
+#define REQ_ID_MAX     64
+
+struct qparam {
+	const char *key;
+	const char *value;
+};
+
+/* Who is calling: filled by authentication (identity issue). */
+struct principal {
+	int64_t user_id;
+	int64_t tenant_id;
+	int role; /* enum role */
+	int platform;
+};
+
+struct req {
+	struct arena *a;
+	const struct config *cfg;
+
+	/* Input. */
+	enum http_method method;
+	const char *method_str;
+	const char *path; /* percent-decoded, without the query */
+	struct qparam params[REQ_MAX_PARAMS];
+	size_t nparams;
+	const char *content_type;
+	long content_length;
+	const char *remote_addr;
+	const char *user_agent;
+	const char *authorization;
+	char request_id[REQ_ID_MAX + 1];
+	const char *body;
+	size_t body_len;
+	cJSON *json; /* the parsed body object, or NULL */
+
+	/* Routing and validation. */
+	const struct route *route;
+	int64_t ids[REQ_MAX_IDS];
+	size_t nids;
+	struct fval *vals; /* one per field of route->fields */
+
+	/* Services. */
+	struct principal who;
+	struct db *db;   /* the worker's connection */
+	struct tdb *tdb; /* tenant-scoped, when authenticated */
+	struct cache *cache;
+
+	/* Response. */
+	int status;
+	struct buf *headers; /* extra "Name: value\r\n" lines */
+	struct buf *body_out;
+	const char *err_code;
+	const char *err_msg;
+	cJSON *err_details;
+	int64_t started_us;
+};
+
+/* Parses "GET" etc.; HTTP_NONE when unknown. */
+enum http_method http_method_parse(const char *s);
+const char *http_method_name(enum http_method m);
+
+/* The reason phrase for a status code. */
+const char *http_reason(int status);
+
+/*
+ * Percent-decodes n bytes of src into the arena.  Refuses (returns NULL
+ * and sets *bad) a bad escape, a decoded NUL or invalid UTF-8.  With
+ * plus_is_space, '+' becomes ' ' (query strings).
+ */
+char *http_decode(struct arena *a, const char *src, size_t n, int plus_is_space,
+                  int *bad);
+
+/*
+ * Splits a raw query string into r->params.  Returns 0, or -1 after
+ * req_fail(400) for too many parameters or bad encoding.
+ */
+int req_parse_query(struct req *r, const char *query);
+
+/* The value of query parameter key, or NULL. */
+const char *req_param(const struct req *r, const char *key);
+
+/*
+ * Reads an integer query parameter: absent gives def; present but not an
+ * integer in [min, max] fails the request with 422 and returns -1.
+ */
+int req_param_int(struct req *r, const char *key, int64_t def, int64_t min,
+                  int64_t max, int64_t *out);
+
+/*
+ * Records an error response.  Always returns -1 so that handlers can
+ * write `return req_fail(r, 404, "not_found", "customer not found");`.
+ */
+int req_fail(struct req *r, int status, const char *code, const char *msg);
+
+/* Adds one {"field", "message"} entry to the error's details. */
+void req_detail(struct req *r, const char *field, const char *msg);
+
+/* Adds a response header line; name and value must be trusted text. */
+void req_header(struct req *r, const char *name, const char *value);
+
+/*
+ * Responds {"data": data} with status (200, 201...).  Takes ownership of
+ * data.  Returns 0, or -1 when serialising failed.
+ */
+int req_data(struct req *r, int status, cJSON *data);
+
+/* Responds {"data": [...], "meta": {page, per_page, total, total_pages}}. */
+int req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
+             int64_t total);
+
+/* Responds with raw JSON text (already serialised) and status. */
+int req_raw(struct req *r, int status, const char *json);
+
+/* Responds 204 with no body. */
+int req_no_content(struct req *r);
+
+/*
+ * Writes the error envelope for r's recorded error onto r->body_out.
+ * The single place error bodies are produced.
+ */
+void http_error(struct req *r);
+
+/* Copies a valid client X-Request-Id, or makes a random one. */
+void req_set_request_id(struct req *r, const char *given);
+
+#endif

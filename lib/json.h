@@ -1,0 +1,72 @@
+/*
+ * JSON helpers on top of cJSON.
+ *
+ * json_parse() is the one way request bodies are parsed.  On top of
+ * cJSON's parser it refuses what cJSON lets through but the API must not:
+ * invalid UTF-8, NUL bytes (raw or as \u0000), duplicate keys, and it keeps
+ * the exact text of every number in the node's valuestring, so that money
+ * is handled as a decimal string and never passes through a double.
+ */
+#ifndef RTRW_JSON_H
+#define RTRW_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct buf;
+
+enum json_err {
+	JSON_OK = 0,
+	JSON_ERR_UTF8,      /* invalid UTF-8 or a NUL byte */
+	JSON_ERR_SYNTAX,    /* not JSON */
+	JSON_ERR_DUPLICATE, /* an object repeats a key */
+	JSON_ERR_DEPTH,     /* nested too deeply */
+	JSON_ERR_NOMEM,     /* arena cap reached */
+};
+
+#define JSON_MAX_DEPTH 32
+
+/*
+ * Parses n bytes of text.  On success stores the tree in *out (owned by
+ * the arena: released at reset) and returns JSON_OK.  Number nodes carry
+ * their literal text in valuestring.
+ */
+enum json_err json_parse(struct arena *a, const char *text, size_t n,
+                         cJSON **out);
+
+/* A sentence describing err, for the 400 message. */
+const char *json_err_str(enum json_err err);
+
+/* Returns the literal text of a number node (never NULL for numbers). */
+const char *json_number_text(const cJSON *item);
+
+/*
+ * Number to int64 without going through a double: the literal must be an
+ * integer within [min, max].  0 or -1.
+ */
+int json_get_int64(const cJSON *item, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Serialises item compactly onto b.  Returns 0 or -1 (out of memory or
+ * buffer cap).
+ */
+int json_print(struct buf *b, const cJSON *item);
+
+/* Registers cJSON_Delete(item) at the arena's reset; returns item. */
+cJSON *json_own(struct arena *a, cJSON *item);
+
+/*
+ * Adds a member holding a decimal literal (e.g. "1500.00") as a JSON
+ * number without converting it.  The literal must already be validated.
+ */
+cJSON *json_add_decimal(cJSON *obj, const char *name, const char *literal);
+
+/* Adds s, or null when s is NULL. */
+cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s);
+
+/* Adds an int64 exactly (cJSON numbers are doubles; this uses a raw). */
+cJSON *json_add_int(cJSON *obj, const char *name, int64_t v);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * The declarative route table (see fcgi/routes.c) and its matcher.
+ *
+ * Patterns are paths with ":name" segments that capture a positive
+ * integer id, e.g. "/customers/:id/comments".  A segment that is not a
+ * positive integer does not match, so "/customers/abc" is a 404.  The
+ * dispatcher checks the role before it even looks at the body, so a
+ * viewer's write is 403 whatever the body holds.
+ */
+#ifndef RTRW_ROUTER_H
+#define RTRW_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct field;
+
+/* Roles in rising order of power; a route names the least it needs. */
+/* clang-format off */
+enum role {
+	ROLE_PUBLIC = 0,   /* no token */
+	ROLE_VIEWER,
+	ROLE_TECHNICIAN,
+	ROLE_OPERATOR,
+	ROLE_ADMIN,
+	ROLE_PLATFORM,     /* platform administrators, not a tenant role */
+	ROLE__MAX
+};
+/* clang-format on */
+
+/* Route flags. */
+#define R_BODY         0x1 /* takes a JSON object body (fields may be NULL) */
+#define R_PARTIAL      0x2 /* body fields are all optional (PATCH) */
+#define R_NO_RATELIMIT 0x4 /* exempt from the per-user limit (health) */
+
+typedef int (*handler_fn)(struct req *r);
+
+struct route {
+	enum http_method method;
+	const char *pattern;
+	enum role role;
+	handler_fn handler;
+	const struct field *fields;
+	unsigned flags;
+	const char *summary; /* one line, also checked against the docs */
+};
+
+/* Name of a role ("viewer"...) and back; -1 when unknown. */
+const char *role_name(enum role role);
+int role_parse(const char *s);
+
+/*
+ * Finds the route for method and path in a table closed by a zero entry.
+ * Returns it and fills ids/nids, or NULL.  When the path exists under
+ * other methods, *allowed gets a bit (1 << method) for each.
+ */
+const struct route *router_match(const struct route *table,
+                                 enum http_method method, const char *path,
+                                 int64_t *ids, size_t *nids, unsigned *allowed);
+
+/*
+ * Writes the allowed methods as "GET, POST" into out for an Allow header.
+ */
+void router_allow_header(unsigned allowed, char *out, size_t n);
+
+/*
+ * Turns a pattern into OpenAPI form ("/customers/:id" ->
+ * "/customers/{id}") into out.
+ */
+void router_openapi_path(const char *prefix, const char *pattern, char *out,
+                         size_t n);
+
+#endif

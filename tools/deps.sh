@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian package and npm tool the project needs, skipping
+# what is already there.  Works as root or through sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+	build-essential pkg-config clang-format
+	libfcgi-dev libmariadb-dev libcjson-dev libssl-dev libjwt-dev
+	libmemcached-dev libpcre2-dev libwebsockets-dev libcurl4-openssl-dev
+	libxlsxwriter-dev libargon2-dev libpq-dev check
+	mariadb-server mariadb-client memcached nginx-light postgresql
+	openssl wrk curl procps psmisc nodejs npm
+	python3 python3-pytest python3-requests python3-yaml
+	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
+	sqlmap
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	# nginx-light satisfies a system that already has another nginx flavour.
+	# nginx-light stands for any nginx flavour; a Node.js that did not
+	# come from Debian (nvm, NodeSource) satisfies nodejs and npm.
+	case "$p" in
+	nginx-light) command -v nginx >/dev/null && continue ;;
+	nodejs | npm) command -v "${p/nodejs/node}" >/dev/null && continue ;;
+	esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	# Package scripts must not start system-wide services: the project
+	# runs its own under var/.
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Swagger UI and the OpenAPI linter come from npm into node_modules/.
+if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] ||
+   [ ! -x node_modules/.bin/redocly ]; then
+	echo "deps: npm install (swagger-ui-dist, @redocly/cli)"
+	npm install --no-audit --no-fund --loglevel=error
+fi
