@@ -7,8 +7,6 @@
 
 #include "util.h"
 
-#define BUF_DEFAULT_CAP (16 * 1024 * 1024)
-
 const char buf_empty[1];
 
 void

@@ -18,10 +18,12 @@ struct buf {
 	int over;
 };
 
-#define BUF_INIT(capacity)                                                     \
-	{                                                                      \
-		(char *)buf_empty, 0, 0, (capacity), 0                         \
-	}
+#define BUF_DEFAULT_CAP (16 * 1024 * 1024)
+
+/* clang-format off */
+#define BUF_INIT(capacity) \
+	{ (char *)buf_empty, 0, 0, (capacity) ? (capacity) : BUF_DEFAULT_CAP, 0 }
+/* clang-format on */
 extern const char buf_empty[1];
 
 /* Prepares an empty buffer; cap 0 means 16 MiB. */

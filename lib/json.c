@@ -149,6 +149,7 @@ json_parse(struct arena *a, const char *text, size_t n, cJSON **out)
 {
 	struct numspan *spans;
 	size_t count, used = 0;
+	const char *end = NULL;
 	enum json_err err;
 	cJSON *root;
 
@@ -158,9 +159,16 @@ json_parse(struct arena *a, const char *text, size_t n, cJSON **out)
 	err = scan_numbers(a, text, n, &spans, &count);
 	if (err)
 		return err;
-	root = cJSON_ParseWithLengthOpts(text, n, NULL, 0);
+	root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
 	if (!root)
 		return JSON_ERR_SYNTAX;
+	/* cJSON stops after the value; anything but whitespace is junk. */
+	for (; end < text + n; end++) {
+		if (!strchr(" \t\r\n", *end)) {
+			cJSON_Delete(root);
+			return JSON_ERR_SYNTAX;
+		}
+	}
 	if (!json_own(a, root))
 		return JSON_ERR_NOMEM;
 	err = attach(root, spans, count, &used);

@@ -1,0 +1,232 @@
+/*
+ * The request pipeline without FastCGI: a fake route table, requests
+ * built by hand, and the status and body that come back.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "config.h"
+#include "dispatch.h"
+#include "fields.h"
+#include "tests/unit/unit.h"
+
+/* clang-format off */
+static const struct field thing_fields[] = {
+	{ "name",  FT_STRING, 1, 50, F_REQUIRED | F_TEXT, NULL },
+	{ "count", FT_INT,    0, 9,  0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+/* clang-format on */
+
+static int handler_calls;
+
+static int
+thing_create(struct req *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	handler_calls++;
+	cJSON_AddStringToObject(o, "name", r->vals[0].s);
+	return req_data(r, 201, o);
+}
+
+static int
+thing_fail(struct req *r)
+{
+	(void)r;
+	handler_calls++;
+	return -1;
+}
+
+static int
+thing_action(struct req *r)
+{
+	handler_calls++;
+	return req_no_content(r);
+}
+
+/* clang-format off */
+static const struct route api[] = {
+	{ HTTP_POST, "/things",            ROLE_PUBLIC, thing_create, thing_fields, R_BODY, NULL },
+	{ HTTP_PATCH, "/things/:id",       ROLE_PUBLIC, thing_create, thing_fields, R_BODY | R_PARTIAL, NULL },
+	{ HTTP_GET,  "/things/:id",        ROLE_PUBLIC, thing_fail,   NULL, 0, NULL },
+	{ HTTP_POST, "/things/:id/poke",   ROLE_PUBLIC, thing_action, NULL, R_BODY, NULL },
+	{ HTTP_GET,  "/secret",            ROLE_VIEWER, thing_action, NULL, 0, NULL },
+	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+};
+static const struct route root[] = {
+	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+};
+/* clang-format on */
+
+static struct config cfg;
+static struct app app;
+static struct arena a;
+static struct buf hdrs, body;
+static struct req r;
+
+static void
+run(enum http_method m, const char *path, const char *ctype,
+    const char *payload, size_t len, int too_large)
+{
+	config_defaults(&cfg);
+	memset(&app, 0, sizeof(app));
+	app.cfg = &cfg;
+	app.api_routes = api;
+	app.root_routes = root;
+	arena_init(&a, 0);
+	buf_init(&hdrs, 0);
+	buf_init(&body, 0);
+	memset(&r, 0, sizeof(r));
+	r.a = &a;
+	r.headers = &hdrs;
+	r.body_out = &body;
+	r.method = m;
+	r.path = path;
+	r.content_type = ctype;
+	r.body = payload;
+	r.body_len = payload ? (len ? len : strlen(payload)) : 0;
+	handler_calls = 0;
+	dispatch(&app, &r, too_large);
+}
+
+static void
+done(void)
+{
+	arena_release(&a);
+	buf_release(&hdrs);
+	buf_release(&body);
+}
+
+#define JSON "application/json; charset=utf-8"
+
+static void
+expect(int status, const char *code)
+{
+	ck_assert_int_eq(r.status, status);
+	if (code) {
+		char want[64];
+		snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+		ck_assert_msg(strstr(body.s, want), "body %s lacks %s", body.s,
+		              want);
+	}
+}
+
+START_TEST(good_request_reaches_handler)
+{
+	run(HTTP_POST, "/api/v1/things", JSON, "{\"name\":\"x\",\"count\":3}",
+	    0, 0);
+	expect(201, NULL);
+	ck_assert_str_eq(body.s, "{\"data\":{\"name\":\"x\"}}");
+	ck_assert_int_eq(handler_calls, 1);
+	done();
+}
+END_TEST
+
+START_TEST(bad_bodies_never_reach_handler)
+{
+	static const struct {
+		const char *ctype, *body;
+		size_t len;
+		int status;
+		const char *code;
+	} cases[] = {
+	    {JSON, "{\"name\":", 0, 400, "bad_request"},
+	    {JSON, "[1,2]", 0, 400, "bad_request"},
+	    {JSON, "\"str\"", 0, 400, "bad_request"},
+	    {"text/plain", "{\"name\":\"x\"}", 0, 400, "bad_request"},
+	    {NULL, "{\"name\":\"x\"}", 0, 400, "bad_request"},
+	    {"application/json; charset=latin1", "{\"name\":\"x\"}", 0, 400,
+	     "bad_request"},
+	    {JSON, "{\"name\":\"\xff\"}", 0, 400, "bad_request"},
+	    {JSON, "{\"name\":\"a\0b\"}", 13, 400, "bad_request"},
+	    {JSON, "{\"name\":\"a\\u0000b\"}", 0, 400, "bad_request"},
+	    {JSON, "{\"name\":\"x\",\"name\":\"y\"}", 0, 400, "bad_request"},
+	    {JSON, "{\"name\":\"<img src=x>\"}", 0, 422, "validation_failed"},
+	    {JSON, "{\"name\":\"x\",\"extra\":1}", 0, 422, "validation_failed"},
+	    {JSON, "{}", 0, 422, "validation_failed"},
+	    {JSON, "", 0, 400, "bad_request"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(HTTP_POST, "/api/v1/things", cases[i].ctype, cases[i].body,
+		    cases[i].len, 0);
+		ck_assert_msg(r.status == cases[i].status,
+		              "case %zu: status %d body %s", i, r.status,
+		              body.s);
+		expect(cases[i].status, cases[i].code);
+		ck_assert_int_eq(handler_calls, 0);
+		done();
+	}
+}
+END_TEST
+
+START_TEST(too_large_is_413)
+{
+	run(HTTP_POST, "/api/v1/things", JSON, "{}", 0, 1);
+	expect(413, "payload_too_large");
+	ck_assert_int_eq(handler_calls, 0);
+	done();
+}
+END_TEST
+
+START_TEST(routing_errors)
+{
+	run(HTTP_GET, "/api/v1/nothing", NULL, NULL, 0, 0);
+	expect(404, "not_found");
+	done();
+	run(HTTP_DELETE, "/api/v1/things", NULL, NULL, 0, 0);
+	expect(405, "method_not_allowed");
+	ck_assert_str_eq(hdrs.s, "Allow: POST\r\n");
+	done();
+	run(HTTP_NONE, "/api/v1/things", NULL, NULL, 0, 0);
+	expect(405, "method_not_allowed");
+	done();
+	run(HTTP_GET, "/things/1", NULL, NULL, 0, 0);
+	expect(404, "not_found");
+	done();
+}
+END_TEST
+
+START_TEST(handler_failure_is_500_without_details)
+{
+	run(HTTP_GET, "/api/v1/things/4", NULL, NULL, 0, 0);
+	expect(500, "internal");
+	ck_assert_int_eq(handler_calls, 1);
+	done();
+}
+END_TEST
+
+START_TEST(actions_take_empty_or_empty_object_bodies)
+{
+	run(HTTP_POST, "/api/v1/things/4/poke", NULL, NULL, 0, 0);
+	expect(204, NULL);
+	done();
+	run(HTTP_POST, "/api/v1/things/4/poke", JSON, "{}", 0, 0);
+	expect(204, NULL);
+	done();
+	run(HTTP_POST, "/api/v1/things/4/poke", JSON, "{\"x\":1}", 0, 0);
+	expect(422, "validation_failed");
+	done();
+	run(HTTP_PATCH, "/api/v1/things/4", JSON, "{\"count\":1}", 0, 0);
+	ck_assert_int_eq(handler_calls, 1);
+	done();
+}
+END_TEST
+
+START_TEST(protected_routes_need_a_token)
+{
+	run(HTTP_GET, "/api/v1/secret", NULL, NULL, 0, 0);
+	expect(401, "unauthorized");
+	ck_assert_int_eq(handler_calls, 0);
+	done();
+}
+END_TEST
+
+UNIT_MAIN("dispatch", good_request_reaches_handler,
+          bad_bodies_never_reach_handler, too_large_is_413, routing_errors,
+          handler_failure_is_500_without_details,
+          actions_take_empty_or_empty_object_bodies,
+          protected_routes_need_a_token)
