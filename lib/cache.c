@@ -103,6 +103,32 @@ cache_set(struct cache *c, const char *key, const char *val, size_t len,
 }
 
 int
+cache_add(struct cache *c, const char *key, const char *val, size_t len,
+          time_t ttl)
+{
+	memcached_return_t rc;
+
+	rc = memcached_add(c->mc, key, strlen(key), val, len, ttl, 0);
+	if (rc == MEMCACHED_SUCCESS)
+		return 1;
+	if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
+		return 0;
+	return -1;
+}
+
+int
+cache_exists(struct cache *c, const char *key)
+{
+	memcached_return_t rc = memcached_exist(c->mc, key, strlen(key));
+
+	if (rc == MEMCACHED_SUCCESS)
+		return 1;
+	if (rc == MEMCACHED_NOTFOUND)
+		return 0;
+	return -1;
+}
+
+int
 cache_delete(struct cache *c, const char *key)
 {
 	memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);

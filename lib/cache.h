@@ -34,6 +34,13 @@ int cache_get(struct cache *c, struct arena *a, const char *key, char **val,
 int cache_set(struct cache *c, const char *key, const char *val, size_t len,
               time_t ttl);
 
+/* Stores key only if absent: 1 stored, 0 already there, -1 error. */
+int cache_add(struct cache *c, const char *key, const char *val, size_t len,
+              time_t ttl);
+
+/* Whether key exists: 1, 0, or -1 on error. */
+int cache_exists(struct cache *c, const char *key);
+
 /* Deletes key; 0 (also when absent) or -1. */
 int cache_delete(struct cache *c, const char *key);
 

@@ -53,6 +53,21 @@ static const struct ckey ckeys[] = {
 	S(memcached),
 	S(jwt_secret_file),
 	S(data_key_file),
+	S(db_maint_user),
+	S(db_maint_password_file),
+	I(access_ttl_seconds, 60, 86400),
+	I(refresh_ttl_seconds, 300, 365 * 86400),
+	I(jwt_leeway_seconds, 0, 300),
+	I(argon2_m_kib, 8192, 4 * 1024 * 1024),
+	I(argon2_t, 1, 100),
+	I(argon2_p, 1, 64),
+	I(rate_limit_per_minute, 1, 1000000),
+	I(rate_limit_ip_per_minute, 1, 1000000),
+	I(register_limit_per_hour, 1, 1000000),
+	I(login_fail_ip_limit, 1, 1000000),
+	I(login_fail_account_limit, 1, 1000000),
+	I(login_fail_window_seconds, 1, 86400),
+	I(block_seconds, 1, 86400 * 7),
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
@@ -86,6 +101,21 @@ config_defaults(struct config *c)
 	        "/etc/rtrw/jwt.key");
 	set_str(c->data_key_file, sizeof(c->data_key_file),
 	        "/etc/rtrw/data.key");
+	set_str(c->db_maint_user, sizeof(c->db_maint_user), "rtrw_maint");
+	c->access_ttl_seconds = 900;
+	c->refresh_ttl_seconds = 30 * 86400;
+	c->jwt_leeway_seconds = 30;
+	/* OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane. */
+	c->argon2_m_kib = 19456;
+	c->argon2_t = 2;
+	c->argon2_p = 1;
+	c->rate_limit_per_minute = 100;
+	c->rate_limit_ip_per_minute = 300;
+	c->register_limit_per_hour = 10;
+	c->login_fail_ip_limit = 10;
+	c->login_fail_account_limit = 5;
+	c->login_fail_window_seconds = 300;
+	c->block_seconds = 900;
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");

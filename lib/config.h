@@ -46,6 +46,27 @@ struct config {
 	char jwt_secret_file[CONFIG_STR_MAX];
 	char data_key_file[CONFIG_STR_MAX];
 
+	/* The archive job's account (may delete audit rows > 365 days). */
+	char db_maint_user[CONFIG_STR_MAX];
+	char db_maint_password_file[CONFIG_STR_MAX];
+
+	/* Tokens and passwords. */
+	int access_ttl_seconds;
+	int refresh_ttl_seconds;
+	int jwt_leeway_seconds;
+	int argon2_m_kib;
+	int argon2_t;
+	int argon2_p;
+
+	/* Rate limits and abuse blocking (counters live in memcached). */
+	int rate_limit_per_minute;     /* per user */
+	int rate_limit_ip_per_minute;  /* unauthenticated, per IP */
+	int register_limit_per_hour;   /* tenant registrations per IP */
+	int login_fail_ip_limit;       /* failures from one IP ... */
+	int login_fail_account_limit;  /* ... or on one account ... */
+	int login_fail_window_seconds; /* ... within this window */
+	int block_seconds;             /* how long a block lasts */
+
 	long max_body_bytes;
 	long arena_cap_bytes;
 	char log_level[16];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "store/store.h"
@@ -53,13 +54,33 @@ table_len(const struct stmt_def *defs)
 	return n;
 }
 
+size_t
+db_stmt_variants(const struct stmt_def *def)
+{
+	size_t n = 0;
+
+	while (def->orders && def->orders[n])
+		n++;
+	return n ? n : 1;
+}
+
+static size_t
+table_slots(const struct stmt_def *defs)
+{
+	size_t n = 0;
+
+	for (const struct stmt_def *d = defs; d->name; d++)
+		n += db_stmt_variants(d);
+	return n;
+}
+
 static size_t
 registry_total(void)
 {
 	size_t n = 0;
 
 	for (size_t t = 0; store_tables[t]; t++)
-		n += table_len(store_tables[t]);
+		n += table_slots(store_tables[t]);
 	return n;
 }
 
@@ -75,9 +96,13 @@ registry_slot(const struct stmt_def *def)
 		uintptr_t lo = (uintptr_t)store_tables[t];
 		uintptr_t hi = (uintptr_t)(store_tables[t] + n);
 
-		if (p >= lo && p < hi)
-			return (long)(base + (p - lo) / sizeof(*def));
-		base += n;
+		if (p >= lo && p < hi) {
+			for (const struct stmt_def *d = store_tables[t];
+			     d != def; d++)
+				base += db_stmt_variants(d);
+			return (long)base;
+		}
+		base += table_slots(store_tables[t]);
 	}
 	return -1;
 }
@@ -112,6 +137,29 @@ is_tenant_placeholder(const char *sql, size_t q)
 	return 1;
 }
 
+/*
+ * The tenants table's own key, written out in full ("tenants.id = ?"),
+ * is the tenant column of that table.
+ */
+static int
+is_tenants_id_placeholder(const char *sql, size_t q)
+{
+	static const char col[] = "tenants.id";
+	size_t i = q, n = sizeof(col) - 1;
+
+	while (i > 0 && isspace((unsigned char)sql[i - 1]))
+		i--;
+	if (i == 0 || sql[i - 1] != '=')
+		return 0;
+	i--;
+	while (i > 0 && isspace((unsigned char)sql[i - 1]))
+		i--;
+	if (i < n || strncasecmp(sql + i - n, col, n) != 0)
+		return 0;
+	return i == n || !(isalnum((unsigned char)sql[i - n - 1]) ||
+	                   sql[i - n - 1] == '_' || sql[i - n - 1] == '.');
+}
+
 /* Whether an INSERT lists tenant_id as its first column. */
 static int
 insert_leads_with_tenant(const char *sql)
@@ -141,6 +189,22 @@ db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
 		const char *sql = d->sql;
 		char quote = 0;
 
+		if ((d->orders != NULL) != (strstr(sql, "{ORDER}") != NULL)) {
+			snprintf(err, errlen,
+			         "statement '%s': {ORDER} and the orders "
+			         "whitelist go together",
+			         d->name);
+			return -1;
+		}
+		for (const char *const *o = d->orders; o && *o; o++) {
+			if (strchr(*o, '?') || strchr(*o, ';')) {
+				snprintf(err, errlen,
+				         "statement '%s': an ORDER BY clause "
+				         "holds a placeholder or ';'",
+				         d->name);
+				return -1;
+			}
+		}
 		if (strspn(d->params, "tisdb") != np) {
 			snprintf(err, errlen,
 			         "statement '%s' has unknown param letters "
@@ -167,7 +231,8 @@ db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
 				nph++;
 				continue;
 			}
-			at_tenant = is_tenant_placeholder(sql, i);
+			at_tenant = is_tenant_placeholder(sql, i) ||
+			            is_tenants_id_placeholder(sql, i);
 			tenant_pos += at_tenant;
 			if (at_tenant && d->params[nph] != 't') {
 				snprintf(err, errlen,
@@ -366,19 +431,42 @@ db_close(struct db *db)
 
 /* ---- statements ------------------------------------------------------ */
 
-static MYSQL_STMT *
-slot_prepare(struct db *db, long slot, const struct stmt_def *def)
+/*
+ * The SQL of variant k: def->sql with {ORDER} replaced by the k-th
+ * whitelisted clause.  Caller frees.
+ */
+static char *
+variant_sql(const struct stmt_def *def, size_t k)
 {
-	struct slot *s = &db->slots[slot];
+	const char *mark = strstr(def->sql, "{ORDER}");
+	struct buf b = BUF_INIT(0);
+
+	if (!def->orders || !mark)
+		return xstrdup(def->sql);
+	buf_add(&b, def->sql, (size_t)(mark - def->sql));
+	buf_adds(&b, def->orders[k]);
+	buf_adds(&b, mark + 7);
+	return buf_detach(&b);
+}
+
+static MYSQL_STMT *
+slot_prepare(struct db *db, long slot, const struct stmt_def *def, size_t k)
+{
+	struct slot *s = &db->slots[slot + (long)k];
 	MYSQL_STMT *st;
 	my_bool on = 1;
+	char *sql;
+	int bad;
 
 	if (s->stmt)
 		return s->stmt;
 	st = mysql_stmt_init(db->conn);
 	if (!st)
 		abort();
-	if (mysql_stmt_prepare(st, def->sql, strlen(def->sql))) {
+	sql = variant_sql(def, k);
+	bad = mysql_stmt_prepare(st, sql, strlen(sql)) != 0;
+	free(sql);
+	if (bad) {
 		unsigned e = mysql_stmt_errno(st);
 
 		log_error("db prepare failed: statement '%s': %s", def->name,
@@ -404,7 +492,9 @@ db_prepare_all(struct db *db, char *err, size_t errlen)
 		return 0;
 	for (size_t t = 0; store_tables[t]; t++) {
 		for (const struct stmt_def *d = store_tables[t]; d->name; d++) {
-			if (!slot_prepare(db, (long)slot, d)) {
+			for (size_t k = 0; k < db_stmt_variants(d); k++) {
+				if (slot_prepare(db, (long)slot, d, k))
+					continue;
 				if (db->last == DBE_CONN)
 					return 0;
 				snprintf(err, errlen,
@@ -413,7 +503,7 @@ db_prepare_all(struct db *db, char *err, size_t errlen)
 				         db->conn ? mysql_error(db->conn) : "");
 				return -1;
 			}
-			slot++;
+			slot += db_stmt_variants(d);
 		}
 	}
 	return 1;
@@ -604,7 +694,7 @@ retryable(const struct db *db, const struct stmt_def *def)
 }
 
 static int
-run(struct db *db, struct arena *a, const struct stmt_def *def,
+run(struct db *db, struct arena *a, const struct stmt_def *def, size_t order,
     int64_t tenant_id, const struct dbv *args, size_t nargs, struct dbres *out)
 {
 	MYSQL_BIND pb[DB_MAX_PARAMS];
@@ -618,7 +708,7 @@ run(struct db *db, struct arena *a, const struct stmt_def *def,
 	if (!out)
 		out = &scratch;
 	memset(out, 0, sizeof(*out));
-	if (slot < 0) {
+	if (slot < 0 || order >= db_stmt_variants(def)) {
 		log_error("db query failed: statement '%s' is not registered",
 		          def->name);
 		db->last = DBE_OTHER;
@@ -632,8 +722,8 @@ again:
 	if (db_connect(db) < 0)
 		return -1;
 	{
-		MYSQL_STMT *st = slot_prepare(db, slot, def);
-		struct slot *s = &db->slots[slot];
+		MYSQL_STMT *st = slot_prepare(db, slot, def, order);
+		struct slot *s = &db->slots[slot + (long)order];
 
 		if (!st)
 			goto out_error;
@@ -681,7 +771,19 @@ db_query(struct db *db, struct arena *a, const struct stmt_def *def,
 		db->last = DBE_OTHER;
 		return -1;
 	}
-	return run(db, a, def, 0, args, nargs, out);
+	return run(db, a, def, 0, 0, args, nargs, out);
+}
+
+int
+db_query_order(struct db *db, struct arena *a, const struct stmt_def *def,
+               size_t order, const struct dbv *args, size_t nargs,
+               struct dbres *out)
+{
+	if (def->scope != SCOPE_GLOBAL) {
+		db->last = DBE_OTHER;
+		return -1;
+	}
+	return run(db, a, def, order, 0, args, nargs, out);
 }
 
 static const struct stmt_def *
@@ -795,7 +897,27 @@ tdb_query(struct tdb *t, const struct stmt_def *def, const struct dbv *args,
 		t->db->last = DBE_OTHER;
 		return -1;
 	}
-	return run(t->db, t->a, def, t->tenant_id, args, nargs, out);
+	return run(t->db, t->a, def, 0, t->tenant_id, args, nargs, out);
+}
+
+int
+tdb_query_order(struct tdb *t, const struct stmt_def *def, size_t order,
+                const struct dbv *args, size_t nargs, struct dbres *out)
+{
+	if (def->scope != SCOPE_TENANT) {
+		log_error("db query refused: global statement '%s' run "
+		          "through a tenant handle",
+		          def->name);
+		t->db->last = DBE_OTHER;
+		return -1;
+	}
+	return run(t->db, t->a, def, order, t->tenant_id, args, nargs, out);
+}
+
+int64_t
+tdb_tenant(const struct tdb *t)
+{
+	return t->tenant_id;
 }
 
 int

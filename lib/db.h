@@ -42,6 +42,13 @@ struct stmt_def {
 	enum scope scope;
 	const char *params; /* one letter per '?', see above */
 	const char *sql;
+	/*
+	 * Optional whitelist of ORDER BY clauses, NULL-terminated.  The SQL
+	 * then holds the marker {ORDER}, and each clause becomes its own
+	 * prepared statement: sort orders are chosen from this table by
+	 * index, never built from request text.
+	 */
+	const char *const *orders;
 };
 
 /* A bound parameter value. */
@@ -53,11 +60,44 @@ struct dbv {
 	size_t len;
 };
 
+/* A string value; NULL becomes SQL NULL. */
+static inline struct dbv
+db_str(const char *s)
+{
+	struct dbv v = {
+	    .type = 's', .s = s, .len = s ? strlen(s) : 0, .is_null = !s};
+	return v;
+}
+
+/* A decimal literal ("1500.00") as text; NULL becomes SQL NULL. */
+static inline struct dbv
+db_dec(const char *s)
+{
+	struct dbv v = db_str(s);
+
+	v.type = 'd';
+	return v;
+}
+
+/* Table entries: STMT(name, scope, params, sql), STMT_END closes. */
+#define STMT(n, sc, p, q)                                                      \
+	{                                                                      \
+		(n), (sc), (p), (q), NULL                                      \
+	}
+#define STMT_ORDERED(n, sc, p, q, o)                                           \
+	{                                                                      \
+		(n), (sc), (p), (q), (o)                                       \
+	}
+#define STMT_END                                                               \
+	{                                                                      \
+		NULL, 0, NULL, NULL, NULL                                      \
+	}
+
 /* clang-format off */
 #define DBI(x)      ((struct dbv){ .type = 'i', .i = (x) })
-#define DBS(x)      ((struct dbv){ .type = 's', .s = (x), .len = (x) ? strlen(x) : 0, .is_null = !(x) })
+#define DBS(x)      db_str(x)
 #define DBSN(x, n)  ((struct dbv){ .type = 's', .s = (x), .len = (n) })
-#define DBD(x)      ((struct dbv){ .type = 'd', .s = (x), .len = (x) ? strlen(x) : 0, .is_null = !(x) })
+#define DBD(x)      db_dec(x)
 #define DBB(x, n)   ((struct dbv){ .type = 'b', .s = (const char *)(x), .len = (n) })
 #define DBNULL(t)   ((struct dbv){ .type = (t), .is_null = 1 })
 #define DB_ARGS(...) ((const struct dbv[]){ __VA_ARGS__ }), \
@@ -153,6 +193,22 @@ struct tdb *tdb_open(struct db *db, struct arena *a, int64_t tenant_id);
 /* Runs a SCOPE_TENANT statement; 't' placeholders get the tenant id. */
 int tdb_query(struct tdb *t, const struct stmt_def *def, const struct dbv *args,
               size_t nargs, struct dbres *out);
+
+/* Same with the order-th clause of def->orders in place of {ORDER}. */
+int tdb_query_order(struct tdb *t, const struct stmt_def *def, size_t order,
+                    const struct dbv *args, size_t nargs, struct dbres *out);
+int db_query_order(struct db *db, struct arena *a, const struct stmt_def *def,
+                   size_t order, const struct dbv *args, size_t nargs,
+                   struct dbres *out);
+
+/* Number of ORDER BY variants of def (1 when it has none). */
+size_t db_stmt_variants(const struct stmt_def *def);
+
+/*
+ * The tenant the handle is bound to, for values that must name it (the
+ * audit hash, cache keys).  Statements never need it: 't' binds it.
+ */
+int64_t tdb_tenant(const struct tdb *t);
 
 int tdb_begin(struct tdb *t);
 int tdb_commit(struct tdb *t);

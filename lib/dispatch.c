@@ -3,7 +3,14 @@
 #include <strings.h>
 #include <string.h>
 
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
 #include "arena.h"
+#include "auth.h"
+#include "limits.h"
+#include "store/store.h"
 #include "config.h"
 #include "db.h"
 #include "fields.h"
@@ -75,15 +82,141 @@ read_body(struct req *r, int body_too_large)
 	                       (r->route->flags & R_PARTIAL) != 0);
 }
 
+/* Adds the X-RateLimit-* headers of a counted request. */
+static void
+limit_headers(struct req *r, const struct limit_result *l)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRId64, l->limit);
+	req_header(r, "X-RateLimit-Limit", v);
+	snprintf(v, sizeof(v), "%" PRId64, l->remaining);
+	req_header(r, "X-RateLimit-Remaining", v);
+	snprintf(v, sizeof(v), "%" PRId64, l->reset);
+	req_header(r, "X-RateLimit-Reset", v);
+}
+
+static int
+rate_limited(struct req *r, const struct limit_result *l)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRId64, l->retry_after);
+	req_header(r, "Retry-After", v);
+	return req_fail(r, 429, "rate_limited",
+	                "too many requests; slow down and retry after the "
+	                "time in Retry-After");
+}
+
 /*
- * Authentication and tenant binding.  The identity issue fills this in:
- * until then a route that needs a role cannot be reached.
+ * Unauthenticated routes are limited per client IP (from nginx's
+ * REMOTE_ADDR, never a client header), and a blocked IP is refused.
+ */
+static int
+guard_public(struct app *app, struct req *r)
+{
+	struct limit_result l;
+	char subject[96];
+	const char *ip = r->remote_addr ? r->remote_addr : "-";
+
+	if (r->route->flags & R_NO_RATELIMIT)
+		return 0;
+	snprintf(subject, sizeof(subject), "ip:%s", ip);
+	if (limits_blocked(app->cache, subject))
+		return req_fail(r, 403, "ip_blocked",
+		                "this address is blocked for a while after "
+		                "repeated failed logins");
+	limits_hit(app->cache, subject, app->cfg->rate_limit_ip_per_minute, 60,
+	           time(NULL), &l);
+	if (l.limited)
+		return rate_limited(r, &l);
+	return 0;
+}
+
+/*
+ * Verifies the bearer token, binds the tenant, re-reads the caller from
+ * the database (a deactivated user or a changed role takes effect at
+ * once, not when the token expires) and counts the request against the
+ * caller's rate limit.
  */
 static int
 authenticate(struct app *app, struct req *r)
 {
-	(void)app;
-	return req_fail(r, 401, "unauthorized", "authentication is required");
+	const struct stmt_def *user = &store_user_stmts[USER_PRINCIPAL];
+	const struct stmt_def *admin = &store_platform_stmts[PLATFORM_GET];
+	const char *h = r->authorization;
+	struct limit_result l;
+	struct dbres *row;
+	char subject[64];
+	int role;
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return req_fail(r, 401, "unauthorized",
+		                "a bearer access token is required");
+	switch (auth_token_verify(app->cfg, h + 7, time(NULL), &r->who)) {
+	case AUTH_TOKEN_OK:
+		break;
+	case AUTH_TOKEN_EXPIRED:
+		memset(&r->who, 0, sizeof(r->who));
+		return req_fail(r, 401, "token_expired",
+		                "the access token has expired; refresh it");
+	default:
+		memset(&r->who, 0, sizeof(r->who));
+		return req_fail(r, 401, "unauthorized",
+		                "the access token is not valid");
+	}
+	row = arena_zalloc(r->a, sizeof(*row));
+	if (!row)
+		return -1;
+	if (r->who.platform) {
+		if (db_query(app->db, r->a, admin, DB_ARGS(DBI(r->who.user_id)),
+		             row) < 0)
+			return req_fail(r, 503, "unavailable",
+			                "the database is unavailable");
+		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 3), "1") != 0)
+			goto out_gone;
+	} else {
+		r->tdb = tdb_open(app->db, r->a, r->who.tenant_id);
+		if (!r->tdb)
+			return -1;
+		if (tdb_query(r->tdb, user, DB_ARGS(DBI(r->who.user_id)), row) <
+		    0)
+			return req_fail(r, 503, "unavailable",
+			                "the database is unavailable");
+		/* Columns: id, name, email, role, active, ..., tenant_* */
+		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 4), "1") != 0)
+			goto out_gone;
+		role = role_parse(dbres_get(row, 0, 3));
+		if (role <= ROLE_PUBLIC || role >= ROLE_PLATFORM)
+			goto out_gone;
+		r->who.role = role;
+		r->who_row = row;
+	}
+	snprintf(subject, sizeof(subject), "%s:%" PRId64,
+	         r->who.platform ? "p" : "u", r->who.user_id);
+	limits_hit(app->cache, subject, app->cfg->rate_limit_per_minute, 60,
+	           time(NULL), &l);
+	if (!l.degraded)
+		limit_headers(r, &l);
+	if (l.limited)
+		return rate_limited(r, &l);
+	return 0;
+
+out_gone:
+	r->tdb = NULL;
+	memset(&r->who, 0, sizeof(r->who));
+	return req_fail(r, 401, "unauthorized",
+	                "the account behind this token is no longer active");
+}
+
+/* Whether the authenticated caller may use the route. */
+static int
+role_allows(const struct route *rt, const struct principal *who)
+{
+	if (rt->role == ROLE_PLATFORM)
+		return who->platform;
+	/* Platform administrators act on tenants, not inside them. */
+	return !who->platform && who->role >= (int)rt->role;
 }
 
 static void
@@ -108,7 +241,6 @@ dispatch(struct app *app, struct req *r, int body_too_large)
 	unsigned allowed = 0;
 	int rc = -1;
 
-	r->db = app->db;
 	r->cache = app->cache;
 	r->cfg = app->cfg;
 	if (strncmp(path, API_PREFIX "/", sizeof(API_PREFIX)) == 0) {
@@ -137,14 +269,20 @@ dispatch(struct app *app, struct req *r, int body_too_large)
 		req_fail(r, 404, "not_found", "no such route");
 		goto out_error;
 	}
-	if (r->route->role != ROLE_PUBLIC) {
+	if (r->route->role == ROLE_PUBLIC) {
+		r->db = app->db;
+		if (guard_public(app, r) < 0)
+			goto out_error;
+	} else {
 		if (authenticate(app, r) < 0)
 			goto out_error;
-		if ((int)r->route->role > r->who.role) {
+		if (!role_allows(r->route, &r->who)) {
 			req_fail(r, 403, "forbidden",
 			         "your role may not do this");
 			goto out_error;
 		}
+		if (r->route->role == ROLE_PLATFORM)
+			r->db = app->db;
 	}
 	if (r->route->flags & R_BODY) {
 		if (read_body(r, body_too_large) < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fields.h"
 #include "json.h"
 #include "util.h"
 
@@ -196,6 +197,109 @@ req_param_int(struct req *r, const char *key, int64_t def, int64_t min,
 		return req_fail(r, 422, "validation_failed",
 		                "a query parameter is invalid");
 	}
+	return 0;
+}
+
+static int
+param_invalid(struct req *r, const char *key, const char *msg)
+{
+	req_detail(r, key, msg);
+	return req_fail(r, 422, "validation_failed",
+	                "a query parameter is invalid");
+}
+
+int
+req_page(struct req *r, int64_t *page, int64_t *per_page)
+{
+	if (req_param_int(r, "page", 1, 1, 1000000, page) < 0 ||
+	    req_param_int(r, "per_page", 20, 1, 100, per_page) < 0)
+		return -1;
+	return 0;
+}
+
+int
+req_sort(struct req *r, const char *const *names, size_t *idx)
+{
+	const char *v = req_param(r, "sort");
+	struct buf b = BUF_INIT(512);
+	const char *msg;
+
+	*idx = 0;
+	if (!v)
+		return 0;
+	for (size_t i = 0; names[i]; i++) {
+		if (strcmp(names[i], v) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	buf_adds(&b, "must be one of: ");
+	for (size_t i = 0; names[i]; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", names[i]);
+	msg = arena_strdup(r->a, b.s);
+	buf_release(&b);
+	return param_invalid(r, "sort", msg ? msg : "is not a sort order");
+}
+
+int
+req_param_enum(struct req *r, const char *key, const char *const *choices,
+               const char **out)
+{
+	const char *v = req_param(r, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	for (size_t i = 0; choices[i]; i++) {
+		if (strcmp(choices[i], v) == 0) {
+			*out = choices[i];
+			return 0;
+		}
+	}
+	return param_invalid(r, key, "is not an allowed value");
+}
+
+int
+req_param_date(struct req *r, const char *key, const char **out)
+{
+	const char *v = req_param(r, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!fields_date_ok(v, strlen(v)))
+		return param_invalid(r, key, "must be a date YYYY-MM-DD");
+	*out = v;
+	return 0;
+}
+
+int
+req_param_id(struct req *r, const char *key, int64_t *out)
+{
+	const char *v = req_param(r, key);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (v[0] == '0' || parse_int64(v, 1, INT64_MAX, out) < 0)
+		return param_invalid(r, key, "must be a positive integer id");
+	return 0;
+}
+
+int
+req_param_bool(struct req *r, const char *key, int *out)
+{
+	const char *v = req_param(r, key);
+
+	*out = -1;
+	if (!v)
+		return 0;
+	if (strcmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0)
+		*out = 0;
+	else
+		return param_invalid(r, key, "must be true or false");
 	return 0;
 }
 

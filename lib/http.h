@@ -86,7 +86,12 @@ struct req {
 
 	/* Services. */
 	struct principal who;
-	struct db *db;   /* the worker's connection */
+	struct dbres *who_row; /* the caller's users row (tenant users) */
+	/*
+	 * The worker's connection, set only for public and platform routes:
+	 * tenant handlers get nothing but the tenant-scoped handle.
+	 */
+	struct db *db;
 	struct tdb *tdb; /* tenant-scoped, when authenticated */
 	struct cache *cache;
 
@@ -130,6 +135,34 @@ const char *req_param(const struct req *r, const char *key);
  */
 int req_param_int(struct req *r, const char *key, int64_t def, int64_t min,
                   int64_t max, int64_t *out);
+
+/*
+ * Reads page (>= 1, default 1) and per_page (1..100, default 20); more
+ * than 100 or junk fails the request with 422.  0 or -1.
+ */
+int req_page(struct req *r, int64_t *page, int64_t *per_page);
+
+/*
+ * Reads sort, which must be one of names (NULL-terminated); stores its
+ * index (0 when absent).  Anything else fails with 422.  0 or -1.
+ */
+int req_sort(struct req *r, const char *const *names, size_t *idx);
+
+/*
+ * Reads an optional query parameter that must be one of choices; *out is
+ * NULL when absent.  0, or -1 after a 422.
+ */
+int req_param_enum(struct req *r, const char *key, const char *const *choices,
+                   const char **out);
+
+/* Optional YYYY-MM-DD query parameter; *out NULL when absent. */
+int req_param_date(struct req *r, const char *key, const char **out);
+
+/* Optional positive id query parameter; *out 0 when absent. */
+int req_param_id(struct req *r, const char *key, int64_t *out);
+
+/* Optional boolean query parameter (true/false); *out -1 when absent. */
+int req_param_bool(struct req *r, const char *key, int *out);
 
 /*
  * Records an error response.  Always returns -1 so that handlers can

@@ -2,7 +2,7 @@
 
 /* clang-format off */
 const struct stmt_def store_health_stmts[] = {
-	{ "health_ping", SCOPE_GLOBAL, "", "SELECT 1" },
-	{ NULL, 0, NULL, NULL }
+	STMT("health_ping", SCOPE_GLOBAL, "", "SELECT 1"),
+	STMT_END
 };
 /* clang-format on */
