@@ -1,4 +1,7 @@
 #include "audit.h"
+#include "counter.h"
+#include "events.h"
+#include "notify.h"
 #include "store/store.h"
 
 #include <stddef.h>

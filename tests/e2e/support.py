@@ -1,0 +1,219 @@
+"""Shared helpers and fixtures of the end-to-end tests.
+
+Everything goes through nginx over HTTPS, against the stack that
+tools/stack.sh started (its stack.env is in the environment).  Each test
+gets fresh tenants, so tests never depend on each other's data.
+
+Fixtures (imported by conftest.py):
+  tenant, tenant_b   a new tenant each: .admin/.operator/.technician/.viewer
+                     are Clients logged in with that role; .id, .slug
+  new_tenant         factory making more of them
+  anon               a Client without a token
+  mysql              a pymysql connection to the stack's database (root)
+  reconfigure        context manager: change rtrw.conf keys, SIGHUP the
+                     API, restore afterwards
+"""
+import contextlib
+import itertools
+import os
+import pathlib
+import re
+import signal
+import time
+import uuid
+
+import pymysql
+import pytest
+import requests
+import urllib3
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+API = os.environ.get("API_URL", "https://127.0.0.1:18443")
+ROLES = ("admin", "operator", "technician", "viewer")
+PASSWORD = "s3cret-Passw0rd"
+_counter = itertools.count()
+
+
+class Client:
+    """A logged-in (or anonymous) API client: c.get('/customers')."""
+
+    def __init__(self, token=None, user=None, tenant=None):
+        self.token = token
+        self.user = user or {}
+        self.tenant = tenant
+        self.s = requests.Session()
+        self.s.verify = False
+
+    def headers(self, extra=None):
+        h = {"Content-Type": "application/json; charset=utf-8"}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        h.update(extra or {})
+        return h
+
+    def request(self, method, path, json=None, data=None, headers=None, **kw):
+        url = API + ("" if path.startswith("/health") else "/api/v1") + path
+        if data is not None:
+            return self.s.request(method, url, data=data,
+                                  headers=self.headers(headers), timeout=30, **kw)
+        return self.s.request(method, url, json=json,
+                              headers=self.headers(headers), timeout=30, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def unique(prefix="t"):
+    return f"{prefix}{os.getpid() % 1000}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+
+
+def login(slug, email, password=PASSWORD):
+    r = Client().post("/auth/login", {"tenant": slug, "email": email,
+                                       "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+class Tenant:
+    def __init__(self, id, slug, clients, users):
+        self.id = id
+        self.slug = slug
+        self.clients = clients
+        self.users = users
+
+    def __getattr__(self, role):
+        if role in ROLES:
+            return self.clients[role]
+        raise AttributeError(role)
+
+
+def make_tenant():
+    slug = unique("t")
+    email = f"admin@{slug}.example.id"
+    r = Client().post("/tenants/register", {
+        "tenant_name": "RT/RW Net " + slug, "tenant_slug": slug,
+        "admin_name": "Admin " + slug, "admin_email": email,
+        "admin_password": PASSWORD})
+    assert r.status_code == 201, r.text
+    tid = r.json()["data"]["tenant"]["id"]
+    users = {"admin": r.json()["data"]["user"]}
+    admin = Client(login(slug, email)["access_token"], users["admin"], tid)
+    clients = {"admin": admin}
+    for role in ROLES[1:]:
+        e = f"{role}@{slug}.example.id"
+        r = admin.post("/users", {"name": role.title(), "email": e,
+                                  "password": PASSWORD, "role": role})
+        assert r.status_code == 201, r.text
+        users[role] = r.json()["data"]
+        clients[role] = Client(login(slug, e)["access_token"], users[role], tid)
+    return Tenant(tid, slug, clients, users)
+
+
+@pytest.fixture
+def new_tenant():
+    return make_tenant
+
+
+@pytest.fixture
+def tenant():
+    return make_tenant()
+
+
+@pytest.fixture
+def tenant_b():
+    return make_tenant()
+
+
+@pytest.fixture
+def anon():
+    return Client()
+
+
+def mysql_connect(user="root", password=None, database="rtrw"):
+    return pymysql.connect(unix_socket=os.environ["MYSQL_SOCKET"], user=user,
+                           password=password or "", database=database,
+                           autocommit=True, charset="utf8mb4")
+
+
+@pytest.fixture
+def mysql():
+    conn = mysql_connect()
+    yield conn
+    conn.close()
+
+
+def config_path():
+    return pathlib.Path(os.environ["RTRW_CONFIG"])
+
+
+def api_master_pid():
+    return int(pathlib.Path(os.environ["API_PID_FILE"]).read_text().split()[0])
+
+
+def worker_pids():
+    out = pathlib.Path(f"/proc/{api_master_pid()}/task/{api_master_pid()}/children")
+    return sorted(int(p) for p in out.read_text().split())
+
+
+def wait_healthy(timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if Client().get("/health").status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def reload_api(old_workers):
+    """SIGHUP the master and wait until every old worker has gone."""
+    os.kill(api_master_pid(), signal.SIGHUP)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        alive = [p for p in old_workers if os.path.exists(f"/proc/{p}")
+                 and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+        if not alive and len(worker_pids()) >= 1:
+            break
+        time.sleep(0.05)
+    assert wait_healthy()
+
+
+@pytest.fixture
+def reconfigure():
+    """reconfigure(key=value, ...): rewrite rtrw.conf and reload."""
+    path = config_path()
+    original = path.read_text()
+
+    @contextlib.contextmanager
+    def apply(**changes):
+        text = original
+        for k, v in changes.items():
+            line = f"{k} = {v}"
+            if re.search(rf"^{k}\s*=", text, re.M):
+                text = re.sub(rf"^{k}\s*=.*$", line, text, flags=re.M)
+            else:
+                text += "\n" + line + "\n"
+        path.write_text(text)
+        reload_api(worker_pids())
+        try:
+            yield
+        finally:
+            path.write_text(original)
+            reload_api(worker_pids())
+
+    return apply
