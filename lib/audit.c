@@ -14,6 +14,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "store/store.h"
 #include "util.h"
 
 /* clang-format off */
@@ -30,11 +31,13 @@ const struct stmt_def store_audit_write_stmts[] = {
 	STMT("audit_chain_advance", SCOPE_TENANT, "ist",
 	     "UPDATE audit_chain SET last_id = ?, last_hash = ?"
 	     " WHERE tenant_id = ?"),
+	STMT("audit_chain_head", SCOPE_TENANT, "t",
+	     "SELECT last_hash FROM audit_chain WHERE tenant_id = ?"),
 	STMT_END
 };
 /* clang-format on */
 
-enum { S_LOCK, S_CREATE, S_INSERT, S_ADVANCE };
+enum { S_LOCK, S_CREATE, S_INSERT, S_ADVANCE, S_HEAD };
 
 static int
 is_secret_key(const char *k)
@@ -220,4 +223,73 @@ audit_req(struct req *r, const char *action, const char *entity_type,
 	};
 
 	return audit_write(r->tdb, &e);
+}
+
+int
+audit_verify(struct tdb *t, struct arena *a, int64_t *checked, int64_t *bad_id,
+             const char **why)
+{
+	const struct stmt_def *page = &store_audit_stmts[AUDIT_CHAIN_PAGE];
+	char prev[65] = "", computed[65];
+	int64_t after = 0;
+	int first = 1;
+	struct dbres res;
+
+	*checked = 0;
+	*bad_id = 0;
+	*why = NULL;
+	for (;;) {
+		if (tdb_query(t, page, DB_ARGS(DBI(after)), &res) < 0)
+			return -1;
+		if (res.nrows == 0)
+			break;
+		/*
+		 * Columns: id, user_id, action, entity_type, entity_id,
+		 * old_values, new_values, ip_address, user_agent, at,
+		 * prev_hash, hash.
+		 */
+		for (size_t i = 0; i < res.nrows; i++) {
+			const char *stored_prev = dbres_get(&res, i, 10);
+			const char *hash = dbres_get(&res, i, 11);
+
+			after = dbres_int(&res, i, 0);
+			/*
+			 * The oldest row may point at an archived one; from
+			 * there on each row must point at its predecessor.
+			 */
+			if (!first &&
+			    (!stored_prev || strcmp(stored_prev, prev) != 0)) {
+				*bad_id = after;
+				*why = "prev_hash does not match the previous "
+				       "entry (an entry was removed)";
+				return 1;
+			}
+			audit_hash(stored_prev, tdb_tenant(t),
+			           dbres_get(&res, i, 1), dbres_get(&res, i, 2),
+			           dbres_get(&res, i, 3), dbres_get(&res, i, 4),
+			           dbres_get(&res, i, 5), dbres_get(&res, i, 6),
+			           dbres_get(&res, i, 7), dbres_get(&res, i, 8),
+			           dbres_get(&res, i, 9), computed);
+			if (!hash || strcmp(hash, computed) != 0) {
+				*bad_id = after;
+				*why =
+				    "hash does not match the entry's content "
+				    "(the entry was altered)";
+				return 1;
+			}
+			snprintf(prev, sizeof(prev), "%s", hash);
+			first = 0;
+			(*checked)++;
+		}
+		arena_reset(a);
+	}
+	if (tdb_query(t, &store_audit_write_stmts[S_HEAD], DB_NOARGS, &res) < 0)
+		return -1;
+	if (*checked > 0 && (res.nrows != 1 || !dbres_get(&res, 0, 0) ||
+	                     strcmp(dbres_get(&res, 0, 0), prev) != 0)) {
+		*why = "the chain head does not match the newest entry (the "
+		       "newest entries were removed)";
+		return 1;
+	}
+	return 0;
 }

@@ -62,6 +62,15 @@ void audit_hash(const char *prev_hash, int64_t tenant_id, const char *user_id,
                 const char *new_values, const char *ip, const char *user_agent,
                 const char *created_at, char out[65]);
 
+/*
+ * Walks the handle's tenant's chain and recomputes every hash.  Returns
+ * 0 when intact, 1 when broken (bad_id and why say where), -1 on error.
+ * The arena is reset between pages.
+ */
+struct arena;
+int audit_verify(struct tdb *t, struct arena *a, int64_t *checked,
+                 int64_t *bad_id, const char **why);
+
 /* Returns a copy of v with secret-named keys masked; caller deletes. */
 cJSON *audit_mask(const cJSON *v);
 

@@ -377,8 +377,11 @@ db_connect(struct db *db)
 	              "SET time_zone = '+00:00', sql_mode = "
 	              "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
 	              "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
-	user = db->admin && db->cfg.db_admin_user[0] ? db->cfg.db_admin_user
-	                                             : db->cfg.db_user;
+	user = db->cfg.db_user;
+	if (db->admin == DB_ACCOUNT_ADMIN && db->cfg.db_admin_user[0])
+		user = db->cfg.db_admin_user;
+	else if (db->admin == DB_ACCOUNT_MAINT)
+		user = db->cfg.db_maint_user;
 	if (!mysql_real_connect(
 	        m, db->cfg.db_socket[0] ? NULL : db->cfg.db_host, user,
 	        db->password, db->cfg.db_name, (unsigned)db->cfg.db_port,
@@ -399,9 +402,12 @@ struct db *
 db_open(const struct config *c, int admin, char *err, size_t errlen)
 {
 	struct db *db = xcalloc(1, sizeof(*db));
-	const char *pwfile = admin && c->db_admin_password_file[0]
-	                         ? c->db_admin_password_file
-	                         : c->db_password_file;
+	const char *pwfile = c->db_password_file;
+
+	if (admin == DB_ACCOUNT_ADMIN && c->db_admin_password_file[0])
+		pwfile = c->db_admin_password_file;
+	else if (admin == DB_ACCOUNT_MAINT)
+		pwfile = c->db_maint_password_file;
 
 	db->cfg = *c;
 	/* The connection needs no keys; keep them out of this copy. */

@@ -146,7 +146,13 @@ struct tdb;
  * password is read from db_password_file.  NULL only when that file
  * cannot be read (err says why).
  */
-struct db *db_open(const struct config *c, int admin, char *err, size_t errlen);
+struct db *db_open(const struct config *c, int account, char *err,
+                   size_t errlen);
+
+/* The account argument of db_open(). */
+#define DB_ACCOUNT_APP   0 /* db_user: the API and the jobs */
+#define DB_ACCOUNT_ADMIN 1 /* db_admin_user: the schema owner, tools */
+#define DB_ACCOUNT_MAINT 2 /* db_maint_user: the audit archive job */
 void db_close(struct db *db);
 
 /*

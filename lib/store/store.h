@@ -74,7 +74,15 @@ enum { ALERT_RAISE, ALERT__MAX };
 extern const struct stmt_def store_alert_stmts[];
 
 /* lib/store/audit.c */
-enum { AUDIT_LIST, AUDIT_COUNT, AUDIT_GET, AUDIT_CHAIN_PAGE, AUDIT__MAX };
+enum {
+	AUDIT_LIST,
+	AUDIT_COUNT,
+	AUDIT_GET,
+	AUDIT_CHAIN_PAGE,
+	AUDIT_ARCHIVE_PAGE,
+	AUDIT_ARCHIVE_DELETE,
+	AUDIT__MAX
+};
 extern const struct stmt_def store_audit_stmts[];
 
 #endif

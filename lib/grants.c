@@ -1,0 +1,177 @@
+#include "grants.h"
+
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "util.h"
+
+static int
+ident_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* Hosts are [a-z0-9.:%-]: localhost, 127.0.0.1, ::1, 10.0.%. */
+static int
+host_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.:%-") == n;
+}
+
+static int
+run(MYSQL *m, const char *sql, char *err, size_t errlen)
+{
+	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
+		snprintf(err, errlen, "'%s' failed: %s", sql, mysql_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills hosts (comma-separated) of account user via a bound query. */
+static int
+account_hosts(MYSQL *m, const char *user, char hosts[][256], int max)
+{
+	static const char sql[] = "SELECT Host FROM mysql.user WHERE User = ?";
+	MYSQL_STMT *st = mysql_stmt_init(m);
+	MYSQL_BIND in, out;
+	char host[256];
+	unsigned long ulen = strlen(user), hlen = 0;
+	int n = 0;
+
+	if (!st)
+		return -1;
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	in.buffer_type = MYSQL_TYPE_STRING;
+	in.buffer = (void *)user;
+	in.buffer_length = ulen;
+	out.buffer_type = MYSQL_TYPE_STRING;
+	out.buffer = host;
+	out.buffer_length = sizeof(host) - 1;
+	out.length = &hlen;
+	if (mysql_stmt_prepare(st, sql, sizeof(sql) - 1) ||
+	    mysql_stmt_bind_param(st, &in) || mysql_stmt_execute(st) ||
+	    mysql_stmt_bind_result(st, &out) || mysql_stmt_store_result(st)) {
+		mysql_stmt_close(st);
+		return -1;
+	}
+	while (n < max && mysql_stmt_fetch(st) == 0) {
+		host[hlen < sizeof(host) ? hlen : sizeof(host) - 1] = '\0';
+		if (host_ok(host))
+			snprintf(hosts[n++], 256, "%s", host);
+	}
+	mysql_stmt_close(st);
+	return n;
+}
+
+int
+grants_apply(const struct config *c, char *err, size_t errlen)
+{
+	const char *admin = c->db_admin_user[0] ? c->db_admin_user : c->db_user;
+	char pw[256], tables[256][65], hosts[8][256];
+	int ntables = 0, nhosts, count = 0, rc = -1;
+	const char *accounts[2] = {c->db_user, c->db_maint_user};
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL *m;
+
+	if (config_read_password(c->db_admin_password_file[0]
+	                             ? c->db_admin_password_file
+	                             : c->db_password_file,
+	                         pw, sizeof(pw), err, errlen) < 0)
+		return -1;
+	if (!ident_ok(c->db_name) || !ident_ok(c->db_user) ||
+	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user))) {
+		snprintf(err, errlen,
+		         "database and account names must be [a-z0-9_]");
+		return -1;
+	}
+	m = mysql_init(NULL);
+	if (!m)
+		return -1;
+	if (!mysql_real_connect(m, c->db_socket[0] ? NULL : c->db_host, admin,
+	                        pw, c->db_name, (unsigned)c->db_port,
+	                        c->db_socket[0] ? c->db_socket : NULL, 0)) {
+		snprintf(err, errlen, "connect as '%s' failed: %s", admin,
+		         mysql_error(m));
+		goto out_close;
+	}
+	if (mysql_query(m, "SELECT table_name FROM information_schema.tables"
+	                   " WHERE table_schema = DATABASE()"
+	                   " AND table_type = 'BASE TABLE'") != 0 ||
+	    !(res = mysql_store_result(m))) {
+		snprintf(err, errlen, "listing tables failed: %s",
+		         mysql_error(m));
+		goto out_close;
+	}
+	while ((row = mysql_fetch_row(res)) && ntables < 256)
+		if (row[0] && ident_ok(row[0]))
+			snprintf(tables[ntables++], 65, "%s", row[0]);
+	mysql_free_result(res);
+
+	for (int a = 0; a < 2; a++) {
+		if (!accounts[a][0])
+			continue;
+		nhosts = account_hosts(m, accounts[a], hosts, 8);
+		for (int h = 0; h < nhosts; h++) {
+			for (int i = 0; i < ntables; i++) {
+				struct buf sql = BUF_INIT(1024);
+				const char *t = tables[i], *privs;
+
+				if (a == 0)
+					privs =
+					    strcmp(t, "audit_logs") == 0
+					        ? "SELECT, INSERT"
+					    : strcmp(t, "schema_migrations") ==
+					            0
+					        ? "SELECT"
+					        : "SELECT, INSERT, UPDATE, "
+					          "DELETE";
+				else
+					privs = strcmp(t, "audit_logs") == 0
+					            ? "SELECT, DELETE"
+					            : NULL;
+				/*
+				 * Start clean, so that a privilege taken away
+				 * here (UPDATE on audit_logs) really goes.
+				 */
+				buf_addf(&sql,
+				         "REVOKE ALL PRIVILEGES ON `%s`.`%s` "
+				         "FROM '%s'@'%s'",
+				         c->db_name, t, accounts[a], hosts[h]);
+				/* Nothing to revoke is fine. */
+				mysql_real_query(m, sql.s, sql.len);
+				buf_reset(&sql);
+				if (privs) {
+					buf_addf(&sql,
+					         "GRANT %s ON `%s`.`%s` TO "
+					         "'%s'@'%s'",
+					         privs, c->db_name, t,
+					         accounts[a], hosts[h]);
+					if (run(m, sql.s, err, errlen) < 0) {
+						buf_release(&sql);
+						goto out_close;
+					}
+					count++;
+				}
+				buf_release(&sql);
+			}
+		}
+	}
+	rc = count;
+out_close:
+	explicit_bzero(pw, sizeof(pw));
+	mysql_close(m);
+	return rc;
+}
