@@ -48,4 +48,82 @@ int platform_tenants_delete(struct req *r);
 int audit_logs_list(struct req *r);
 int audit_logs_get(struct req *r);
 
+/* ---- Issue 4: plans, customers, payments, dashboard (begin) ---- */
+
+/* fcgi/service_plans.c */
+extern const struct field plan_fields[];
+int service_plans_list(struct req *r);
+int service_plans_get(struct req *r);
+int service_plans_create(struct req *r);
+int service_plans_update(struct req *r);
+int service_plans_delete(struct req *r);
+int service_plans_price_history(struct req *r);
+
+/* fcgi/customers.c */
+extern const struct field customer_fields[];
+int customers_list(struct req *r);
+int customers_get(struct req *r);
+int customers_stats(struct req *r);
+int customers_create(struct req *r);
+int customers_update(struct req *r);
+int customers_delete(struct req *r);
+int customers_activate(struct req *r);
+int customers_suspend(struct req *r);
+int customers_terminate(struct req *r);
+
+/* fcgi/payments.c */
+extern const struct field payment_create_fields[];
+extern const struct field payment_update_fields[];
+int payments_list(struct req *r);
+int payments_get(struct req *r);
+int payments_create(struct req *r);
+int payments_update(struct req *r);
+
+/* fcgi/dashboard.c */
+int dashboard_stats(struct req *r);
+
+/* ---- Issue 4 (end) ---------------------------------------------- */
+
+/* ---- Issue 5: tickets, inventory, devices, alerts (begin) ---------- */
+
+/* fcgi/tickets.c */
+extern const struct field ticket_create_fields[];
+extern const struct field ticket_update_fields[];
+extern const struct field ticket_comment_fields[];
+int tickets_list(struct req *r);
+int tickets_get(struct req *r);
+int tickets_create(struct req *r);
+int tickets_update(struct req *r);
+int tickets_comments_list(struct req *r);
+int tickets_comments_create(struct req *r);
+
+/* fcgi/inventory.c */
+extern const struct field inventory_create_fields[];
+extern const struct field inventory_update_fields[];
+extern const struct field inventory_adjust_fields[];
+int inventory_list(struct req *r);
+int inventory_get(struct req *r);
+int inventory_create(struct req *r);
+int inventory_update(struct req *r);
+int inventory_adjust(struct req *r);
+int inventory_delete(struct req *r);
+int inventory_movements_list(struct req *r);
+
+/* fcgi/devices.c */
+extern const struct field device_create_fields[];
+extern const struct field device_update_fields[];
+int devices_list(struct req *r);
+int devices_get(struct req *r);
+int devices_create(struct req *r);
+int devices_update(struct req *r);
+int devices_delete(struct req *r);
+int devices_check(struct req *r);
+
+/* fcgi/alerts.c */
+int alerts_list(struct req *r);
+int alerts_get(struct req *r);
+int alerts_acknowledge(struct req *r);
+
+/* ---- Issue 5 (end) ---------------------------------------------- */
+
 #endif

@@ -64,9 +64,20 @@ audit_mask(const cJSON *v)
 		for (cJSON *c = node->child; c; c = c->next) {
 			if (c->string && is_secret_key(c->string)) {
 				cJSON *masked = cJSON_CreateString("***");
-				if (masked)
+				size_t klen = strlen(c->string) + 1;
+
+				/*
+				 * The replacement takes over the key, in
+				 * memory of cJSON's own allocator.
+				 */
+				if (masked) {
+					masked->string = cJSON_malloc(klen);
+					if (!masked->string)
+						abort();
+					memcpy(masked->string, c->string, klen);
 					cJSON_ReplaceItemViaPointer(node, c,
 					                            masked);
+				}
 				c = masked;
 				if (!c)
 					break;

@@ -3,6 +3,7 @@
 #include <libmemcached/memcached.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "log.h"
@@ -10,19 +11,24 @@
 
 struct cache {
 	memcached_st *mc;
+	char *servers;
+	time_t failed_at; /* when an operation last failed; 0 if healthy */
 };
 
-struct cache *
-cache_open(const char *servers)
+/*
+ * Makes a fresh handle.  libmemcached keeps a server it saw fail marked
+ * dead for a while; a new handle after a failure (at most once a second)
+ * brings the cache back as soon as the server is.
+ */
+static int
+cache_connect(struct cache *c)
 {
-	struct cache *c;
 	memcached_server_st *list;
 	memcached_return_t rc;
 
-	list = memcached_servers_parse(servers);
+	list = memcached_servers_parse(c->servers);
 	if (!list)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
+		return -1;
 	c->mc = memcached_create(NULL);
 	if (!c->mc)
 		abort();
@@ -30,8 +36,8 @@ cache_open(const char *servers)
 	memcached_server_list_free(list);
 	if (rc != MEMCACHED_SUCCESS) {
 		memcached_free(c->mc);
-		free(c);
-		return NULL;
+		c->mc = NULL;
+		return -1;
 	}
 	/* Milliseconds: the cache is an optimisation, never worth a wait. */
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 200);
@@ -44,7 +50,46 @@ cache_open(const char *servers)
 	                       1);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+	return 0;
+}
+
+struct cache *
+cache_open(const char *servers)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+
+	c->servers = xstrdup(servers);
+	if (cache_connect(c) < 0) {
+		free(c->servers);
+		free(c);
+		return NULL;
+	}
 	return c;
+}
+
+/* Before an operation: renew the handle a second after a failure. */
+static memcached_st *
+mc(struct cache *c)
+{
+	if (c->failed_at && time(NULL) - c->failed_at >= 1) {
+		memcached_free(c->mc);
+		c->mc = NULL;
+		c->failed_at = 0;
+		if (cache_connect(c) < 0)
+			c->failed_at = time(NULL);
+	}
+	return c->mc;
+}
+
+/* After an operation: remember a failure (not a plain miss). */
+static memcached_return_t
+note(struct cache *c, memcached_return_t rc)
+{
+	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+	    rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS &&
+	    !c->failed_at)
+		c->failed_at = time(NULL);
+	return rc;
 }
 
 void
@@ -53,6 +98,7 @@ cache_close(struct cache *c)
 	if (!c)
 		return;
 	memcached_free(c->mc);
+	free(c->servers);
 	free(c);
 }
 
@@ -66,7 +112,10 @@ cache_ping(struct cache *c)
 	 * A round trip for real: memcached_version() reports success for
 	 * a server it has already marked dead.
 	 */
-	rc = memcached_set(c->mc, key, sizeof(key) - 1, "1", 1, 60, 0);
+	if (!mc(c))
+		return -1;
+	rc = note(c, memcached_set(c->mc, key, sizeof(key) - 1, "1", 1, 60,
+				   0));
 	return rc == MEMCACHED_SUCCESS ? 0 : -1;
 }
 
@@ -79,7 +128,10 @@ cache_get(struct cache *c, struct arena *a, const char *key, char **val,
 	size_t n = 0;
 	char *v;
 
+	if (!mc(c))
+		return -1;
 	v = memcached_get(c->mc, key, strlen(key), &n, &flags, &rc);
+	note(c, rc);
 	if (rc == MEMCACHED_NOTFOUND)
 		return 0;
 	if (rc != MEMCACHED_SUCCESS || !v) {
@@ -96,7 +148,10 @@ int
 cache_set(struct cache *c, const char *key, const char *val, size_t len,
           time_t ttl)
 {
-	return memcached_set(c->mc, key, strlen(key), val, len, ttl, 0) ==
+	if (!mc(c))
+		return -1;
+	return note(c, memcached_set(c->mc, key, strlen(key), val, len, ttl,
+				     0)) ==
 	               MEMCACHED_SUCCESS
 	           ? 0
 	           : -1;
@@ -108,7 +163,9 @@ cache_add(struct cache *c, const char *key, const char *val, size_t len,
 {
 	memcached_return_t rc;
 
-	rc = memcached_add(c->mc, key, strlen(key), val, len, ttl, 0);
+	if (!mc(c))
+		return -1;
+	rc = note(c, memcached_add(c->mc, key, strlen(key), val, len, ttl, 0));
 	if (rc == MEMCACHED_SUCCESS)
 		return 1;
 	if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
@@ -119,7 +176,11 @@ cache_add(struct cache *c, const char *key, const char *val, size_t len,
 int
 cache_exists(struct cache *c, const char *key)
 {
-	memcached_return_t rc = memcached_exist(c->mc, key, strlen(key));
+	memcached_return_t rc;
+
+	if (!mc(c))
+		return -1;
+	rc = note(c, memcached_exist(c->mc, key, strlen(key)));
 
 	if (rc == MEMCACHED_SUCCESS)
 		return 1;
@@ -131,7 +192,11 @@ cache_exists(struct cache *c, const char *key)
 int
 cache_delete(struct cache *c, const char *key)
 {
-	memcached_return_t rc = memcached_delete(c->mc, key, strlen(key), 0);
+	memcached_return_t rc;
+
+	if (!mc(c))
+		return -1;
+	rc = note(c, memcached_delete(c->mc, key, strlen(key), 0));
 
 	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND ? 0 : -1;
 }
@@ -143,7 +208,9 @@ cache_incr(struct cache *c, const char *key, uint64_t delta, time_t ttl,
 	memcached_return_t rc;
 
 	/* The binary protocol creates the counter atomically when absent. */
-	rc = memcached_increment_with_initial(c->mc, key, strlen(key), delta,
-	                                      delta, ttl, out);
+	if (!mc(c))
+		return -1;
+	rc = note(c, memcached_increment_with_initial(c->mc, key, strlen(key),
+						      delta, delta, ttl, out));
 	return rc == MEMCACHED_SUCCESS ? 0 : -1;
 }

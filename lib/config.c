@@ -53,6 +53,7 @@ static const struct ckey ckeys[] = {
 	S(memcached),
 	S(jwt_secret_file),
 	S(data_key_file),
+	S(db_account_hosts),
 	S(db_maint_user),
 	S(db_maint_password_file),
 	I(access_ttl_seconds, 60, 86400),
@@ -68,6 +69,7 @@ static const struct ckey ckeys[] = {
 	I(login_fail_account_limit, 1, 1000000),
 	I(login_fail_window_seconds, 1, 86400),
 	I(block_seconds, 1, 86400 * 7),
+	I(dashboard_cache_seconds, 1, 86400), /* issue 4 */
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
@@ -102,6 +104,8 @@ config_defaults(struct config *c)
 	set_str(c->data_key_file, sizeof(c->data_key_file),
 	        "/etc/rtrw/data.key");
 	set_str(c->db_maint_user, sizeof(c->db_maint_user), "rtrw_maint");
+	set_str(c->db_account_hosts, sizeof(c->db_account_hosts),
+	        "localhost,127.0.0.1");
 	c->access_ttl_seconds = 900;
 	c->refresh_ttl_seconds = 30 * 86400;
 	c->jwt_leeway_seconds = 30;
@@ -116,6 +120,7 @@ config_defaults(struct config *c)
 	c->login_fail_account_limit = 5;
 	c->login_fail_window_seconds = 300;
 	c->block_seconds = 900;
+	c->dashboard_cache_seconds = 300; /* issue 4 */
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");

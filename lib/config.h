@@ -46,6 +46,8 @@ struct config {
 	char jwt_secret_file[CONFIG_STR_MAX];
 	char data_key_file[CONFIG_STR_MAX];
 
+	/* Hosts the app and maintenance accounts exist for ("a,b"). */
+	char db_account_hosts[CONFIG_STR_MAX];
 	/* The archive job's account (may delete audit rows > 365 days). */
 	char db_maint_user[CONFIG_STR_MAX];
 	char db_maint_password_file[CONFIG_STR_MAX];
@@ -67,6 +69,7 @@ struct config {
 	int login_fail_window_seconds; /* ... within this window */
 	int block_seconds;             /* how long a block lasts */
 
+	int dashboard_cache_seconds; /* issue 4: GET /dashboard/stats cache */
 	long max_body_bytes;
 	long arena_cap_bytes;
 	char log_level[16];

@@ -263,7 +263,7 @@ db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
 			         d->name, nph, d->params);
 			return -1;
 		}
-		if (d->scope == SCOPE_GLOBAL) {
+		if (d->scope != SCOPE_TENANT) {
 			if (nt) {
 				snprintf(err, errlen,
 				         "global statement '%s' binds a "
@@ -499,6 +499,10 @@ db_prepare_all(struct db *db, char *err, size_t errlen)
 	for (size_t t = 0; store_tables[t]; t++) {
 		for (const struct stmt_def *d = store_tables[t]; d->name; d++) {
 			for (size_t k = 0; k < db_stmt_variants(d); k++) {
+				/* Only the maintenance account may run these. */
+				if (d->scope == SCOPE_MAINT &&
+				    db->admin != DB_ACCOUNT_MAINT)
+					break;
 				if (slot_prepare(db, (long)slot, d, k))
 					continue;
 				if (db->last == DBE_CONN)
@@ -770,7 +774,14 @@ int
 db_query(struct db *db, struct arena *a, const struct stmt_def *def,
          const struct dbv *args, size_t nargs, struct dbres *out)
 {
-	if (def->scope != SCOPE_GLOBAL) {
+	if (def->scope == SCOPE_MAINT && db->admin != DB_ACCOUNT_MAINT) {
+		log_error("db query refused: statement '%s' is for the "
+		          "maintenance account",
+		          def->name);
+		db->last = DBE_OTHER;
+		return -1;
+	}
+	if (def->scope == SCOPE_TENANT) {
 		log_error("db query refused: tenant statement '%s' run "
 		          "without a tenant handle",
 		          def->name);

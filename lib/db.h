@@ -35,7 +35,12 @@
 struct arena;
 struct config;
 
-enum scope { SCOPE_TENANT, SCOPE_GLOBAL };
+/*
+ * SCOPE_MAINT statements are global statements only the maintenance
+ * account may run (deleting archived audit rows); the API never prepares
+ * them.
+ */
+enum scope { SCOPE_TENANT, SCOPE_GLOBAL, SCOPE_MAINT };
 
 struct stmt_def {
 	const char *name; /* for logs: "tenant_by_slug" */

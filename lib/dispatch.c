@@ -216,7 +216,9 @@ role_allows(const struct route *rt, const struct principal *who)
 	if (rt->role == ROLE_PLATFORM)
 		return who->platform;
 	/* Platform administrators act on tenants, not inside them. */
-	return !who->platform && who->role >= (int)rt->role;
+	if (who->platform)
+		return (rt->flags & R_PLATFORM_TOO) != 0;
+	return who->role >= (int)rt->role;
 }
 
 static void
@@ -281,7 +283,8 @@ dispatch(struct app *app, struct req *r, int body_too_large)
 			         "your role may not do this");
 			goto out_error;
 		}
-		if (r->route->role == ROLE_PLATFORM)
+		/* Platform administrators have no tenant handle. */
+		if (r->who.platform)
 			r->db = app->db;
 	}
 	if (r->route->flags & R_BODY) {

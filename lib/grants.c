@@ -38,40 +38,26 @@ run(MYSQL *m, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
-/* Fills hosts (comma-separated) of account user via a bound query. */
+/* Splits the configured host list into hosts; the count, or -1. */
 static int
-account_hosts(MYSQL *m, const char *user, char hosts[][256], int max)
+account_hosts(const char *list, char hosts[][256], int max)
 {
-	static const char sql[] = "SELECT Host FROM mysql.user WHERE User = ?";
-	MYSQL_STMT *st = mysql_stmt_init(m);
-	MYSQL_BIND in, out;
-	char host[256];
-	unsigned long ulen = strlen(user), hlen = 0;
 	int n = 0;
 
-	if (!st)
-		return -1;
-	memset(&in, 0, sizeof(in));
-	memset(&out, 0, sizeof(out));
-	in.buffer_type = MYSQL_TYPE_STRING;
-	in.buffer = (void *)user;
-	in.buffer_length = ulen;
-	out.buffer_type = MYSQL_TYPE_STRING;
-	out.buffer = host;
-	out.buffer_length = sizeof(host) - 1;
-	out.length = &hlen;
-	if (mysql_stmt_prepare(st, sql, sizeof(sql) - 1) ||
-	    mysql_stmt_bind_param(st, &in) || mysql_stmt_execute(st) ||
-	    mysql_stmt_bind_result(st, &out) || mysql_stmt_store_result(st)) {
-		mysql_stmt_close(st);
-		return -1;
+	while (*list && n < max) {
+		size_t len = strcspn(list, ",");
+
+		if (len == 0 || len > 255)
+			return -1;
+		memcpy(hosts[n], list, len);
+		hosts[n][len] = '\0';
+		if (!host_ok(hosts[n]))
+			return -1;
+		n++;
+		list += len;
+		if (*list == ',')
+			list++;
 	}
-	while (n < max && mysql_stmt_fetch(st) == 0) {
-		host[hlen < sizeof(host) ? hlen : sizeof(host) - 1] = '\0';
-		if (host_ok(host))
-			snprintf(hosts[n++], 256, "%s", host);
-	}
-	mysql_stmt_close(st);
 	return n;
 }
 
@@ -123,7 +109,13 @@ grants_apply(const struct config *c, char *err, size_t errlen)
 	for (int a = 0; a < 2; a++) {
 		if (!accounts[a][0])
 			continue;
-		nhosts = account_hosts(m, accounts[a], hosts, 8);
+		nhosts = account_hosts(c->db_account_hosts, hosts, 8);
+		if (nhosts < 0) {
+			snprintf(err, errlen,
+			         "db_account_hosts must be a comma-separated "
+			         "list of host names or addresses");
+			goto out_close;
+		}
 		for (int h = 0; h < nhosts; h++) {
 			for (int i = 0; i < ntables; i++) {
 				struct buf sql = BUF_INIT(1024);

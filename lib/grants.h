@@ -20,7 +20,7 @@ struct config;
 
 /*
  * Connects with the admin account of c and grants as described above to
- * c->db_user and c->db_maint_user (every host they exist for).  Table
+ * c->db_user and c->db_maint_user at each host of c->db_account_hosts.  Table
  * and account names are checked against [a-z0-9_]+ before they are put
  * into the GRANT statements, which cannot take placeholders.  Returns the
  * number of GRANT statements run, or -1 with err.

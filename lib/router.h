@@ -34,6 +34,7 @@ enum role {
 #define R_BODY         0x1 /* takes a JSON object body (fields may be NULL) */
 #define R_PARTIAL      0x2 /* body fields are all optional (PATCH) */
 #define R_NO_RATELIMIT 0x4 /* exempt from the per-user limit (health) */
+#define R_PLATFORM_TOO 0x8 /* platform administrators may call it too */
 
 typedef int (*handler_fn)(struct req *r);
 

@@ -32,14 +32,14 @@ const struct stmt_def store_audit_stmts[] = {
 	     " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') AS at,"
 	     " prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND id > ?"
 	     " ORDER BY id LIMIT 1000"),
-	[AUDIT_ARCHIVE_PAGE] = STMT("audit_archive_page", SCOPE_GLOBAL, "ii",
+	[AUDIT_ARCHIVE_PAGE] = STMT("audit_archive_page", SCOPE_MAINT, "ii",
 	     "SELECT id, tenant_id, user_id, action, entity_type, entity_id,"
 	     " old_values, new_values, ip_address, user_agent,"
 	     " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') AS at,"
 	     " prev_hash, hash FROM audit_logs"
 	     " WHERE created_at < UTC_TIMESTAMP() - INTERVAL ? DAY AND id > ?"
 	     " ORDER BY id LIMIT 500"),
-	[AUDIT_ARCHIVE_DELETE] = STMT("audit_archive_delete", SCOPE_GLOBAL,
+	[AUDIT_ARCHIVE_DELETE] = STMT("audit_archive_delete", SCOPE_MAINT,
 	     "i", "DELETE FROM audit_logs WHERE id = ?"),
 	[AUDIT__MAX] = STMT_END
 };

@@ -217,3 +217,75 @@ def reconfigure():
             reload_api(worker_pids())
 
     return apply
+
+
+def config_value(key):
+    for line in config_path().read_text().splitlines():
+        m = re.match(rf"^\s*{key}\s*=\s*(.*?)\s*$", line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def jwt_key():
+    return pathlib.Path(config_value("jwt_secret_file")).read_bytes().rstrip(b"\r\n")
+
+
+def _b64(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge_jwt(claims, key=None, header=None):
+    """An HS256 token signed like the server signs (for expiry and
+    tampering tests)."""
+    import hashlib
+    import hmac
+    import json as _json
+    head = _b64(_json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64(_json.dumps(claims).encode())
+    signing = f"{head}.{body}".encode()
+    sig = hmac.new(key if key is not None else jwt_key(), signing,
+                   hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64(sig)}"
+
+
+def bin_path(name):
+    return str(pathlib.Path(os.environ.get("RTRW_BIN", "build/asan/bin")) / name)
+
+
+def run_tool(name, *args, input=None, check=True, env=None):
+    """Runs one of the project's executables against the stack's config."""
+    import subprocess
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run([bin_path(name), "--config", str(config_path()), *args],
+                       input=input, capture_output=True, text=True, env=e, timeout=300)
+    if check:
+        assert r.returncode == 0, f"{name} {args}: {r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture
+def platform_admin():
+    email = f"{unique('ops')}@platform.example.id"
+    password = "platform-" + uuid.uuid4().hex[:12]
+    run_tool("rtrw-admin", "platform-admin", "create", "--email", email,
+             "--name", "Platform Ops", input=password + "\n")
+    return {"email": email, "password": password}
+
+
+@pytest.fixture
+def platform(platform_admin):
+    data = login("platform", platform_admin["email"], platform_admin["password"])
+    return Client(data["access_token"])
+
+
+def memcache_delete(*keys):
+    """Forgets counters in the stack's memcached (text protocol)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", int(os.environ["MEMCACHED_PORT"])),
+                                  timeout=2) as s:
+        for k in keys:
+            s.sendall(f"delete {k}\r\n".encode())
+            s.recv(64)

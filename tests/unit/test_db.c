@@ -13,8 +13,8 @@ check1(enum scope scope, const char *params, const char *sql, char *err,
        size_t n)
 {
 	const struct stmt_def t[] = {
-	    {"s", scope, params, sql},
-	    {NULL, 0, NULL, NULL},
+	    {"s", scope, params, sql, NULL},
+	    {NULL, 0, NULL, NULL, NULL},
 	};
 
 	return db_check_table(t, err, n);

@@ -1,0 +1,316 @@
+/*
+ * rtrw-billing: the billing jobs, run by systemd timers.
+ *
+ *   rtrw-billing [--config FILE] invoices [--tenant ID] [--period YYYY-MM]
+ *                                         [--now INSTANT]
+ *   rtrw-billing [--config FILE] overdue  [--tenant ID] [--now INSTANT]
+ *
+ * invoices: one pending payment per active customer for the period (by
+ * default the current month in each tenant's time zone) at the
+ * customer's monthly_price, due on the billing day.  Running it again,
+ * or twice at once on several hosts, creates nothing new: the unique key
+ * (tenant_id, invoice_customer_id, period) decides, and INSERT IGNORE
+ * skips what exists.  One audit entry per tenant and run summarises what
+ * was created (one entry per invoice would double the job's writes).
+ *
+ * overdue: pending payments whose due_date is before today in the
+ * tenant's time zone become overdue, in batches locked FOR UPDATE SKIP
+ * LOCKED, so concurrent runs share the rows instead of doing them twice.
+ * Each change is audited and queues the payment_overdue notification
+ * (to the customer's email when there is one, else to the tenant's
+ * admins), idempotent by the dedupe key payment_overdue:<payment id>.
+ *
+ * --now (RFC 3339 UTC or Unix seconds) replaces the clock, for tests and
+ * for catching up.  Prints one summary line; exits 1 when anything
+ * failed, 2 on bad usage.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "audit.h"
+#include "billing.h"
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "notify.h"
+#include "store/store.h"
+#include "util.h"
+
+#define OVERDUE_BATCH 500
+#define LOCK_RETRIES  3
+
+struct run {
+	struct db *db;
+	struct arena work;
+	const char *period; /* --period, or NULL */
+	time_t now;
+	int64_t tenants, done, failed;
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	        "usage: rtrw-billing [--config FILE] invoices [--tenant ID] "
+	        "[--period YYYY-MM] [--now INSTANT]\n"
+	        "       rtrw-billing [--config FILE] overdue [--tenant ID] "
+	        "[--now INSTANT]\n");
+	return 2;
+}
+
+static int
+job_audit(struct tdb *t, const char *action, int64_t id, const cJSON *old,
+          const cJSON *new)
+{
+	struct audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.action = action;
+	e.entity_type = "payment";
+	e.entity_id = id;
+	e.old_values = old;
+	e.new_values = new;
+	e.user_agent = "rtrw-billing";
+	return audit_write(t, &e);
+}
+
+/* Invoices of one tenant; returns the number created, or -1. */
+static int64_t
+invoices_tenant(struct run *run, int64_t tid, const char *tz)
+{
+	char today[BILLING_DATE_LEN], period[BILLING_PERIOD_LEN];
+	char first[BILLING_DATE_LEN];
+	struct dbres res;
+	struct tdb *t;
+	cJSON *summary;
+	int y, m;
+
+	if (run->period)
+		snprintf(period, sizeof(period), "%s", run->period);
+	else if (billing_today(tz, run->now, today) < 0 ||
+	         billing_period_of(today, period) < 0)
+		return -1;
+	if (billing_period_parse(period, &y, &m) < 0)
+		return -1;
+	billing_date_format(y, m, 1, first);
+	for (int attempt = 0; attempt < LOCK_RETRIES; attempt++) {
+		arena_reset(&run->work);
+		t = tdb_open(run->db, &run->work, tid);
+		if (!t || tdb_begin(t) < 0)
+			return -1;
+		if (tdb_query(t, &store_payment_stmts[PAYMENT_INVOICE_RUN],
+		              DB_ARGS(DBS(period), DBS(first),
+		                      DBI(billing_days_in_month(y, m))),
+		              &res) < 0)
+			goto out_retry;
+		if (res.affected > 0) {
+			summary = json_own(&run->work, cJSON_CreateObject());
+			cJSON_AddStringToObject(summary, "job", "invoices");
+			cJSON_AddStringToObject(summary, "period", period);
+			json_add_int(summary, "created", (int64_t)res.affected);
+			if (job_audit(t, "create", 0, NULL, summary) < 0)
+				goto out_retry;
+		}
+		if (tdb_commit(t) < 0)
+			goto out_retry;
+		return (int64_t)res.affected;
+	out_retry:
+		tdb_rollback(t);
+		if (tdb_last_error(t) != DBE_LOCK)
+			return -1;
+	}
+	return -1;
+}
+
+/* Marks one picked payment overdue and queues its notice; 1, 0 or -1. */
+static int
+overdue_one(struct run *run, struct tdb *t, const struct dbres *pick, size_t i)
+{
+	int64_t id = dbres_int(pick, i, 0);
+	struct dbres res, cust;
+	cJSON *old, *new, *payload;
+	const char *email = NULL;
+	char dedupe[64];
+	int col;
+
+	if (tdb_query(t, &store_payment_stmts[PAYMENT_OVERDUE_MARK],
+	              DB_ARGS(DBI(id)), &res) < 0)
+		return -1;
+	if (res.affected != 1)
+		return 0;
+	old = json_own(&run->work, cJSON_CreateObject());
+	cJSON_AddStringToObject(old, "status", "pending");
+	new = json_own(&run->work, cJSON_CreateObject());
+	cJSON_AddStringToObject(new, "status", "overdue");
+	if (job_audit(t, "update", id, old, new) < 0)
+		return -1;
+	payload = json_own(&run->work, cJSON_CreateObject());
+	json_add_int(payload, "payment_id", id);
+	json_add_int(payload, "customer_id", dbres_int(pick, i, 1));
+	json_add_decimal(payload, "amount", dbres_get(pick, i, 2));
+	cJSON_AddStringToObject(payload, "period", dbres_get(pick, i, 3));
+	cJSON_AddStringToObject(payload, "due_date", dbres_get(pick, i, 4));
+	if (tdb_query(t, &store_customer_stmts[CUSTOMER_GET],
+	              DB_ARGS(DBI(dbres_int(pick, i, 1))), &cust) < 0)
+		return -1;
+	if (cust.nrows == 1) {
+		col = dbres_col(&cust, "name");
+		json_add_str_or_null(payload, "customer_name",
+		                     dbres_get(&cust, 0, (size_t)col));
+		col = dbres_col(&cust, "customer_code");
+		json_add_str_or_null(payload, "customer_code",
+		                     dbres_get(&cust, 0, (size_t)col));
+		email = dbres_get(&cust, 0, (size_t)dbres_col(&cust, "email"));
+	}
+	snprintf(dedupe, sizeof(dedupe), "payment_overdue:%" PRId64, id);
+	if (email ? notify_queue(t, "payment_overdue", 0, email, payload,
+	                         dedupe) < 0
+	          : notify_admins(t, "payment_overdue", payload, dedupe) < 0)
+		return -1;
+	return 1;
+}
+
+/* Overdue payments of one tenant; returns the number changed, or -1. */
+static int64_t
+overdue_tenant(struct run *run, int64_t tid, const char *tz)
+{
+	char today[BILLING_DATE_LEN];
+	int64_t changed = 0;
+	struct dbres pick;
+	struct tdb *t;
+	int rc, retries = 0;
+
+	if (billing_today(tz, run->now, today) < 0)
+		return -1;
+	for (;;) {
+		int64_t batch = 0;
+
+		arena_reset(&run->work);
+		t = tdb_open(run->db, &run->work, tid);
+		if (!t || tdb_begin(t) < 0)
+			return -1;
+		if (tdb_query(t, &store_payment_stmts[PAYMENT_OVERDUE_PICK],
+		              DB_ARGS(DBS(today), DBI(OVERDUE_BATCH)),
+		              &pick) < 0)
+			goto out_fail;
+		for (size_t i = 0; i < pick.nrows; i++) {
+			rc = overdue_one(run, t, &pick, i);
+			if (rc < 0)
+				goto out_fail;
+			batch += rc;
+		}
+		if (tdb_commit(t) < 0)
+			goto out_fail;
+		changed += batch;
+		if (pick.nrows < OVERDUE_BATCH)
+			return changed;
+		continue;
+	out_fail:
+		tdb_rollback(t);
+		if (tdb_last_error(t) != DBE_LOCK || ++retries >= LOCK_RETRIES)
+			return -1;
+	}
+}
+
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config cfg;
+	const char *config_path = opt(argc, argv, "--config");
+	const char *cmd = NULL, *tenant = opt(argc, argv, "--tenant");
+	const char *now_s = opt(argc, argv, "--now");
+	struct arena list;
+	struct dbres tenants;
+	struct run run;
+	int64_t tid = 0, t0 = now_usec();
+	char err[256];
+	int invoices;
+
+	log_setup("rtrw-billing", LOG_WARN);
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] == '-') {
+			i++; /* every option takes a value */
+			continue;
+		}
+		if (cmd)
+			return usage();
+		cmd = argv[i];
+	}
+	if (!cmd ||
+	    (strcmp(cmd, "invoices") != 0 && strcmp(cmd, "overdue") != 0))
+		return usage();
+	invoices = strcmp(cmd, "invoices") == 0;
+	memset(&run, 0, sizeof(run));
+	run.period = opt(argc, argv, "--period");
+	run.now = time(NULL);
+	if ((tenant && parse_int64(tenant, 1, INT64_MAX, &tid) < 0) ||
+	    (now_s && billing_parse_instant(now_s, &run.now) < 0)) {
+		fprintf(stderr, "rtrw-billing: bad --tenant or --now\n");
+		return usage();
+	}
+	{
+		int y, m;
+
+		if (run.period && (!invoices || billing_period_parse(
+		                                    run.period, &y, &m) < 0)) {
+			fprintf(stderr, "rtrw-billing: bad --period\n");
+			return usage();
+		}
+	}
+	if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtrw-billing: %s\n", err);
+		return 1;
+	}
+	run.db = db_open(&cfg, 0, err, sizeof(err));
+	if (!run.db) {
+		fprintf(stderr, "rtrw-billing: %s\n", err);
+		return 1;
+	}
+	arena_init(&list, 0);
+	arena_init(&run.work, 64L * 1024 * 1024);
+	if (db_query(run.db, &list,
+	             &store_billing_global_stmts[BILLING_TENANTS],
+	             DB_ARGS(DBI(tid), DBI(tid)), &tenants) < 0) {
+		fprintf(stderr, "rtrw-billing %s: cannot list tenants\n", cmd);
+		run.failed = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < tenants.nrows; i++) {
+		int64_t id = dbres_int(&tenants, i, 0), n;
+		const char *tz = dbres_get(&tenants, i, 1);
+
+		n = invoices ? invoices_tenant(&run, id, tz)
+		             : overdue_tenant(&run, id, tz);
+		run.tenants++;
+		if (n < 0) {
+			log_error("%s failed for tenant %" PRId64, cmd, id);
+			run.failed++;
+		} else {
+			run.done += n;
+		}
+	}
+	printf("rtrw-billing %s: tenants=%" PRId64 " %s=%" PRId64
+	       " failed=%" PRId64 " seconds=%.3f\n",
+	       cmd, run.tenants, invoices ? "created" : "overdue", run.done,
+	       run.failed, (double)(now_usec() - t0) / 1e6);
+out:
+	arena_release(&run.work);
+	arena_release(&list);
+	db_close(run.db);
+	config_wipe(&cfg);
+	return run.failed ? 1 : 0;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# `make bench`: throughput and latency of the API against its ceilings.
+#
+# Uses the local stack under var/ (starting it when it is not running, and
+# stopping it again afterwards; a running `make run` stack is reused and put
+# back as it was), raises nginx's per-IP limit (wrk hammers from one
+# address), starts the ceiling programs bench_hello and bench_select with as
+# many workers as rtrw-api, and runs wrk against each endpoint below.  The
+# result is a markdown table on stdout and in var/bench/latest.md.
+#
+#   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32
+#
+# Adding an endpoint is one line in ENDPOINTS: "name path ceiling [header]".
+# ceiling names the row whose req/s this row is compared with ("-" for
+# none).  The header (optional, rest of the line) goes to wrk -H; $VARS in
+# it are expanded at run time, e.g.
+#   customers /api/v1/customers?per_page=20 select Authorization: Bearer $BENCH_TOKEN
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+ENDPOINTS='
+nginx-static /nginx-static -
+hello /bench/hello nginx-static
+select /bench/select hello
+health /health select
+'
+
+DIR=var
+SECS=${BENCH_SECONDS:-10}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+OUT=$DIR/bench
+mkdir -p "$OUT"
+
+say() {
+	echo "bench: $*" >&2
+}
+
+was_running=0
+if [ -f "$DIR/stack.env" ] && tools/stack.sh status "$DIR" 2>/dev/null | grep -q '^nginx: running'; then
+	was_running=1
+fi
+
+cleanup() {
+	set +e
+	if [ "$was_running" = 1 ]; then
+		# Put the running stack back: normal rate limit, no /bench/.
+		for n in bench_hello bench_select; do
+			if [ -f "$DIR/run/$n.pid" ]; then
+				kill -TERM "$(cat "$DIR/run/$n.pid")" 2>/dev/null
+				rm -f "$DIR/run/$n.pid"
+			fi
+		done
+		env -u NGINX_RATE -u NGINX_BURST BENCH=0 tools/stack.sh up "$DIR" >/dev/null 2>&1
+	else
+		tools/stack.sh down "$DIR" >/dev/null 2>&1
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export BENCH=1 NGINX_RATE=${BENCH_NGINX_RATE:-1000000r/s} NGINX_BURST=${BENCH_NGINX_BURST:-1000000}
+tools/stack.sh up "$DIR"
+# shellcheck disable=SC1091
+. "$DIR/stack.env"
+BIN=$REPO/build/rel/bin
+
+# The 20-row table of bench_select, in its own database so that it never
+# mixes with the schema of the migrations.
+mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS rtrw_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE TABLE IF NOT EXISTS rtrw_bench.bench_rows (
+	id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	slug VARCHAR(40) NOT NULL UNIQUE,
+	name VARCHAR(100) NOT NULL,
+	timezone VARCHAR(64) NOT NULL DEFAULT 'Asia/Jakarta',
+	status VARCHAR(16) NOT NULL DEFAULT 'active',
+	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+INSERT IGNORE INTO rtrw_bench.bench_rows (slug, name)
+	SELECT CONCAT('bench-', seq), CONCAT('RT/RW Net Bench ', seq)
+	FROM rtrw_bench.seq_1_to_20;
+GRANT SELECT ON rtrw_bench.* TO 'rtrw_app'@'localhost';
+GRANT SELECT ON rtrw_bench.* TO 'rtrw_app'@'127.0.0.1';
+SQL
+
+# The ceiling programs, same worker count as rtrw-api.
+start_pool() {
+	local name=$1 sock=$RUN_DIR/$1.sock i
+	[ -x "$BIN/$name" ] || {
+		say "$BIN/$name is not built (make release)"
+		exit 1
+	}
+	if [ -f "$RUN_DIR/$name.pid" ] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
+		return 0
+	fi
+	rm -f "$sock"
+	(
+		export RTRW_DB_NAME=rtrw_bench
+		exec setsid "$BIN/$name" --config "$RTRW_CONFIG" \
+			--listen "unix:$sock" --workers "$API_WORKERS" \
+			</dev/null >>"$LOG_DIR/$name.log" 2>&1
+	) &
+	echo $! >"$RUN_DIR/$name.pid"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && return 0
+		sleep 0.1
+	done
+	say "$name did not start; see $LOG_DIR/$name.log"
+	exit 1
+}
+start_pool bench_hello
+start_pool bench_select
+
+# wrk reports "1.23ms", "512.00us", "1.02s", "2.00m": print milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
+		else if (u == "m") n *= 60000;
+		printf "%.2f", n }'
+}
+
+declare -A RPS
+rows=()
+notes=()
+while read -r name path ceiling header; do
+	[ -n "${name:-}" ] || continue
+	url=$API_URL$path
+	args=(-t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency)
+	if [ -n "${header:-}" ]; then
+		args+=(-H "$(envsubst <<<"$header")")
+	fi
+	code=$(curl -sk -o /dev/null -w '%{http_code}' ${header:+-H "$(envsubst <<<"$header")"} "$url")
+	[ "$code" = 200 ] || notes+=("$name: warm-up request gave HTTP $code")
+	say "$name: wrk ${args[*]} $url"
+	res=$(wrk "${args[@]}" "$url")
+	printf '%s\n' "$res" >"$OUT/$name.txt"
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")
+	p50=$(awk '$1 == "50%" {print $2}' <<<"$res")
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$res")
+	bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$res")
+	errs=$(awk '/Socket errors:/ {print}' <<<"$res")
+	[ -z "$bad" ] || notes+=("$name: $bad non-2xx/3xx responses")
+	[ -z "$errs" ] || notes+=("$name: $errs")
+	RPS[$name]=${rps:-0}
+	ratio=-
+	if [ "$ceiling" != - ] && [ -n "${RPS[$ceiling]:-}" ]; then
+		ratio=$(awk -v a="${rps:-0}" -v b="${RPS[$ceiling]}" \
+			'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	fi
+	rows+=("| $path | $(printf '%.0f' "${rps:-0}") | $(to_ms "${p50:-0}") ms | $(to_ms "${p99:-0}") ms | $ceiling | $ratio |")
+done <<<"$ENDPOINTS"
+
+{
+	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo
+	echo "wrk -t$THREADS -c$CONNS -d${SECS}s over HTTPS through nginx;" \
+		"$(nproc) cores, $API_WORKERS FastCGI workers per pool;" \
+		"commit $(git rev-parse --short HEAD 2>/dev/null || echo none)."
+	echo "ratio = req/s of the row / req/s of its ceiling row."
+	echo
+	echo "| endpoint | req/s | p50 | p99 | ceiling | ratio |"
+	echo "|---|---:|---:|---:|---|---:|"
+	printf '%s\n' "${rows[@]}"
+	if [ ${#notes[@]} -gt 0 ]; then
+		echo
+		printf -- '- %s\n' "${notes[@]}"
+	fi
+} | tee "$OUT/latest.md"

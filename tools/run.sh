@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make run`: the local stack under var/ with the demo tenant, served until
+# Ctrl-C, which stops everything again.  The release build and the
+# dependencies are made by the Makefile first.
+#
+# Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306),
+# MEMCACHED_PORT (11311); see tools/stack.sh for the rest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DIR=${RTRW_RUN_DIR:-var}
+export HTTPS_PORT=${HTTPS_PORT:-8443} HTTP_PORT=${HTTP_PORT:-8080}
+export MYSQL_PORT=${MYSQL_PORT:-13306} MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+export SEED_DEMO=1
+
+stopping=0
+shutdown() {
+	[ "$stopping" = 0 ] || return 0
+	stopping=1
+	echo
+	tools/stack.sh down "$DIR" || true
+	exit 0
+}
+trap shutdown INT TERM HUP
+# A failed start leaves nothing running either.
+trap 'rc=$?; [ "$rc" = 0 ] || [ "$stopping" = 1 ] || tools/stack.sh down "$DIR" || true' EXIT
+
+tools/stack.sh up "$DIR"
+# shellcheck disable=SC1091
+. "$DIR/stack.env"
+
+echo
+echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
+echo "  API:    $API_URL/api/v1/"
+echo "  Docs:   $DOCS_URL"
+echo "  Health: curl -k $API_URL/health"
+if [ -s "$DIR/demo-logins.txt" ]; then
+	echo "Demo logins:"
+	sed 's/^/  /' "$DIR/demo-logins.txt"
+else
+	echo "Demo logins: (none until the identity issue lands)"
+fi
+echo
+echo "Press Ctrl-C to stop."
+
+# Sleep in the background and wait for it, so that the trap runs at once.
+while :; do
+	sleep 3600 &
+	wait $! || true
+done

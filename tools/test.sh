@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# `make test`: every test against a throwaway stack, then teardown.
+#
+#   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
+#      background while the steps that do not need it run)
+#   2. clang-format check (make format-check)
+#   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on)
+#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
+#   5. end-to-end tests (pytest tests/e2e) through nginx
+#   6. teardown (always), then any sanitizer report under the stack's log
+#      directory is printed and fails the run
+#
+# The last line is "N passed, N failed": the unit checks plus the e2e tests;
+# a failing step that is not a counted test (format, lint, stack start,
+# sanitizer reports) adds one to the failures.  The exit status is non-zero
+# on any failure.  On success the stack directory is removed; on failure its
+# logs stay for reading.
+#
+# Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
+# arguments to pytest, e.g. PYTEST_ARGS="-k health".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
+export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
+export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
+# The tests hammer from one address: nginx's per-IP limit must not bite.
+export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
+export SEED_DEMO=0
+# Every test registers tenants and logs users in from 127.0.0.1: the
+# per-address and per-user limits are raised here, and the tests that
+# check them lower them again through the configuration (reconfigure).
+# argon2id runs with its cheapest parameters here; production keeps the
+# OWASP defaults (test_auth checks them).
+export EXTRA_CONF="${TEST_EXTRA_CONF:-rate_limit_per_minute = 1000000
+rate_limit_ip_per_minute = 1000000
+register_limit_per_hour = 1000000
+login_fail_ip_limit = 1000000
+login_fail_account_limit = 1000000
+argon2_m_kib = 8192
+argon2_t = 1}"
+
+DIR=var/test-$$
+mkdir -p "$DIR/log"
+DIR=$(cd "$DIR" && pwd)
+LOG=$DIR/log
+
+passed=0
+failed=0
+steps_failed=()
+stack_pid=
+
+step_fail() {
+	failed=$((failed + 1))
+	steps_failed+=("$1")
+	echo "test: $1 FAILED"
+}
+
+torn_down=0
+teardown() {
+	[ "$torn_down" = 0 ] || return 0
+	torn_down=1
+	if [ -n "$stack_pid" ]; then
+		wait "$stack_pid" 2>/dev/null || true
+	fi
+	tools/stack.sh down "$DIR" >/dev/null 2>&1 || true
+}
+on_signal() {
+	echo "test: interrupted"
+	teardown
+	exit 130
+}
+trap teardown EXIT
+trap on_signal INT TERM
+
+start=$(date +%s)
+
+# 1. The stack starts in the background (MariaDB initialisation is most of
+# the time) while the static checks run.
+tools/stack.sh up "$DIR" --asan >"$LOG/stack-up.log" 2>&1 &
+stack_pid=$!
+
+# 2. Format.
+echo "test: format-check"
+if ! make --no-print-directory format-check; then
+	step_fail format-check
+fi
+
+# 3. Unit tests.
+echo "test: unit"
+shopt -s nullglob
+units=(build/asan/bin/test_*)
+shopt -u nullglob
+unit_out=$(ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 tools/unit.sh "${units[@]}" 2>&1)
+unit_rc=$?
+printf '%s\n' "$unit_out"
+line=$(printf '%s\n' "$unit_out" | grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+if [ -n "$line" ]; then
+	passed=$((passed + $(sed -E 's/unit: ([0-9]+) passed.*/\1/' <<<"$line")))
+	failed=$((failed + $(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")))
+elif [ "$unit_rc" != 0 ]; then
+	step_fail unit
+fi
+
+# 4. OpenAPI lint.
+if [ -f docs/openapi.yaml ]; then
+	echo "test: openapi lint"
+	if ! node_modules/.bin/redocly lint --format=stylish docs/openapi.yaml; then
+		step_fail openapi-lint
+	fi
+else
+	echo "test: openapi lint skipped (no docs/openapi.yaml yet)"
+fi
+
+# 5. End-to-end tests.
+echo "test: waiting for the stack"
+if wait "$stack_pid"; then
+	stack_pid=
+	echo "test: e2e"
+	pytest_out=$LOG/pytest.log
+	(
+		# shellcheck disable=SC1091
+		. "$DIR/stack.env"
+		# A CA bundle from the environment would override the tests'
+		# verify=False for the stack's self-signed certificate.
+		unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
+		# shellcheck disable=SC2086
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
+			${PYTEST_ARGS:-}
+	) 2>&1 | tee "$pytest_out"
+	# "3 passed, 1 failed, 1 error in 2.01s" (any order, any subset).
+	summary=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$pytest_out" | tail -1)
+	p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || true)
+	f=0
+	for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | grep -oE '^[0-9]+'); do
+		f=$((f + n))
+	done
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ -z "$summary" ] || { [ "${p:-0}" = 0 ] && [ "${f:-0}" = 0 ]; }; then
+		step_fail "e2e (no test ran; see $pytest_out)"
+	fi
+else
+	stack_pid=
+	cat "$LOG/stack-up.log"
+	step_fail "stack up"
+fi
+
+# 6. Teardown, then sanitizer reports: a leak shows when a process exits.
+echo "test: teardown"
+teardown
+shopt -s nullglob
+reports=("$LOG"/asan.* "$LOG"/ubsan.*)
+shopt -u nullglob
+if [ ${#reports[@]} -gt 0 ]; then
+	for r in "${reports[@]}"; do
+		echo "==== $r"
+		head -60 "$r"
+	done
+	step_fail "sanitizer reports (${#reports[@]})"
+fi
+
+secs=$(($(date +%s) - start))
+if [ "$failed" = 0 ]; then
+	rm -rf "$DIR"
+else
+	# Keep the logs for reading, not the database files.
+	rm -rf "$DIR/mysql" "$DIR"/mysql-bin.*
+	echo "test: failed steps: ${steps_failed[*]:-(tests)}; logs in $LOG"
+fi
+echo "test: done in ${secs}s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
