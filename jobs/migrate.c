@@ -1,7 +1,8 @@
 /*
  * rtrw-migrate: applies, reverts and reports schema migrations and loads
- * seed data.  The logic lives in lib/migrate.c; this file only reads the
- * command line.
+ * the reference data (the roles).  The logic lives in lib/migrate.c; this
+ * file only reads the command line.  The demo tenant is not made here but
+ * by `rtrw-admin demo`, which hashes its users' passwords.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@ static const char usage_text[] =
     "  down [N|all]     revert the newest N migrations (default 1)\n"
     "  to VERSION       migrate up or down to VERSION (0 reverts all)\n"
     "  status           list migrations, applied or pending\n"
-    "  seed [--demo]    insert the roles (and the demo tenant 'demo');\n"
-    "                   running it again changes nothing\n"
+    "  seed             insert the roles; running it again changes\n"
+    "                   nothing (the demo tenant: rtrw-admin demo)\n"
     "\n"
     "options:\n"
     "  --config FILE    configuration file (default $RTRW_CONFIG or\n"
@@ -37,7 +38,6 @@ static const char usage_text[] =
     "                   postgres (empty: the PG* environment)\n"
     "  --dir DIR        migration directory (default sql/mysql or\n"
     "                   sql/postgres under the current directory)\n"
-    "  --demo           with seed: also create the demo tenant\n"
     "  -h, --help       show this text\n";
 
 static int
@@ -66,7 +66,7 @@ main(int argc, char **argv)
 	    {"driver", required_argument, NULL, 'D'},
 	    {"conninfo", required_argument, NULL, 'p'},
 	    {"dir", required_argument, NULL, 'd'},
-	    {"demo", no_argument, NULL, 'm'},
+	    {"demo", no_argument, NULL, 'm'}, /* removed; see below */
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -76,7 +76,7 @@ main(int argc, char **argv)
 	struct migrate_driver d;
 	struct config cfg;
 	char err[1024];
-	int ch, demo = 0, pg, n = 0, rc = 1;
+	int ch, pg, n = 0, rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -94,8 +94,10 @@ main(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 'm':
-			demo = 1;
-			break;
+			/* Old scripts: say where the demo seeding went. */
+			return usage_error(
+			    "--demo was removed; the demo tenant "
+			    "is made by 'rtrw-admin demo'");
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -141,12 +143,10 @@ main(int argc, char **argv)
 			return usage_error("to takes a version number");
 	} else if (strcmp(cmd, "seed") == 0) {
 		if (arg != NULL)
-			return usage_error("seed takes only --demo");
+			return usage_error("seed takes no argument");
 	} else {
 		return usage_error("unknown command");
 	}
-	if (demo && strcmp(cmd, "seed") != 0)
-		return usage_error("--demo goes with seed only");
 
 	if (migrate_scan(dir, &set, err, sizeof(err)) != 0)
 		goto out_error;
@@ -173,7 +173,7 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "status") == 0)
 		rc = migrate_status(&d, &set, stdout, err, sizeof(err));
 	else
-		rc = migrate_seed(&d, &set, demo, stdout, err, sizeof(err));
+		rc = migrate_seed(&d, &set, stdout, err, sizeof(err));
 	rc = rc != 0;
 	migrate_driver_close(&d);
 	migrate_set_release(&set);

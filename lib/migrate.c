@@ -1081,14 +1081,15 @@ migrate_status(struct migrate_driver *d, const struct migration_set *set,
 /*
  * Seed data: each statement in both dialects with its bound values.  The
  * statements are written so that running them twice changes nothing.
+ * Only reference data belongs here; the demo tenant and its users come
+ * from `rtrw-admin demo`, which hashes their passwords.
  */
 struct seed {
 	const char *what;
 	const char *mysql;
 	const char *pg;
 	int nparams;
-	const char *params[4];
-	int demo; /* only with --demo */
+	const char *params[3];
 };
 
 #define SEED_ROLE_MY                                                           \
@@ -1099,33 +1100,23 @@ struct seed {
 	"INSERT INTO roles (name, rank, description) VALUES ($1, $2, $3)"      \
 	" ON CONFLICT (name) DO UPDATE SET rank = EXCLUDED.rank,"              \
 	" description = EXCLUDED.description"
-#define SEED_TENANT_MY                                                         \
-	"INSERT INTO tenants (slug, name, timezone, status)"                   \
-	" SELECT ?, ?, ?, 'active' FROM DUAL"                                  \
-	" WHERE NOT EXISTS (SELECT 1 FROM tenants WHERE slug = ?)"
-#define SEED_TENANT_PG                                                         \
-	"INSERT INTO tenants (slug, name, timezone, status)"                   \
-	" SELECT $1::varchar, $2::varchar, $3::varchar, 'active'"              \
-	" WHERE NOT EXISTS (SELECT 1 FROM tenants WHERE slug = $4::varchar)"
 
 /* clang-format off */
 static const struct seed seeds[] = {
 	{ "role admin", SEED_ROLE_MY, SEED_ROLE_PG, 3,
-	  { "admin", "40", "Everything, including users, settings and deletes" }, 0 },
+	  { "admin", "40", "Everything, including users, settings and deletes" } },
 	{ "role operator", SEED_ROLE_MY, SEED_ROLE_PG, 3,
-	  { "operator", "30", "Customers, plans, payments, routers and reports" }, 0 },
+	  { "operator", "30", "Customers, plans, payments, routers and reports" } },
 	{ "role technician", SEED_ROLE_MY, SEED_ROLE_PG, 3,
-	  { "technician", "20", "Tickets, devices and inventory" }, 0 },
+	  { "technician", "20", "Tickets, devices and inventory" } },
 	{ "role viewer", SEED_ROLE_MY, SEED_ROLE_PG, 3,
-	  { "viewer", "10", "Read-only access" }, 0 },
-	{ "demo tenant 'demo'", SEED_TENANT_MY, SEED_TENANT_PG, 4,
-	  { "demo", "Demo RT/RW Net", "Asia/Jakarta", "demo" }, 1 },
+	  { "viewer", "10", "Read-only access" } },
 };
 /* clang-format on */
 
 int
 migrate_seed(struct migrate_driver *d, const struct migration_set *set,
-             int demo, FILE *out, char *err, size_t errlen)
+             FILE *out, char *err, size_t errlen)
 {
 	char why[512];
 	size_t i;
@@ -1142,8 +1133,6 @@ migrate_seed(struct migrate_driver *d, const struct migration_set *set,
 	for (i = 0; i < ARRAY_SIZE(seeds); i++) {
 		const struct seed *s = &seeds[i];
 
-		if (s->demo && !demo)
-			continue;
 		if (d->ops->exec_params(
 		        d->ctx, d->dialect == MIGRATE_MYSQL ? s->mysql : s->pg,
 		        s->nparams, s->params, why, sizeof(why)) != 0) {
@@ -1154,9 +1143,8 @@ migrate_seed(struct migrate_driver *d, const struct migration_set *set,
 	if (d->ops->exec_params(d->ctx, "COMMIT", 0, NULL, err, errlen) != 0)
 		goto out_rollback;
 	for (i = 0; i < ARRAY_SIZE(seeds); i++)
-		if (!seeds[i].demo || demo)
-			fprintf(out, "seeded   %s\n", seeds[i].what);
-	fprintf(out, "seed complete%s\n", demo ? " (with demo data)" : "");
+		fprintf(out, "seeded   %s\n", seeds[i].what);
+	fprintf(out, "seed complete\n");
 	return 0;
 out_rollback:
 	/* Keep the first error; a failed rollback adds nothing useful. */

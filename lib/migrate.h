@@ -201,11 +201,12 @@ int migrate_status(struct migrate_driver *d, const struct migration_set *set,
                    FILE *out, char *err, size_t errlen);
 
 /*
- * Inserts the reference data every installation needs (the four roles)
- * and, with demo set, the demo tenant "demo".  Running it again changes
- * nothing.  Needs migration 0001 applied.  Returns 0 or -1 with err.
+ * Inserts the reference data every installation needs (the four roles).
+ * Running it again changes nothing.  Needs migration 0001 applied.  Demo
+ * data is not seeded here: `rtrw-admin demo` makes the demo tenant and
+ * its users with real password hashes.  Returns 0 or -1 with err.
  */
 int migrate_seed(struct migrate_driver *d, const struct migration_set *set,
-                 int demo, FILE *out, char *err, size_t errlen);
+                 FILE *out, char *err, size_t errlen);
 
 #endif

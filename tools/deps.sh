@@ -10,7 +10,7 @@ PACKAGES=(
 	libmemcached-dev libpcre2-dev libwebsockets-dev libcurl4-openssl-dev
 	libxlsxwriter-dev libargon2-dev libpq-dev check
 	mariadb-server mariadb-client memcached nginx-light postgresql
-	openssl wrk curl procps psmisc nodejs npm
+	openssl wrk curl procps psmisc gettext-base nodejs npm
 	python3 python3-pytest python3-requests python3-yaml
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
 	sqlmap

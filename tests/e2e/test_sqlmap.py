@@ -10,12 +10,14 @@ from support import API
 def sqlmap(tmp_path, *args):
     cmd = ["sqlmap", "--batch", "--flush-session", "--disable-coloring",
            "--level=1", "--risk=1", "--technique=BEU", "--threads=4",
-           "--timeout=10", "--retries=0", f"--output-dir={tmp_path}", *args]
+           "--timeout=10", "--retries=0", "--ignore-code=400,401,403,404,422",
+           f"--output-dir={tmp_path}", *args]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr
     assert "appears to be" not in out or "do not appear to be injectable" in out, out[-3000:]
     assert "is vulnerable" not in out, out[-3000:]
-    assert "injectable" in out, out[-3000:]  # it really tested something
+    # It really tested something: every parameter got its techniques.
+    assert "testing 'Generic UNION query" in out, out[-3000:]
     return out
 
 

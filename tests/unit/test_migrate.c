@@ -1,7 +1,9 @@
 /*
  * Unit tests of lib/migrate.c without a database: file name parsing,
  * discovery and ordering, gap/duplicate/missing-pair detection, checksums
- * and the verification of applied rows against the files.
+ * and the verification of applied rows against the files.  One test reads
+ * the project's own sql/mysql and sql/postgres (run from the repository
+ * root, as `make unit` does) without assuming how many migrations exist.
  */
 #include <check.h>
 #include <stdio.h>
@@ -374,6 +376,40 @@ START_TEST(test_read_file)
 }
 END_TEST
 
+/*
+ * The shipped migrations: both dialects scan cleanly and carry the same
+ * versions with the same names, whatever the newest version is.
+ */
+START_TEST(test_project_dialects_match)
+{
+	struct migration_set my, pg;
+	char err[512];
+	size_t i;
+
+	ck_assert_msg(access("sql/mysql", R_OK) == 0 &&
+	                  access("sql/postgres", R_OK) == 0,
+	              "run test_migrate from the repository root");
+	ck_assert_msg(migrate_scan("sql/mysql", &my, err, sizeof(err)) == 0,
+	              "sql/mysql: %s", err);
+	ck_assert_msg(migrate_scan("sql/postgres", &pg, err, sizeof(err)) == 0,
+	              "sql/postgres: %s", err);
+	ck_assert_uint_ge(my.n, 1);
+	ck_assert_msg(my.n == pg.n,
+	              "sql/mysql has %zu migrations, sql/postgres %zu", my.n,
+	              pg.n);
+	for (i = 0; i < my.n; i++) {
+		ck_assert_int_eq(my.items[i].version, (int)i + 1);
+		ck_assert_int_eq(pg.items[i].version, (int)i + 1);
+		ck_assert_msg(strcmp(my.items[i].name, pg.items[i].name) == 0,
+		              "migration %04zu is '%s' in sql/mysql but '%s' "
+		              "in sql/postgres",
+		              i + 1, my.items[i].name, pg.items[i].name);
+	}
+	migrate_set_release(&my);
+	migrate_set_release(&pg);
+}
+END_TEST
+
 static Suite *
 migrate_suite(void)
 {
@@ -394,6 +430,7 @@ migrate_suite(void)
 	tcase_add_test(tc, test_scan_bad_name_and_empty);
 	tcase_add_test(tc, test_verify);
 	tcase_add_test(tc, test_read_file);
+	tcase_add_test(tc, test_project_dialects_match);
 	suite_add_tcase(s, tc);
 	return s;
 }
