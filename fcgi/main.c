@@ -33,6 +33,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "http.h"
+#include "limits.h"
 #include "log.h"
 #include "routes.h"
 #include "util.h"
@@ -57,6 +58,8 @@ static int listen_fd = -1;
 static char unix_path[CONFIG_STR_MAX];
 
 /* ---- worker ---------------------------------------------------------- */
+
+static int nslots; /* workers of this master */
 
 static volatile sig_atomic_t worker_stop;
 
@@ -277,6 +280,7 @@ worker_main(void)
 	if (!app.cache)
 		log_warn("memcached servers '%s' unusable, running uncached",
 		         cfg.memcached);
+	limits_setup(nslots);
 	arena_init(&a, (size_t)cfg.arena_cap_bytes);
 	buf_init(&hdrs, 64 * 1024);
 	buf_init(&out, 64L * 1024 * 1024);
@@ -308,7 +312,6 @@ worker_main(void)
 /* ---- master ---------------------------------------------------------- */
 
 static struct wslot slots[MAX_WORKERS];
-static int nslots;
 static pid_t retiring[MAX_WORKERS * 2];
 static int nretiring;
 

@@ -11,6 +11,7 @@
 
 struct cache {
 	memcached_st *mc;
+	memcached_st *async; /* NOREPLY handle: increments nobody waits for */
 	char *servers;
 	time_t failed_at; /* when an operation last failed; 0 if healthy */
 };
@@ -50,6 +51,11 @@ cache_connect(struct cache *c)
 	                       1);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+	/* Its own connection, so quiet commands never mix with replies. */
+	c->async = memcached_clone(NULL, c->mc);
+	if (!c->async)
+		abort();
+	memcached_behavior_set(c->async, MEMCACHED_BEHAVIOR_NOREPLY, 1);
 	return 0;
 }
 
@@ -73,7 +79,9 @@ mc(struct cache *c)
 {
 	if (c->failed_at && time(NULL) - c->failed_at >= 1) {
 		memcached_free(c->mc);
+		memcached_free(c->async);
 		c->mc = NULL;
+		c->async = NULL;
 		c->failed_at = 0;
 		if (cache_connect(c) < 0)
 			c->failed_at = time(NULL);
@@ -98,6 +106,7 @@ cache_close(struct cache *c)
 	if (!c)
 		return;
 	memcached_free(c->mc);
+	memcached_free(c->async);
 	free(c->servers);
 	free(c);
 }
@@ -114,8 +123,7 @@ cache_ping(struct cache *c)
 	 */
 	if (!mc(c))
 		return -1;
-	rc = note(c, memcached_set(c->mc, key, sizeof(key) - 1, "1", 1, 60,
-				   0));
+	rc = note(c, memcached_set(c->mc, key, sizeof(key) - 1, "1", 1, 60, 0));
 	return rc == MEMCACHED_SUCCESS ? 0 : -1;
 }
 
@@ -151,8 +159,7 @@ cache_set(struct cache *c, const char *key, const char *val, size_t len,
 	if (!mc(c))
 		return -1;
 	return note(c, memcached_set(c->mc, key, strlen(key), val, len, ttl,
-				     0)) ==
-	               MEMCACHED_SUCCESS
+	                             0)) == MEMCACHED_SUCCESS
 	           ? 0
 	           : -1;
 }
@@ -211,6 +218,20 @@ cache_incr(struct cache *c, const char *key, uint64_t delta, time_t ttl,
 	if (!mc(c))
 		return -1;
 	rc = note(c, memcached_increment_with_initial(c->mc, key, strlen(key),
-						      delta, delta, ttl, out));
+	                                              delta, delta, ttl, out));
 	return rc == MEMCACHED_SUCCESS ? 0 : -1;
+}
+
+int
+cache_incr_async(struct cache *c, const char *key, uint64_t delta, time_t ttl)
+{
+	uint64_t ignored;
+
+	if (!mc(c))
+		return -1;
+	return note(c, memcached_increment_with_initial(
+	                   c->async, key, strlen(key), delta, delta, ttl,
+	                   &ignored)) == MEMCACHED_SUCCESS
+	           ? 0
+	           : -1;
 }

@@ -51,4 +51,12 @@ int cache_delete(struct cache *c, const char *key);
 int cache_incr(struct cache *c, const char *key, uint64_t delta, time_t ttl,
                uint64_t *out);
 
+/*
+ * Same increment without waiting for the answer (a quiet binary command
+ * on a second connection): the count still goes up on the server, the
+ * caller just does not learn it.  0, or -1 when it could not be sent.
+ */
+int cache_incr_async(struct cache *c, const char *key, uint64_t delta,
+                     time_t ttl);
+
 #endif

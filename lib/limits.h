@@ -12,6 +12,7 @@
 #ifndef RTRW_LIMITS_H
 #define RTRW_LIMITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -25,6 +26,12 @@ struct limit_result {
 	int64_t reset;       /* Unix time the window ends */
 	int64_t retry_after; /* seconds, when limited */
 };
+
+/*
+ * Tells the limiter how many workers of this host count in parallel
+ * (see limits_hit); call once per worker process.
+ */
+void limits_setup(int workers);
 
 /*
  * Counts one hit of subject (e.g. "u:42", "ip:10.0.0.1", "reg:10.0.0.1")

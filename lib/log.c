@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,14 +9,27 @@
 #include <unistd.h>
 
 static const char *log_prog = "rtrw";
+static pid_t log_pid; /* cached: one syscall less per line; reset on fork */
 static enum log_level log_min = LOG_INFO;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static void
+log_forget_pid(void)
+{
+	log_pid = 0;
+}
 
 void
 log_setup(const char *prog, enum log_level level)
 {
+	static int registered;
+
 	log_prog = prog;
 	log_min = level;
+	if (!registered) {
+		pthread_atfork(NULL, NULL, log_forget_pid);
+		registered = 1;
+	}
 }
 
 int

@@ -88,19 +88,24 @@ def test_memcached_down_keeps_api_working(tenant):
                    capture_output=True, timeout=60)
     try:
         time.sleep(0.5)
-        r = tenant.viewer.get("/auth/me")
-        assert r.status_code == 200
-        # No counters: no rate-limit headers, but the request is served.
-        assert "X-RateLimit-Limit" not in r.headers
+        # No counters, but every request is served; the degradation is
+        # logged (at most once a minute per worker, not per request).
+        for _ in range(6):
+            assert tenant.viewer.get("/auth/me").status_code == 200
         assert Client().get("/health").status_code == 503
+        log = open(os.path.join(os.environ["LOG_DIR"], "api.log")).read()
+        assert "memcached unreachable" in log
         login(tenant.slug, f"viewer@{tenant.slug}.example.id")
     finally:
         r = subprocess.run([stack, "start-memcached", os.environ["STACK_DIR"]],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
-    deadline = time.time() + 15
-    while time.time() < deadline and Client().get("/health").status_code != 200:
+    deadline = time.time() + 30
+    seen = []
+    while time.time() < deadline:
+        r = Client().get("/health")
+        seen.append((round(time.time() % 100, 1), r.status_code))
+        if r.status_code == 200:
+            break
         time.sleep(0.2)
-    r = Client().get("/health")
-    assert r.status_code == 200, (r.text, subprocess.run(["pgrep", "-af", "memcached"],
-                                                         capture_output=True, text=True).stdout)
+    assert seen[-1][1] == 200, seen

@@ -2,6 +2,11 @@
 
 Run with /usr/bin/python3 -m pytest tests/e2e/test_migrations.py.
 
+Nothing here knows how many migrations exist: the versions, names and
+tables are read from sql/mysql and sql/postgres, test-only migrations take
+the next free number of a copied directory, and the schema rules are
+checked on every table the migrations create.
+
 Environment:
   RTRW_CONFIG  the test stack's config (required).  Its db_socket (or
                db_host/db_port) and db_admin_user/db_admin_password_file
@@ -19,6 +24,7 @@ Environment:
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,15 +38,128 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("RTRW_BIN", os.path.join(ROOT, "build", "asan", "bin"))
 MIGRATE = os.path.join(BIN, "rtrw-migrate")
 TEST_DB = "rtrw_migtest"
+SQL_DIRS = {"mysql": os.path.join(ROOT, "sql", "mysql"),
+            "postgres": os.path.join(ROOT, "sql", "postgres")}
 
-APP_TABLES = {"roles", "tenants", "users", "refresh_tokens", "audit_logs"}
-TENANT_TABLES = {"users", "refresh_tokens", "audit_logs"}
+# Tables of 0001 the tests below write to; every other table is found in
+# the migration files.
+CORE_TABLES = {"roles", "tenants", "users", "refresh_tokens", "audit_logs"}
 ROLES = {"admin", "operator", "technician", "viewer"}
+
+# Columns only MariaDB has: STORED generated columns that stand in for
+# PostgreSQL's partial unique indexes (uq_alerts_tenant_open,
+# uq_payments_tenant_invoice).  Each must exist and be generated.
+MYSQL_ONLY_COLUMNS = {
+    ("alerts", "open_key"),
+    ("payments", "invoice_customer_id"),
+}
+
+# Secondary indexes of tenant tables that may lead with something other
+# than tenant_id: index name -> (dialects, what it must be, why).  Each
+# entry must exist in its dialects, so the list cannot go stale.
+INDEX_EXCEPTIONS = {
+    ("refresh_tokens", "uq_refresh_tokens_hash"): (
+        {"mysql", "postgres"}, ("token_hash",),
+        "a refresh request carries only the token; the lookup by hash "
+        "happens before the tenant is known (0001)"),
+    ("users", "ix_users_role_fk"): (
+        {"mysql"}, ("role",),
+        "InnoDB needs an index leading with the column of fk_users_role "
+        "(0001)"),
+    ("customers", "ft_customers_name"): (
+        {"mysql", "postgres"}, "fulltext",
+        "full-text search on names: a FULLTEXT/GIN index cannot lead with "
+        "a bigint (0003)"),
+    ("notifications", "ix_notifications_status"): (
+        {"mysql", "postgres"}, ("status", "send_after"),
+        "the mailer job takes due rows of every tenant in one query "
+        "(status = 'queued' AND send_after <= now), a queue across tenants "
+        "(0003)"),
+    ("provisioning_jobs", "ix_provisioning_jobs_status"): (
+        {"mysql", "postgres"}, ("status", "run_after"),
+        "the provisioning worker takes due jobs of every tenant in one "
+        "query, a queue across tenants (0003)"),
+}
+
+# Besides these, MariaDB may keep the index InnoDB creates by itself for a
+# single-column foreign key (an optional reference ON DELETE SET NULL,
+# 0003's rule): it has the foreign key's name and exactly its columns, and
+# no SQL file declares it.  ix_users_role_fk above is the declared kind.
+
+# ON DELETE rules allowed for a foreign key between two tenant tables.
+TENANT_FK_RULES = {"CASCADE", "SET NULL"}
+
+MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
 
 
 def sha256_file(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def migrations(sql_dir):
+    """[(version, name)] of the migrations in sql_dir, in order."""
+    found = {}
+    for fname in os.listdir(sql_dir):
+        m = MIGRATION_RE.match(fname)
+        if m:
+            found.setdefault((int(m.group(1)), m.group(2)), set()).add(
+                m.group(3))
+    out = sorted(found)
+    assert out, "no migrations in " + sql_dir
+    assert [v for v, _ in out] == list(range(1, len(out) + 1)), out
+    for key, halves in found.items():
+        assert halves == {"up", "down"}, (sql_dir, key, halves)
+    return out
+
+
+def latest(sql_dir):
+    return migrations(sql_dir)[-1][0]
+
+
+def next_free(sql_dir):
+    """The version a migration added to sql_dir must take."""
+    return latest(sql_dir) + 1
+
+
+def up_path(sql_dir, version, name):
+    return os.path.join(sql_dir, "%04d_%s.up.sql" % (version, name))
+
+
+def strip_sql_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"--[^\n]*", " ", text)
+
+
+TABLE_DDL_RE = re.compile(
+    r"\b(?:(CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"]?(\w+)"
+    r"|(DROP)\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`\"]?(\w+)"
+    r"|(RENAME)\s+TABLE\s+[`\"]?(\w+)[`\"]?\s+TO\s+[`\"]?(\w+)"
+    r"|(ALTER)\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`\"]?(\w+)[`\"]?\s+"
+    r"RENAME\s+TO\s+[`\"]?(\w+))", re.I)
+
+
+def expected_tables(sql_dir, upto=None):
+    """The tables the up files of versions 1..upto leave behind, read
+    from their CREATE/DROP/RENAME TABLE statements."""
+    tables = set()
+    for version, name in migrations(sql_dir):
+        if upto is not None and version > upto:
+            break
+        with open(up_path(sql_dir, version, name), encoding="utf-8") as f:
+            text = strip_sql_comments(f.read())
+        for m in TABLE_DDL_RE.finditer(text):
+            if m.group(1):
+                tables.add(m.group(2).lower())
+            elif m.group(3):
+                tables.discard(m.group(4).lower())
+            elif m.group(5):
+                tables.discard(m.group(6).lower())
+                tables.add(m.group(7).lower())
+            else:
+                tables.discard(m.group(9).lower())
+                tables.add(m.group(10).lower())
+    return tables
 
 
 def read_config(path):
@@ -78,10 +197,22 @@ def free_port():
 
 
 class Dialect:
-    """One database under test: runs rtrw-migrate and inspects the schema."""
+    """One database under test: runs rtrw-migrate and inspects the schema.
+
+    schema() reads the whole schema in a few queries:
+      {table: {"columns": {name: (type, nullable, default, generated)},
+               "indexes": {name: (cols, unique, primary, kind, where)},
+               "fks": {name: (cols, ref_table, ref_cols, on_delete)},
+               "checks": {name: clause}}}
+    kind is "btree", "fulltext", "gin", ...; on_delete is CASCADE, SET
+    NULL, RESTRICT, NO ACTION or SET DEFAULT.
+    """
 
     name = None
-    sql_dir = None
+
+    @property
+    def sql_dir(self):
+        return SQL_DIRS[self.name]
 
     def run(self, *args, sql_dir=None):
         cmd = [MIGRATE] + self.conn_args() + ["--dir", sql_dir or self.sql_dir]
@@ -109,14 +240,19 @@ class Dialect:
     def count(self, table):
         return self.query("SELECT COUNT(*) FROM " + table)[0][0]
 
+    def applied(self):
+        return [(r[0], r[1], r[2].strip()) for r in self.query(
+            "SELECT version, name, checksum FROM schema_migrations"
+            " ORDER BY version")]
+
     def snapshot(self):
-        return {t: (self.columns(t), self.indexes(t), self.fks(t))
-                for t in sorted(self.tables())}
+        """Everything a migration can create, comparable with ==."""
+        return {"schema": self.schema(), "triggers": self.triggers(),
+                "routines": self.routines(), "objects": self.objects()}
 
 
 class MariaDB(Dialect):
     name = "mysql"
-    sql_dir = os.path.join(ROOT, "sql", "mysql")
 
     def __init__(self, config_path):
         self.config_path = config_path
@@ -161,46 +297,72 @@ class MariaDB(Dialect):
             "SELECT table_name FROM information_schema.tables"
             " WHERE table_schema = DATABASE()")}
 
-    def columns(self, table):
-        return {r[0]: (r[1], r[2]) for r in self.query(
-            "SELECT column_name, column_type, is_nullable"
-            " FROM information_schema.columns"
-            " WHERE table_schema = DATABASE() AND table_name = %s",
-            (table,))}
+    def objects(self):
+        """Every table and view (views are in information_schema.tables)."""
+        return {(r[0], r[1]) for r in self.query(
+            "SELECT table_name, table_type FROM information_schema.tables"
+            " WHERE table_schema = DATABASE()")}
 
-    def indexes(self, table):
-        out = {}
-        for name, non_unique, col in self.query(
-                "SELECT index_name, non_unique, column_name"
-                " FROM information_schema.statistics"
-                " WHERE table_schema = DATABASE() AND table_name = %s"
-                " ORDER BY index_name, seq_in_index", (table,)):
-            cols, _, _ = out.get(name, ((), False, False))
-            out[name] = (cols + (col,), not non_unique, name == "PRIMARY")
-        return out
-
-    def fks(self, table):
-        out = {}
-        for name, ref, rule, col, refcol in self.query(
-                "SELECT rc.constraint_name, rc.referenced_table_name,"
-                " rc.delete_rule, k.column_name, k.referenced_column_name"
+    def schema(self):
+        out = {t: {"columns": {}, "indexes": {}, "fks": {}, "checks": {}}
+               for t in self.tables()}
+        for t, col, ctype, nullable, default, extra in self.query(
+                "SELECT table_name, column_name, column_type, is_nullable,"
+                " column_default, extra FROM information_schema.columns"
+                " WHERE table_schema = DATABASE()"):
+            out[t]["columns"][col] = (ctype, nullable == "YES", default,
+                                      "GENERATED" in (extra or "").upper())
+        for t, name, non_unique, col, itype in self.query(
+                "SELECT table_name, index_name, non_unique, column_name,"
+                " index_type FROM information_schema.statistics"
+                " WHERE table_schema = DATABASE()"
+                " ORDER BY table_name, index_name, seq_in_index"):
+            cols = out[t]["indexes"].get(name, ((),))[0]
+            out[t]["indexes"][name] = (cols + (col,), not non_unique,
+                                       name == "PRIMARY", itype.lower(),
+                                       None)
+        for t, name, ref, rule, col, refcol in self.query(
+                "SELECT rc.table_name, rc.constraint_name,"
+                " rc.referenced_table_name, rc.delete_rule, k.column_name,"
+                " k.referenced_column_name"
                 " FROM information_schema.referential_constraints rc"
                 " JOIN information_schema.key_column_usage k"
                 "  ON k.constraint_schema = rc.constraint_schema"
                 "  AND k.constraint_name = rc.constraint_name"
                 "  AND k.table_name = rc.table_name"
                 " WHERE rc.constraint_schema = DATABASE()"
-                "  AND rc.table_name = %s"
-                " ORDER BY rc.constraint_name, k.ordinal_position",
-                (table,)):
-            cols, _, refcols, _ = out.get(name, ((), ref, (), rule))
-            out[name] = (cols + (col,), ref, refcols + (refcol,), rule)
-        return {(v[0], v[1], v[2], v[3] == "CASCADE") for v in out.values()}
+                " ORDER BY rc.table_name, rc.constraint_name,"
+                "  k.ordinal_position"):
+            cols, _, refcols, _ = out[t]["fks"].get(name, ((), ref, (), rule))
+            out[t]["fks"][name] = (cols + (col,), ref, refcols + (refcol,),
+                                   rule)
+        for t, name, clause in self.query(
+                "SELECT table_name, constraint_name, check_clause"
+                " FROM information_schema.check_constraints"
+                " WHERE constraint_schema = DATABASE()"):
+            out[t]["checks"][name] = clause
+        return out
+
+    def triggers(self):
+        return {(r[0], r[1], r[2], r[3], r[4]) for r in self.query(
+            "SELECT event_object_table, trigger_name, action_timing,"
+            " event_manipulation, action_statement"
+            " FROM information_schema.triggers"
+            " WHERE trigger_schema = DATABASE()")}
+
+    def routines(self):
+        return {(r[0], r[1], r[2]) for r in self.query(
+            "SELECT routine_name, routine_type, routine_definition"
+            " FROM information_schema.routines"
+            " WHERE routine_schema = DATABASE()")}
+
+
+PG_FK_RULES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE",
+               "n": "SET NULL", "d": "SET DEFAULT"}
 
 
 class Postgres(Dialect):
     name = "postgres"
-    sql_dir = os.path.join(ROOT, "sql", "postgres")
 
     def __init__(self, host, port, user):
         self.host, self.port, self.user = host, port, user
@@ -236,36 +398,85 @@ class Postgres(Dialect):
         return {r[0] for r in self.query(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
-    def columns(self, table):
-        return {r[0]: (r[1], r[2]) for r in self.query(
-            "SELECT column_name, data_type, is_nullable"
-            " FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = %s", (table,))}
+    def objects(self):
+        """Every relation (tables, indexes, sequences, views) and type."""
+        rels = {(r[0], r[1]) for r in self.query(
+            "SELECT relname, relkind::text FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace")}
+        # Types of their own (enums, domains), not the row and array
+        # types that come with every table.
+        types = {(r[0], "type") for r in self.query(
+            "SELECT typname FROM pg_type"
+            " WHERE typnamespace = 'public'::regnamespace"
+            "  AND typrelid = 0 AND typcategory <> 'A'")}
+        return rels | types
 
-    def indexes(self, table):
-        return {r[0]: (tuple(r[3]), r[1], r[2]) for r in self.query(
-            "SELECT i.relname, x.indisunique, x.indisprimary,"
-            " ARRAY(SELECT a.attname::text"
-            "  FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
-            "  JOIN pg_attribute a ON a.attrelid = x.indrelid"
-            "   AND a.attnum = k.attnum ORDER BY k.ord)"
-            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
-            " WHERE x.indrelid = %s::regclass", (table,))}
+    def schema(self):
+        out = {t: {"columns": {}, "indexes": {}, "fks": {}, "checks": {}}
+               for t in self.tables()}
+        for t, col, ctype, nullable, default, generated in self.query(
+                "SELECT table_name, column_name, data_type, is_nullable,"
+                " column_default, is_generated"
+                " FROM information_schema.columns"
+                " WHERE table_schema = 'public'"):
+            if t in out:
+                out[t]["columns"][col] = (ctype, nullable == "YES", default,
+                                          generated != "NEVER")
+        for t, name, unique, primary, kind, cols, where in self.query(
+                "SELECT t.relname, i.relname, x.indisunique, x.indisprimary,"
+                " am.amname,"
+                " ARRAY(SELECT COALESCE(a.attname::text,"
+                "   pg_get_indexdef(x.indexrelid, k.ord::int, true))"
+                "  FROM unnest(x.indkey::int2[])"
+                "   WITH ORDINALITY k(attnum, ord)"
+                "  LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid"
+                "   AND a.attnum = k.attnum AND k.attnum > 0"
+                "  ORDER BY k.ord),"
+                " pg_get_expr(x.indpred, x.indrelid)"
+                " FROM pg_index x"
+                " JOIN pg_class i ON i.oid = x.indexrelid"
+                " JOIN pg_class t ON t.oid = x.indrelid"
+                " JOIN pg_am am ON am.oid = i.relam"
+                " WHERE t.relnamespace = 'public'::regnamespace"
+                "  AND t.relkind = 'r'"):
+            out[t]["indexes"][name] = (tuple(cols), unique, primary, kind,
+                                       where)
+        for t, name, ref, rule, cols, refcols in self.query(
+                "SELECT c.conrelid::regclass::text, c.conname,"
+                " c.confrelid::regclass::text, c.confdeltype::text,"
+                " ARRAY(SELECT a.attname::text"
+                "  FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)"
+                "  JOIN pg_attribute a ON a.attrelid = c.conrelid"
+                "   AND a.attnum = k.attnum ORDER BY k.ord),"
+                " ARRAY(SELECT a.attname::text"
+                "  FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)"
+                "  JOIN pg_attribute a ON a.attrelid = c.confrelid"
+                "   AND a.attnum = k.attnum ORDER BY k.ord)"
+                " FROM pg_constraint c"
+                " WHERE c.contype = 'f'"
+                "  AND c.connamespace = 'public'::regnamespace"):
+            out[t]["fks"][name] = (tuple(cols), ref, tuple(refcols),
+                                   PG_FK_RULES[rule])
+        for t, name, clause in self.query(
+                "SELECT c.conrelid::regclass::text, c.conname,"
+                " pg_get_constraintdef(c.oid)"
+                " FROM pg_constraint c"
+                " WHERE c.contype = 'c'"
+                "  AND c.connamespace = 'public'::regnamespace"):
+            out[t]["checks"][name] = clause
+        return out
 
-    def fks(self, table):
-        rows = self.query(
-            "SELECT c.confrelid::regclass::text, c.confdeltype,"
-            " ARRAY(SELECT a.attname::text"
-            "  FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)"
-            "  JOIN pg_attribute a ON a.attrelid = c.conrelid"
-            "   AND a.attnum = k.attnum ORDER BY k.ord),"
-            " ARRAY(SELECT a.attname::text"
-            "  FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)"
-            "  JOIN pg_attribute a ON a.attrelid = c.confrelid"
-            "   AND a.attnum = k.attnum ORDER BY k.ord)"
-            " FROM pg_constraint c"
-            " WHERE c.contype = 'f' AND c.conrelid = %s::regclass", (table,))
-        return {(tuple(r[2]), r[0], tuple(r[3]), r[1] == "c") for r in rows}
+    def triggers(self):
+        return {(r[0], r[1], r[2], r[3], r[4]) for r in self.query(
+            "SELECT event_object_table, trigger_name, action_timing,"
+            " event_manipulation, action_statement"
+            " FROM information_schema.triggers"
+            " WHERE trigger_schema = 'public'")}
+
+    def routines(self):
+        return {(r[0], r[1], r[2]) for r in self.query(
+            "SELECT p.proname, p.prokind::text, p.prosrc FROM pg_proc p"
+            " WHERE p.pronamespace = 'public'::regnamespace")}
 
 
 @pytest.fixture(scope="session")
@@ -311,124 +522,266 @@ def db(request):
     return d
 
 
-def assert_schema(db):
-    assert db.tables() == APP_TABLES | {"schema_migrations"}
+@pytest.fixture
+def both(mariadb, postgres):
+    """Fresh, empty rtrw_migtest databases of both kinds."""
+    mariadb.reset()
+    postgres.reset()
+    return mariadb, postgres
 
-    expect_cols = {
-        "roles": {"name", "rank", "description"},
-        "tenants": {"id", "slug", "name", "timezone", "status", "settings",
-                    "created_at", "updated_at"},
-        "users": {"id", "tenant_id", "name", "email", "password_hash",
-                  "role", "active", "last_login_at", "created_at",
-                  "updated_at"},
-        "refresh_tokens": {"id", "tenant_id", "user_id", "family_id",
-                           "token_hash", "parent_id", "expires_at",
-                           "revoked_at", "replaced_by_id", "created_at",
-                           "created_ip", "user_agent"},
-        "audit_logs": {"id", "tenant_id", "user_id", "action", "entity_type",
-                       "entity_id", "old_values", "new_values", "ip_address",
-                       "user_agent", "created_at", "prev_hash", "hash"},
-    }
-    for table, cols in expect_cols.items():
-        assert set(db.columns(table)) == cols, table
-    assert db.columns("audit_logs")["user_id"][1] == "YES"
-    assert db.columns("tenants")["settings"][1] == "YES"
+
+def copy_sql(db, tmp_path):
+    """A copy of db's migration directory and its next free version."""
+    sql = tmp_path / "sql"
+    shutil.copytree(db.sql_dir, sql)
+    return sql, next_free(str(sql))
+
+
+# ---------------------------------------------------------------------------
+# Schema rules
+
+def tenant_tables(schema):
+    return {t for t, s in schema.items() if "tenant_id" in s["columns"]}
+
+
+def assert_schema(db):
+    """The schema of the newest version in db follows every rule."""
+    n = latest(db.sql_dir)
+    schema = db.schema()
+    assert set(schema) == expected_tables(db.sql_dir) | {"schema_migrations"}
+    assert CORE_TABLES <= set(schema)
+    assert db.applied() == [
+        (v, name, sha256_file(up_path(db.sql_dir, v, name)))
+        for v, name in migrations(db.sql_dir)]
+    assert len(db.applied()) == n
+
+    tenants = tenant_tables(schema)
+    assert {"users", "refresh_tokens", "audit_logs"} <= tenants
+    assert "tenants" not in tenants and "roles" not in tenants
+
+    # (b) Every tenant table hangs off tenants with ON DELETE CASCADE.
+    for t in sorted(tenants):
+        fks = schema[t]["fks"].values()
+        assert (("tenant_id",), "tenants", ("id",), "CASCADE") in \
+            {(c, r, rc, rule) for c, r, rc, rule in fks}, (t, fks)
+        assert schema[t]["columns"]["tenant_id"][1] is False, t
+
+    # (c) Every secondary index of a tenant table leads with tenant_id,
+    # except the few listed in INDEX_EXCEPTIONS.
+    for (t, name), (dialects, what, why) in INDEX_EXCEPTIONS.items():
+        if db.name not in dialects:
+            continue
+        assert name in schema[t]["indexes"], \
+            "exception %s.%s (%s) no longer exists" % (t, name, why)
+        cols, _, _, kind, _ = schema[t]["indexes"][name]
+        if what == "fulltext":
+            assert kind in ("fulltext", "gin"), (t, name, kind)
+        else:
+            assert cols == what, (t, name, cols)
+    bad = []
+    for t in sorted(tenants):
+        for name, (cols, _, primary, _, _) in schema[t]["indexes"].items():
+            if primary:
+                continue
+            ex = INDEX_EXCEPTIONS.get((t, name))
+            if ex is not None and db.name in ex[0]:
+                continue
+            fk = schema[t]["fks"].get(name)
+            if db.name == "mysql" and fk is not None and fk[0] == cols and \
+                    len(cols) == 1 and fk[3] == "SET NULL":
+                continue  # InnoDB's own index behind that foreign key
+            if not cols or cols[0] != "tenant_id":
+                bad.append("%s.%s%r" % (t, name, cols))
+    assert bad == [], "%s indexes of tenant tables not led by tenant_id: %s" \
+        % (db.name, ", ".join(bad))
+
+    # (d) A foreign key between two tenant tables cascades or sets NULL,
+    # never RESTRICT/NO ACTION (a tenant's deletion would trip on it).
+    # A required reference is composite (tenant_id, x) -> (tenant_id, id);
+    # a SET NULL reference is on nullable columns only.
+    for t in sorted(tenants):
+        for name, (cols, ref, refcols, rule) in schema[t]["fks"].items():
+            if ref not in tenants:
+                continue
+            assert rule in TENANT_FK_RULES, (db.name, t, name, rule)
+            if rule == "CASCADE":
+                assert cols[0] == "tenant_id" and \
+                    refcols[0] == "tenant_id", (db.name, t, name, cols)
+            else:
+                for c in cols:
+                    assert schema[t]["columns"][c][1], (db.name, t, name, c)
+
+    # (e) Full-text search on customer names.
+    cust = schema["customers"]["indexes"]
+    if db.name == "mysql":
+        assert any(kind == "fulltext" and cols == ("name",)
+                   for cols, _, _, kind, _ in cust.values()), cust
+    else:
+        gin = [cols for cols, _, _, kind, _ in cust.values() if kind == "gin"]
+        assert gin and all("name" in c[0] for c in gin), cust
+
+    # (f) The audit log cannot be updated or deleted behind the
+    # application's back: BEFORE UPDATE and BEFORE DELETE triggers.
+    events = {(timing, event) for table, _, timing, event, _
+              in db.triggers() if table == "audit_logs"}
+    assert {("BEFORE", "UPDATE"), ("BEFORE", "DELETE")} <= events, events
 
     if db.name == "mysql":
-        rows = db.query("SELECT table_name, engine, table_collation"
-                        " FROM information_schema.tables"
-                        " WHERE table_schema = DATABASE()")
-        for table, engine, coll in rows:
+        for table, engine, coll in db.query(
+                "SELECT table_name, engine, table_collation"
+                " FROM information_schema.tables"
+                " WHERE table_schema = DATABASE()"):
             assert engine == "InnoDB", table
             assert coll == "utf8mb4_unicode_ci", table
-        assert db.columns("audit_logs")["created_at"][0] == "datetime(6)"
-        assert db.columns("refresh_tokens")["token_hash"][0] == "binary(32)"
-        assert db.columns("refresh_tokens")["family_id"][0] == "binary(16)"
+        assert schema["audit_logs"]["columns"]["created_at"][0] == \
+            "datetime(6)"
+        rt = schema["refresh_tokens"]["columns"]
+        assert rt["token_hash"][0] == "binary(32)"
+        assert rt["family_id"][0] == "binary(16)"
     else:
-        for table in ("tenants", "users", "audit_logs"):
-            assert db.columns(table)["created_at"][0] == \
-                "timestamp with time zone", table
-        assert db.columns("tenants")["settings"][0] == "jsonb"
-        assert db.columns("audit_logs")["new_values"][0] == "jsonb"
-        assert db.columns("refresh_tokens")["token_hash"][0] == "bytea"
+        for t, s in schema.items():
+            for col, (ctype, _, _, _) in s["columns"].items():
+                if col.endswith("_at") and ctype.startswith("timestamp"):
+                    assert ctype == "timestamp with time zone", (t, col)
+        assert schema["tenants"]["columns"]["settings"][0] == "jsonb"
+        assert schema["audit_logs"]["columns"]["new_values"][0] == "jsonb"
+        assert schema["refresh_tokens"]["columns"]["token_hash"][0] == \
+            "bytea"
+    assert schema["audit_logs"]["columns"]["user_id"][1] is True
+    assert schema["tenants"]["columns"]["settings"][1] is True
+    return schema
 
-    fk = {t: db.fks(t) for t in APP_TABLES}
-    assert (("tenant_id",), "tenants", ("id",), True) in fk["users"]
-    assert (("role",), "roles", ("name",), False) in fk["users"]
-    assert (("tenant_id",), "tenants", ("id",), True) in fk["refresh_tokens"]
-    assert (("tenant_id", "user_id"), "users", ("tenant_id", "id"), True) \
-        in fk["refresh_tokens"]
-    assert fk["audit_logs"] == {(("tenant_id",), "tenants", ("id",), True)}
-    assert fk["roles"] == set() and fk["tenants"] == set()
 
-    idx = {t: db.indexes(t) for t in APP_TABLES}
+def fk_shapes(table_schema):
+    """The foreign keys of a table without their names; RESTRICT and NO
+    ACTION are the same rule (each dialect reports its default as one)."""
+    return {(cols, ref, refcols,
+             "NO ACTION" if rule == "RESTRICT" else rule)
+            for cols, ref, refcols, rule in table_schema["fks"].values()}
 
-    def has(table, cols, unique=None):
-        return any(c == cols and (unique is None or u == unique)
-                   for c, u, _ in idx[table].values())
 
-    assert has("tenants", ("slug",), unique=True)
-    assert has("users", ("tenant_id", "email"), unique=True)
-    assert has("users", ("tenant_id", "role"))
-    assert has("refresh_tokens", ("token_hash",), unique=True)
-    assert has("refresh_tokens", ("tenant_id", "user_id"))
-    assert has("refresh_tokens", ("tenant_id", "family_id"))
-    for cols in (("tenant_id", "created_at"),
-                 ("tenant_id", "entity_type", "entity_id"),
-                 ("tenant_id", "user_id"), ("tenant_id", "action")):
-        assert has("audit_logs", cols), cols
+def assert_same_schema(my, pg):
+    """(a) Both dialects have the same tables with the same columns (and
+    the same nullability and foreign keys)."""
+    ms, ps = my.schema(), pg.schema()
+    assert set(ms) == set(ps), (set(ms) ^ set(ps))
+    only_my = set()
+    for t in sorted(ms):
+        mc, pc = ms[t]["columns"], ps[t]["columns"]
+        assert set(pc) <= set(mc), (t, "only in PostgreSQL",
+                                    set(pc) - set(mc))
+        only_my |= {(t, c) for c in set(mc) - set(pc)}
+        for c in pc:
+            assert mc[c][1] == pc[c][1], (t, c, "nullable differs")
+        assert fk_shapes(ms[t]) == fk_shapes(ps[t]), t
+    assert only_my == MYSQL_ONLY_COLUMNS, only_my
+    for t, c in MYSQL_ONLY_COLUMNS:
+        assert ms[t]["columns"][c][3], (t, c, "must be generated")
 
-    # Every index of a tenant table leads with tenant_id, except the
-    # primary key, the global token-hash lookup and (MariaDB only) the
-    # index InnoDB requires behind the users.role foreign key.
-    allowed = {("token_hash",)}
+
+def assert_empty(db):
+    """After `down all`: schema_migrations and nothing else."""
+    assert db.tables() == {"schema_migrations"}
+    assert db.count("schema_migrations") == 0
+    assert db.triggers() == set()
+    assert db.routines() == set()
     if db.name == "mysql":
-        allowed.add(("role",))
-    for table in TENANT_TABLES:
-        for name, (cols, _, primary) in idx[table].items():
-            if primary or cols in allowed:
-                continue
-            assert cols[0] == "tenant_id", (table, name, cols)
+        assert db.objects() == {("schema_migrations", "BASE TABLE")}
+    else:
+        assert db.objects() == {("schema_migrations", "r"),
+                                ("schema_migrations_pkey", "i")}
 
-    up = os.path.join(db.sql_dir, "0001_core.up.sql")
-    rows = db.query("SELECT version, name, checksum FROM schema_migrations"
-                    " ORDER BY version")
-    assert [(r[0], r[1], r[2].strip()) for r in rows] == \
-        [(1, "core", sha256_file(up))]
+
+# ---------------------------------------------------------------------------
+# Tests
+
+def test_dialects_have_the_same_migrations():
+    my, pg = migrations(SQL_DIRS["mysql"]), migrations(SQL_DIRS["postgres"])
+    assert my == pg
+    assert expected_tables(SQL_DIRS["mysql"]) == \
+        expected_tables(SQL_DIRS["postgres"])
+    assert CORE_TABLES <= expected_tables(SQL_DIRS["mysql"], upto=1)
 
 
 def test_up_down_up(db):
+    migs = migrations(db.sql_dir)
+    n = len(migs)
     out = db.ok("status")
-    assert "0001_core" in out and "pending" in out
-    assert "version 0000 of 0001 (1 pending)" in out
+    for v, name in migs:
+        assert "%04d_%-40s pending" % (v, name) in out, out
+    assert "version 0000 of %04d (%d pending)" % (n, n) in out
 
     out = db.ok("up")
-    assert "applied  0001_core" in out
-    assert "migrated from version 0000 to 0001 (1 applied)" in out
+    assert out.splitlines() == \
+        ["applied  %04d_%s" % m for m in migs] + \
+        ["migrated from version 0000 to %04d (%d applied)" % (n, n)]
     assert_schema(db)
     before = db.snapshot()
 
     assert "nothing to do" in db.ok("up")
     out = db.ok("status")
-    assert "applied 20" in out and "version 0001 of 0001 (0 pending)" in out
+    assert out.count(" applied 20") == n
+    assert "version %04d of %04d (0 pending)" % (n, n) in out
 
     out = db.ok("down", "all")
-    assert "reverted 0001_core" in out
-    assert db.tables() == {"schema_migrations"}
-    assert db.count("schema_migrations") == 0
-    if db.name == "postgres":
-        assert db.query("SELECT proname FROM pg_proc"
-                        " WHERE proname = 'rtrw_set_updated_at'") == []
+    assert out.splitlines() == \
+        ["reverted %04d_%s" % m for m in reversed(migs)] + \
+        ["migrated from version %04d to 0000 (%d reverted)" % (n, n)]
+    assert_empty(db)
+    assert "nothing to do" in db.ok("down", "all")
 
-    db.ok("to", "1")
+    db.ok("up")
     assert_schema(db)
     assert db.snapshot() == before
+
+    db.ok("to", str(n))
     db.ok("to", "0")
-    assert db.tables() == {"schema_migrations"}
-    db.ok("up")
-    db.ok("down")
-    assert db.tables() == {"schema_migrations"}
+    assert_empty(db)
+    db.ok("to", str(n))
+    assert db.snapshot() == before
+    out = db.ok("down")
+    assert out.splitlines()[0] == "reverted %04d_%s" % migs[-1]
+    assert db.applied()[-1][0] == n - 1
+    db.ok("down", "all")
+    assert_empty(db)
     assert "nothing to do" in db.ok("down")
+
+
+def test_each_down_reverts_its_up(db):
+    """Step up one version at a time, then down: every down file leaves
+    exactly what the version before it had, triggers and functions too."""
+    migs = migrations(db.sql_dir)
+    db.ok("status")  # creates schema_migrations
+    seen = [db.snapshot()]
+    for v, name in migs:
+        out = db.ok("to", str(v))
+        assert out.splitlines()[0] == "applied  %04d_%s" % (v, name)
+        assert db.tables() == expected_tables(db.sql_dir, upto=v) | \
+            {"schema_migrations"}, v
+        assert [r[0] for r in db.applied()] == list(range(1, v + 1))
+        seen.append(db.snapshot())
+    for v, name in reversed(migs):
+        out = db.ok("to", str(v - 1))
+        assert out.splitlines()[0] == "reverted %04d_%s" % (v, name)
+        assert db.snapshot() == seen[v - 1], \
+            "%04d_%s.down.sql does not revert its up file" % (v, name)
+    assert_empty(db)
+
+
+def test_both_dialects_agree(both):
+    """(a)-(f) on both databases after up, down all and up again."""
+    my, pg = both
+    for d in both:
+        d.ok("up")
+        assert_schema(d)
+    assert_same_schema(my, pg)
+    for d in both:
+        d.ok("down", "all")
+        assert_empty(d)
+    for d in both:
+        d.ok("up")
+        assert_schema(d)
+    assert_same_schema(my, pg)
 
 
 def test_cascade_and_constraints(db):
@@ -470,9 +823,15 @@ def test_cascade_and_constraints(db):
                  " role) VALUES (%s, 'U', 'v@x.id', 'h', 'owner')", (ta,))
     with pytest.raises(Exception):
         db.query("UPDATE tenants SET status = 'gone' WHERE id = %s", (ta,))
+    # The audit triggers refuse changes and early deletes.
+    with pytest.raises(Exception, match="cannot be changed"):
+        db.query("UPDATE audit_logs SET action = 'x' WHERE tenant_id = %s",
+                 (ta,))
+    with pytest.raises(Exception, match="cannot be deleted"):
+        db.query("DELETE FROM audit_logs WHERE tenant_id = %s", (ta,))
 
     db.query("DELETE FROM tenants WHERE id = %s", (ta,))
-    for table in ("users", "refresh_tokens", "audit_logs"):
+    for table in sorted(tenant_tables(db.schema())):
         assert db.query("SELECT COUNT(*) FROM " + table +
                         " WHERE tenant_id = %s", (ta,))[0][0] == 0, table
     assert db.query("SELECT COUNT(*) FROM users WHERE tenant_id = %s",
@@ -485,7 +844,8 @@ def test_seed_idempotent(db):
     assert "run 'rtrw-migrate up' first" in p.stderr
 
     db.ok("up")
-    db.ok("seed")
+    out = db.ok("seed")
+    assert out.splitlines()[-1] == "seed complete"
     assert {r[0] for r in db.query("SELECT name FROM roles")} == ROLES
     ranks = dict(db.query("SELECT name, " +
                           ("`rank`" if db.name == "mysql" else "rank") +
@@ -493,47 +853,62 @@ def test_seed_idempotent(db):
     assert ranks["admin"] > ranks["operator"] > ranks["technician"] \
         > ranks["viewer"]
     assert db.count("tenants") == 0
-    db.ok("seed")
+    assert db.ok("seed") == out
     assert db.count("roles") == 4 and db.count("tenants") == 0
 
-    out = db.ok("seed", "--demo")
-    assert "demo tenant" in out
-    rows = db.query("SELECT slug, name, timezone, status FROM tenants")
-    assert rows == [("demo", "Demo RT/RW Net", "Asia/Jakarta", "active")]
-    db.ok("seed", "--demo")
-    db.ok("seed")
-    assert db.count("roles") == 4 and db.count("tenants") == 1
+    # The demo tenant moved to `rtrw-admin demo` (real password hashes).
+    p = db.run("seed", "--demo")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "rtrw-admin demo" in p.stderr and p.stdout == ""
+    p = db.run("seed", "demo")
+    assert p.returncode == 2 and "seed takes no argument" in p.stderr
+    assert db.count("roles") == 4 and db.count("tenants") == 0
+    help_text = subprocess.run([MIGRATE, "--help"], capture_output=True,
+                               text=True).stdout
+    assert "--demo" not in help_text and "rtrw-admin demo" in help_text
 
 
 def test_edited_migration_refused(db, tmp_path):
-    sql = tmp_path / "sql"
-    shutil.copytree(db.sql_dir, sql)
+    sql, _ = copy_sql(db, tmp_path)
+    migs = migrations(str(sql))
     db.ok("up", sql_dir=str(sql))
-    with open(sql / "0001_core.up.sql", "a", encoding="utf-8") as f:
-        f.write("\n-- an innocent-looking edit\n")
-    for args in (["status"], ["up"], ["down"], ["seed"]):
-        p = db.run(*args, sql_dir=str(sql))
-        assert p.returncode != 0, args
-        assert "0001_core.up.sql" in p.stderr and "edited" in p.stderr
-        assert p.stderr.count("\n") == 1, p.stderr
-    assert APP_TABLES <= db.tables()
+    # The first and the newest migration: any applied file is checked.
+    for v, name in {migs[0], migs[-1]}:
+        fname = "%04d_%s.up.sql" % (v, name)
+        shutil.copy(sql / fname, tmp_path / fname)
+        with open(sql / fname, "a", encoding="utf-8") as f:
+            f.write("\n-- an innocent-looking edit\n")
+        for args in (["status"], ["up"], ["down"], ["seed"]):
+            p = db.run(*args, sql_dir=str(sql))
+            assert p.returncode != 0, args
+            assert fname in p.stderr and "edited" in p.stderr, p.stderr
+            assert p.stderr.count("\n") == 1, p.stderr
+        shutil.copy(tmp_path / fname, sql / fname)
+    assert expected_tables(db.sql_dir) <= db.tables()
+    assert len(db.applied()) == len(migs)
+    assert "nothing to do" in db.ok("up", sql_dir=str(sql))
 
 
 def test_bad_directories_and_usage(db, tmp_path):
-    sql = tmp_path / "sql"
-    shutil.copytree(db.sql_dir, sql)
-    (sql / "0003_three.up.sql").write_text("SELECT 1;\n")
-    (sql / "0003_three.down.sql").write_text("SELECT 1;\n")
+    sql, nxt = copy_sql(db, tmp_path)
+    gap = "%04d_gap" % (nxt + 1)
+    (sql / (gap + ".up.sql")).write_text("SELECT 1;\n")
+    (sql / (gap + ".down.sql")).write_text("SELECT 1;\n")
     p = db.run("up", sql_dir=str(sql))
-    assert p.returncode != 0 and "0002 is missing" in p.stderr
-    os.remove(sql / "0003_three.down.sql")
-    os.rename(sql / "0003_three.up.sql", sql / "0002_two.up.sql")
+    assert p.returncode != 0
+    assert "%04d is missing" % nxt in p.stderr and gap in p.stderr
+    os.remove(sql / (gap + ".down.sql"))
+    half = "%04d_half" % nxt
+    os.rename(sql / (gap + ".up.sql"), sql / (half + ".up.sql"))
     p = db.run("up", sql_dir=str(sql))
-    assert p.returncode != 0 and "0002_two.down.sql" in p.stderr
+    assert p.returncode != 0 and half + ".down.sql" in p.stderr
     assert db.tables() <= {"schema_migrations"}
 
-    p = db.run("to", "7")
-    assert p.returncode != 0 and "no migration 0007" in p.stderr
+    n = latest(db.sql_dir)
+    p = db.run("to", str(n + 1))
+    assert p.returncode != 0
+    assert "there is no migration %04d; the newest is %04d" % (n + 1, n) \
+        in p.stderr
     p = db.run("sideways")
     assert p.returncode == 2 and "unknown command" in p.stderr
     p = db.run("down", "-1")
@@ -543,17 +918,17 @@ def test_bad_directories_and_usage(db, tmp_path):
 
 
 def test_failed_migration_reports_and_stops(db, tmp_path):
-    sql = tmp_path / "sql"
-    shutil.copytree(db.sql_dir, sql)
-    (sql / "0002_broken.up.sql").write_text(
+    sql, nxt = copy_sql(db, tmp_path)
+    migs = migrations(str(sql))
+    broken = "%04d_broken" % nxt
+    (sql / (broken + ".up.sql")).write_text(
         "CREATE TABLE broken_one (id INT);\nTHIS IS NOT SQL;\n")
-    (sql / "0002_broken.down.sql").write_text("DROP TABLE broken_one;\n")
+    (sql / (broken + ".down.sql")).write_text("DROP TABLE broken_one;\n")
     p = db.run("up", sql_dir=str(sql))
     assert p.returncode != 0
-    assert "applied  0001_core" in p.stdout
-    assert "0002_broken.up.sql failed" in p.stderr
-    rows = db.query("SELECT version FROM schema_migrations")
-    assert rows == [(1,)]
+    assert p.stdout.splitlines() == ["applied  %04d_%s" % m for m in migs]
+    assert broken + ".up.sql failed" in p.stderr
+    assert [r[0] for r in db.applied()] == [v for v, _ in migs]
     if db.name == "postgres":
         # The failed file ran in a transaction: nothing of it remains.
         assert "broken_one" not in db.tables()
@@ -588,19 +963,21 @@ SELECT 1;
 
 def test_multi_statement_file_with_trigger(db, tmp_path):
     """A file runs whole: compound trigger bodies need no DELIMITER."""
-    sql = tmp_path / "sql"
-    shutil.copytree(db.sql_dir, sql)
-    (sql / "0002_trigger.up.sql").write_text(TRIGGER_SQL[db.name])
-    (sql / "0002_trigger.down.sql").write_text(
+    sql, nxt = copy_sql(db, tmp_path)
+    stem = "%04d_trigger" % nxt
+    (sql / (stem + ".up.sql")).write_text(TRIGGER_SQL[db.name])
+    (sql / (stem + ".down.sql")).write_text(
         "DROP TRIGGER tr_roles_count" +
         (" ON roles;\nDROP FUNCTION trig_count();\n"
          if db.name == "postgres" else ";\n") +
         "DROP TABLE trig_counts;\n")
     out = db.ok("up", sql_dir=str(sql))
-    assert "applied  0002_trigger" in out
+    assert "applied  " + stem in out
+    assert "to %04d (%d applied)" % (nxt, nxt) in out
     db.ok("seed", sql_dir=str(sql))
-    assert db.query("SELECT n FROM trig_counts") == [(4,)]
+    assert db.query("SELECT n FROM trig_counts") == [(len(ROLES),)]
     db.ok("down", sql_dir=str(sql))
     assert "trig_counts" not in db.tables()
     # The connection is still in sync after draining every result.
-    assert "version 0001 of 0002" in db.ok("status", sql_dir=str(sql))
+    assert "version %04d of %04d" % (nxt - 1, nxt) in \
+        db.ok("status", sql_dir=str(sql))
