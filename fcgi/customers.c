@@ -344,15 +344,22 @@ fulltext_term(struct buf *b, const char *q)
 		buf_addch(b, '*');
 }
 
-/* Answers a list page; total < 0 means "count it with count_def". */
+/*
+ * Answers a list page.  The last column of rows is total_count (see
+ * CUSTOMER_LIST), which is not part of a customer.
+ */
 static int
 list_reply(struct req *r, const struct dbres *rows, int64_t page,
            int64_t per_page, int64_t total)
 {
 	cJSON *items = cJSON_CreateArray();
 
-	for (size_t i = 0; i < rows->nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(rows, i, NULL));
+	for (size_t i = 0; i < rows->nrows; i++) {
+		cJSON *c = dbres_row_json(rows, i, NULL);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(c, "total_count");
+		cJSON_AddItemToArray(items, c);
+	}
 	return req_list(r, items, page, per_page, total);
 }
 
@@ -360,8 +367,8 @@ int
 customers_list(struct req *r)
 {
 	const struct stmt_def *C = store_customer_stmts;
-	int64_t page, per_page, plan, router, off;
-	const char *status, *q, *lk = NULL, *tm = NULL;
+	int64_t page, per_page, plan, router, off, total;
+	const char *status, *q, *lk = NULL, *tm = NULL, *counted;
 	struct dbres rows, count;
 	size_t sort;
 	int rc;
@@ -396,35 +403,44 @@ customers_list(struct req *r)
 		if (!lk || !tm)
 			return -1;
 		if (tdb_query_order(r->tdb, &C[CUSTOMER_SEARCH], sort,
-		                    DB_ARGS(DBS(status), DBS(status), DBI(plan),
+		                    DB_ARGS(DBS(lk), DBS(lk), DBS(q), DBS(tm),
+		                            DBS(status), DBS(status), DBI(plan),
 		                            DBI(plan), DBI(router), DBI(router),
-		                            DBS(lk), DBS(lk), DBS(q), DBS(tm),
 		                            DBI(per_page), DBI(off)),
 		                    &rows) < 0)
 			return -1;
-	} else if (tdb_query_order(r->tdb, &C[CUSTOMER_LIST], sort,
-	                           DB_ARGS(DBS(status), DBS(status), DBI(plan),
-	                                   DBI(plan), DBI(router), DBI(router),
-	                                   DBI(per_page), DBI(off)),
-	                           &rows) < 0) {
+	} else if (tdb_query_order(
+	               r->tdb, &C[CUSTOMER_LIST], sort,
+	               DB_ARGS(DBI(plan), DBI(router), DBS(status), DBS(status),
+	                       DBS(status), DBS(status), DBS(status),
+	                       DBS(status), DBI(plan), DBI(plan), DBI(router),
+	                       DBI(router), DBI(per_page), DBI(off)),
+	               &rows) < 0) {
 		return -1;
 	}
 	/*
 	 * A page that is not full, and not empty (or the first), ends the
-	 * list: the total follows without counting again.
+	 * list: the total follows without counting.  Otherwise the rows
+	 * carry it (total_count) unless the page is empty.
 	 */
 	if ((int64_t)rows.nrows < per_page && (rows.nrows > 0 || page == 1))
 		return list_reply(r, &rows, page, per_page,
 		                  off + (int64_t)rows.nrows);
+	counted = rows.nrows ? dbres_get(&rows, 0, rows.ncols - 1) : NULL;
+	if (counted)
+		return list_reply(r, &rows, page, per_page,
+		                  dbres_int(&rows, 0, rows.ncols - 1));
 	if (q)
 		rc = tdb_query(r->tdb, &C[CUSTOMER_SEARCH_COUNT],
-		               DB_ARGS(DBS(status), DBS(status), DBI(plan),
-		                       DBI(plan), DBI(router), DBI(router),
-		                       DBS(lk), DBS(lk), DBS(q), DBS(tm)),
+		               DB_ARGS(DBS(lk), DBS(lk), DBS(q), DBS(tm),
+		                       DBS(status), DBS(status), DBI(plan),
+		                       DBI(plan), DBI(router), DBI(router)),
 		               &count);
-	else if (!status && !plan && !router)
-		rc = tdb_query(r->tdb, &C[CUSTOMER_COUNT_ALL], DB_NOARGS,
-		               &count);
+	else if (!plan && !router)
+		rc = tdb_query(
+		    r->tdb, &C[CUSTOMER_COUNT_ALL],
+		    DB_ARGS(DBS(status), DBS(status), DBS(status), DBS(status)),
+		    &count);
 	else
 		rc = tdb_query(r->tdb, &C[CUSTOMER_COUNT],
 		               DB_ARGS(DBS(status), DBS(status), DBI(plan),
@@ -432,7 +448,8 @@ customers_list(struct req *r)
 		               &count);
 	if (rc < 0)
 		return -1;
-	return list_reply(r, &rows, page, per_page, dbres_int(&count, 0, 0));
+	total = count.nrows ? dbres_int(&count, 0, 0) : 0;
+	return list_reply(r, &rows, page, per_page, total);
 }
 
 int
@@ -452,23 +469,20 @@ int
 customers_stats(struct req *r)
 {
 	struct dbres res;
-	int64_t total = 0, n[4] = {0, 0, 0, 0};
+	int64_t total = 0, n;
 	cJSON *d;
 
 	if (tdb_query(r->tdb, &store_customer_stmts[CUSTOMER_STATUS_COUNTS],
 	              DB_NOARGS, &res) < 0)
 		return -1;
-	for (size_t i = 0; i < res.nrows; i++) {
-		for (size_t s = 0; s < 4; s++)
-			if (strcmp(dbres_get(&res, i, 0),
-			           customer_statuses[s]) == 0)
-				n[s] = dbres_int(&res, i, 1);
-		total += dbres_int(&res, i, 1);
-	}
 	d = cJSON_CreateObject();
-	json_add_int(d, "total", total);
 	for (size_t s = 0; s < 4; s++)
-		json_add_int(d, customer_statuses[s], n[s]);
+		total += res.nrows ? dbres_int(&res, 0, s) : 0;
+	json_add_int(d, "total", total);
+	for (size_t s = 0; s < 4; s++) {
+		n = res.nrows ? dbres_int(&res, 0, s) : 0;
+		json_add_int(d, customer_statuses[s], n);
+	}
 	return req_data(r, 200, d);
 }
 

@@ -7,7 +7,13 @@
  * The whole response body is cached per tenant in memcached for
  * dashboard_cache_seconds (default 300), marked X-Cache: HIT or MISS.
  * Nothing invalidates it early: the figures may be that old, as API.md
- * allows.  Without memcached every request computes (MISS) and works.
+ * allows.  Without memcached every request computes (MISS) and works;
+ * dashboard_cache_seconds = 0 turns the cache off the same way (the
+ * benchmark measures the uncached path with it).
+ *
+ * Uncached, the figures cost three small reads: customer counts from the
+ * customer_counts row and revenue from payment_months (both kept by
+ * triggers, sql/mysql/0006), tickets from ix_tickets_tenant_status.
  */
 #include "routes.h"
 
@@ -51,6 +57,25 @@ by_status(const struct dbres *res, const char *const *statuses)
 	return o;
 }
 
+/*
+ * {"total": n, status: n...} from the one row of CUSTOMER_STATUS_COUNTS
+ * (its columns in the order of customer_statuses; no row: all zero).
+ */
+static cJSON *
+customer_counts(const struct dbres *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	int64_t total = 0;
+
+	for (size_t s = 0; customer_statuses[s]; s++)
+		total += res->nrows ? dbres_int(res, 0, s) : 0;
+	json_add_int(o, "total", total);
+	for (size_t s = 0; customer_statuses[s]; s++)
+		json_add_int(o, customer_statuses[s],
+		             res->nrows ? dbres_int(res, 0, s) : 0);
+	return o;
+}
+
 static cJSON *
 revenue(struct req *r, const char *today)
 {
@@ -90,13 +115,16 @@ dashboard_stats(struct req *r)
 	struct dbres customers, tickets;
 	time_t now = time(NULL);
 	struct tm tm;
+	struct cache *cache = r->cache;
 	cJSON *d, *rev, *bw;
 	char *hit;
 	size_t len;
 
 	snprintf(key, sizeof(key), "rtrw:dashboard:%" PRId64,
 	         tdb_tenant(r->tdb));
-	if (r->cache && cache_get(r->cache, r->a, key, &hit, &len) == 1) {
+	if (!r->cfg->dashboard_cache_seconds)
+		cache = NULL;
+	if (cache && cache_get(cache, r->a, key, &hit, &len) == 1) {
 		req_header(r, "X-Cache", "HIT");
 		return req_raw(r, 200, hit);
 	}
@@ -112,8 +140,7 @@ dashboard_stats(struct req *r)
 	if (!rev)
 		return -1;
 	d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "customers",
-	                      by_status(&customers, customer_statuses));
+	cJSON_AddItemToObject(d, "customers", customer_counts(&customers));
 	cJSON_AddItemToObject(d, "revenue", rev);
 	cJSON_AddItemToObject(d, "tickets",
 	                      by_status(&tickets, ticket_statuses));
@@ -129,8 +156,8 @@ dashboard_stats(struct req *r)
 	if (req_data(r, 200, d) < 0)
 		return -1;
 	req_header(r, "X-Cache", "MISS");
-	if (r->cache)
-		cache_set(r->cache, key, r->body_out->s, r->body_out->len,
+	if (cache)
+		cache_set(cache, key, r->body_out->s, r->body_out->len,
 		          r->cfg->dashboard_cache_seconds);
 	return 0;
 }

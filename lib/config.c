@@ -69,7 +69,7 @@ static const struct ckey ckeys[] = {
 	I(login_fail_account_limit, 1, 1000000),
 	I(login_fail_window_seconds, 1, 86400),
 	I(block_seconds, 1, 86400 * 7),
-	I(dashboard_cache_seconds, 1, 86400), /* issue 4 */
+	I(dashboard_cache_seconds, 0, 86400), /* issue 4; 0: no cache */
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),

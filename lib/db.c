@@ -499,7 +499,8 @@ db_prepare_all(struct db *db, char *err, size_t errlen)
 	for (size_t t = 0; store_tables[t]; t++) {
 		for (const struct stmt_def *d = store_tables[t]; d->name; d++) {
 			for (size_t k = 0; k < db_stmt_variants(d); k++) {
-				/* Only the maintenance account may run these. */
+				/* Only the maintenance account may run these.
+				 */
 				if (d->scope == SCOPE_MAINT &&
 				    db->admin != DB_ACCOUNT_MAINT)
 					break;

@@ -15,6 +15,15 @@
 # none).  The header (optional, rest of the line) goes to wrk -H; $VARS in
 # it are expanded at run time, e.g.
 #   customers /api/v1/customers?per_page=20 select Authorization: Bearer $BENCH_TOKEN
+# ENDPOINTS_UNCACHED run afterwards with dashboard_cache_seconds = 0 (the
+# API reloaded with SIGHUP), so that every dashboard request computes.
+#
+# The customer endpoints (issue 4) run on the demo tenant, which is first
+# brought to BENCH_CUSTOMERS customers (default 10,000) with 12 payments
+# each by tools/seed_bulk; a stack that already has them is not seeded
+# again.  $BENCH_NAME is a first name the seeder uses (a name prefix).
+#
+#   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32  BENCH_CUSTOMERS=10000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -25,12 +34,21 @@ hello /bench/hello nginx-static
 select /bench/select hello
 health /health select
 auth-me /api/v1/auth/me select Authorization: Bearer $BENCH_TOKEN
+customers-page1 /api/v1/customers?page=1 select Authorization: Bearer $BENCH_TOKEN
+customers-search /api/v1/customers?q=$BENCH_NAME select Authorization: Bearer $BENCH_TOKEN
+customers-stats /api/v1/customers/stats select Authorization: Bearer $BENCH_TOKEN
+dashboard-cached /api/v1/dashboard/stats select Authorization: Bearer $BENCH_TOKEN
+'
+ENDPOINTS_UNCACHED='
+dashboard-uncached /api/v1/dashboard/stats select Authorization: Bearer $BENCH_TOKEN
 '
 
 DIR=${BENCH_DIR:-var}
 SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
+CUSTOMERS=${BENCH_CUSTOMERS:-10000}
+export BENCH_NAME=${BENCH_NAME:-Budi}
 OUT=$DIR/bench
 mkdir -p "$OUT"
 
@@ -39,7 +57,9 @@ say() {
 }
 
 was_running=0
-if [ -f "$DIR/stack.env" ] && tools/stack.sh status "$DIR" 2>/dev/null | grep -q '^nginx: running'; then
+# (grep reads all of it: with pipefail, grep -q closing early would fail
+# the pipeline through SIGPIPE and make a running stack look stopped.)
+if [ -f "$DIR/stack.env" ] && tools/stack.sh status "$DIR" 2>&1 | grep '^nginx: running' >/dev/null; then
 	was_running=1
 fi
 
@@ -54,6 +74,7 @@ cleanup() {
 			fi
 		done
 		env -u NGINX_RATE -u NGINX_BURST BENCH=0 tools/stack.sh up "$DIR" >/dev/null 2>&1
+		kill -HUP "$(cat "$API_PID_FILE")" 2>/dev/null
 	else
 		tools/stack.sh down "$DIR" >/dev/null 2>&1
 	fi
@@ -79,6 +100,19 @@ BENCH_TOKEN=$(curl -sk -X POST -H 'Content-Type: application/json' \
 	-d "$login_body" "$API_URL/api/v1/auth/login" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])')
 export BENCH_TOKEN
+
+# The demo tenant with BENCH_CUSTOMERS customers and 12 payments each.
+sql() {
+	mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -B rtrw -e "$1"
+}
+demo_id=$(sql "SELECT id FROM tenants WHERE slug = 'demo'")
+have=$(sql "SELECT COUNT(*) FROM customers WHERE tenant_id = $demo_id")
+if [ "$have" -lt "$CUSTOMERS" ]; then
+	say "seeding $((CUSTOMERS - have)) customers into the demo tenant"
+	"$BIN/seed_bulk" --config "$RTRW_CONFIG" --tenant-id "$demo_id" \
+		--customers "$((CUSTOMERS - have))" --payments 12 >&2
+	sql "ANALYZE TABLE customers, payments" >/dev/null
+fi
 
 # The 20-row table of bench_select, in its own database so that it never
 # mixes with the schema of the migrations.
@@ -139,9 +173,10 @@ to_ms() {
 declare -A RPS
 rows=()
 notes=()
+run_endpoints() {
 while read -r name path ceiling header; do
 	[ -n "${name:-}" ] || continue
-	url=$API_URL$path
+	url=$API_URL$(envsubst <<<"$path")
 	args=(-t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency)
 	if [ -n "${header:-}" ]; then
 		args+=(-H "$(envsubst <<<"$header")")
@@ -164,8 +199,22 @@ while read -r name path ceiling header; do
 		ratio=$(awk -v a="${rps:-0}" -v b="${RPS[$ceiling]}" \
 			'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
-	rows+=("| $path | $(printf '%.0f' "${rps:-0}") | $(to_ms "${p50:-0}") ms | $(to_ms "${p99:-0}") ms | $ceiling | $ratio |")
-done <<<"$ENDPOINTS"
+	rows+=("| $name: $(envsubst <<<"$path") | $(printf '%.0f' "${rps:-0}") | $(to_ms "${p50:-0}") ms | $(to_ms "${p99:-0}") ms | $ceiling | $ratio |")
+done
+}
+run_endpoints <<<"$ENDPOINTS"
+
+# The same again with the dashboard cache off, then the configuration as
+# it was.
+cp "$RTRW_CONFIG" "$OUT/rtrw.conf.saved"
+sed -i '/^dashboard_cache_seconds[[:space:]]*=/d' "$RTRW_CONFIG"
+echo "dashboard_cache_seconds = 0" >>"$RTRW_CONFIG"
+kill -HUP "$(cat "$API_PID_FILE")"
+sleep 2
+run_endpoints <<<"$ENDPOINTS_UNCACHED"
+cp "$OUT/rtrw.conf.saved" "$RTRW_CONFIG"
+kill -HUP "$(cat "$API_PID_FILE")"
+sleep 2
 
 # Login is deliberately slow (argon2id): one connection, so that p50 is
 # the cost of one login rather than the queue behind it.

@@ -101,15 +101,33 @@ plans(int64_t t, int64_t *plan_ids, struct buf *b)
 static const char *const plan_prices[] = {"150000.00", "250000.00", "350000.00",
                                           "500000.00"};
 
+/*
+ * Adds n customers to tenant t, numbered after the tenant's "customer"
+ * counter (codes never collide with customers created through the API),
+ * with k payments each.
+ */
 static void
 customers(int64_t t, const int64_t *plan_ids, int64_t n, int k, struct buf *b,
           int64_t *ncust, int64_t *npay)
 {
+	int64_t base = 0;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
 	struct buf pay = BUF_INIT(64 * 1024 * 1024);
 	time_t now = time(NULL);
 	struct tm tm;
 	int cy, cm;
 
+	buf_addf(b,
+	         "SELECT value FROM tenant_counters WHERE tenant_id = %" PRId64
+	         " AND name = 'customer' FOR UPDATE",
+	         t);
+	run(b);
+	res = mysql_store_result(m);
+	if (res && (row = mysql_fetch_row(res)) && row[0])
+		base = strtoll(row[0], NULL, 10);
+	if (res)
+		mysql_free_result(res);
 	gmtime_r(&now, &tm);
 	cy = tm.tm_year + 1900;
 	cm = tm.tm_mon + 1;
@@ -121,7 +139,7 @@ customers(int64_t t, const int64_t *plan_ids, int64_t n, int k, struct buf *b,
 		            "name, phone, email, address, service_plan_id, "
 		            "status, monthly_price, billing_day) VALUES ");
 		for (int64_t i = 0; i < rows; i++) {
-			int64_t no = done + i + 1;
+			int64_t no = base + done + i + 1;
 			const char *fn =
 			    first_names[rnd() % ARRAY_SIZE(first_names)];
 			const char *ln =

@@ -185,3 +185,12 @@ OBJECTS.update({
     "/api/v1/payments": ("payments", _payment),
 })
 # ---- Issue 4 (end) -------------------------------------------------------
+
+
+# Valid bodies for the routes that need one, so that the cross-tenant
+# test reaches the handler's tenant check instead of stopping at
+# validation (422 would prove nothing about tenancy).
+BODIES = {
+    ("POST", "/api/v1/tickets/{id}/comments"): {"body": "cross-tenant probe"},
+    ("POST", "/api/v1/inventory/{id}/adjust"): {"delta": 1, "reason": "probe"},
+}
