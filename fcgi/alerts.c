@@ -36,7 +36,6 @@ alerts_list(struct req *r)
 	int64_t page, per_page;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, alert_sorts, &sort) < 0 ||
@@ -52,11 +51,8 @@ alerts_list(struct req *r)
 	              DB_ARGS(DBS(type), DBS(type), DBS(status), DBS(status)),
 	              &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items,
-		                     dbres_row_json(&rows, i, alert_json_cols));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, alert_json_cols, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

@@ -19,7 +19,6 @@ audit_logs_list(struct req *r)
 	const char *from, *to, *action, *entity;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, audit_sorts, &sort) < 0 ||
@@ -54,11 +53,8 @@ audit_logs_list(struct req *r)
 		    tdb_query(r->tdb, &A[AUDIT_COUNT], f, 12, &count) < 0)
 			return -1;
 	}
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items,
-		                     dbres_row_json(&rows, i, json_cols));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, json_cols, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

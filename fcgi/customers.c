@@ -352,15 +352,9 @@ static int
 list_reply(struct req *r, const struct dbres *rows, int64_t page,
            int64_t per_page, int64_t total)
 {
-	cJSON *items = cJSON_CreateArray();
+	static const char *const skip[] = {"total_count", NULL};
 
-	for (size_t i = 0; i < rows->nrows; i++) {
-		cJSON *c = dbres_row_json(rows, i, NULL);
-
-		cJSON_DeleteItemFromObjectCaseSensitive(c, "total_count");
-		cJSON_AddItemToArray(items, c);
-	}
-	return req_list(r, items, page, per_page, total);
+	return req_list_rows(r, rows, NULL, skip, page, per_page, total);
 }
 
 int

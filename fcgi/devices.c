@@ -198,7 +198,6 @@ devices_list(struct req *r)
 	int64_t page, per_page;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, device_sorts, &sort) < 0 ||
@@ -217,10 +216,8 @@ devices_list(struct req *r)
 	        0)
 		return -1;
 #undef FILTER_ARGS
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

@@ -150,7 +150,6 @@ inventory_list(struct req *r)
 	struct dbres rows, count;
 	size_t sort;
 	int low;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, inventory_sorts, &sort) < 0 ||
@@ -169,10 +168,8 @@ inventory_list(struct req *r)
 	              &count) < 0)
 		return -1;
 #undef FILTER_ARGS
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int
@@ -378,7 +375,6 @@ inventory_movements_list(struct req *r)
 	const struct stmt_def *I = store_inventory_stmts;
 	int64_t page, per_page, id = r->ids[0];
 	struct dbres item, rows, count;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0)
 		return -1;
@@ -393,8 +389,6 @@ inventory_movements_list(struct req *r)
 	    tdb_query(r->tdb, &I[INVENTORY_MOVE_COUNT], DB_ARGS(DBI(id)),
 	              &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }

@@ -142,7 +142,6 @@ payments_list(struct req *r)
 	struct dbres rows, count;
 	size_t sort;
 	int by_paid;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, payment_sorts, &sort) < 0 ||
@@ -166,10 +165,8 @@ payments_list(struct req *r)
 	                DBS(from), DBS(from), DBS(to), DBS(to)),
 	        &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

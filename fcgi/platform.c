@@ -19,7 +19,6 @@ platform_tenants_list(struct req *r)
 	const struct stmt_def *T = store_tenant_stmts;
 	int64_t page, per_page;
 	struct dbres rows, count;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0)
 		return -1;
@@ -28,10 +27,8 @@ platform_tenants_list(struct req *r)
 	             &rows) < 0 ||
 	    db_query(r->db, r->a, &T[TENANT_COUNT], DB_NOARGS, &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

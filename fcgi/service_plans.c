@@ -233,7 +233,6 @@ service_plans_list(struct req *r)
 	int inactive;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, plan_sorts, &sort) < 0 ||
@@ -247,10 +246,8 @@ service_plans_list(struct req *r)
 	    tdb_query(r->tdb, &P[PLAN_COUNT], DB_ARGS(DBI(inactive)), &count) <
 	        0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int
@@ -418,7 +415,6 @@ service_plans_price_history(struct req *r)
 	const struct stmt_def *P = store_plan_stmts;
 	int64_t page, per_page, id = r->ids[0];
 	struct dbres plan, rows, count;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0)
 		return -1;
@@ -433,8 +429,6 @@ service_plans_price_history(struct req *r)
 	    tdb_query(r->tdb, &P[PLAN_HISTORY_COUNT], DB_ARGS(DBI(id)),
 	              &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }

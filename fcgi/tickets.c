@@ -157,7 +157,6 @@ tickets_list(struct req *r)
 	int64_t page, per_page, customer, assigned;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, ticket_sorts, &sort) < 0 ||
@@ -180,10 +179,8 @@ tickets_list(struct req *r)
 	        0)
 		return -1;
 #undef FILTER_ARGS
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int
@@ -341,7 +338,6 @@ tickets_comments_list(struct req *r)
 	const struct stmt_def *T = store_ticket_stmts;
 	int64_t page, per_page, id = r->ids[0];
 	struct dbres ticket, rows, count;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0)
 		return -1;
@@ -356,10 +352,8 @@ tickets_comments_list(struct req *r)
 	    tdb_query(r->tdb, &T[TICKET_COMMENT_COUNT], DB_ARGS(DBI(id)),
 	              &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int

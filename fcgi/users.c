@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "dispatch.h"
 #include "fields.h"
 #include "identity.h"
 #include "json.h"
@@ -59,7 +60,6 @@ users_list(struct req *r)
 	const char *role;
 	struct dbres rows, count;
 	size_t sort;
-	cJSON *items;
 
 	if (req_page(r, &page, &per_page) < 0 ||
 	    req_sort(r, user_sorts, &sort) < 0 ||
@@ -72,10 +72,8 @@ users_list(struct req *r)
 	    tdb_query(r->tdb, &U[USER_COUNT], DB_ARGS(DBS(role), DBS(role)),
 	              &count) < 0)
 		return -1;
-	items = cJSON_CreateArray();
-	for (size_t i = 0; i < rows.nrows; i++)
-		cJSON_AddItemToArray(items, dbres_row_json(&rows, i, NULL));
-	return req_list(r, items, page, per_page, dbres_int(&count, 0, 0));
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&count, 0, 0));
 }
 
 int
@@ -182,6 +180,7 @@ user_change(struct req *r, const char *name, const char *role, int active,
 		goto out_fail;
 	if (tdb_query(r->tdb, &U[USER_GET], DB_ARGS(DBI(id)), &after) < 0)
 		goto out_fail;
+	dispatch_forget_principal(r->who.tenant_id, id);
 	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
 	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
 	if (password && new)

@@ -69,7 +69,8 @@ static const struct ckey ckeys[] = {
 	I(login_fail_account_limit, 1, 1000000),
 	I(login_fail_window_seconds, 1, 86400),
 	I(block_seconds, 1, 86400 * 7),
-	I(dashboard_cache_seconds, 0, 86400), /* issue 4; 0: no cache */
+	I(dashboard_cache_seconds, 0, 86400),
+	I(auth_cache_ms, 0, 60000),
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
@@ -120,7 +121,8 @@ config_defaults(struct config *c)
 	c->login_fail_account_limit = 5;
 	c->login_fail_window_seconds = 300;
 	c->block_seconds = 900;
-	c->dashboard_cache_seconds = 300; /* issue 4 */
+	c->dashboard_cache_seconds = 300;
+	c->auth_cache_ms = 1000;
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");

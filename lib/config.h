@@ -69,7 +69,12 @@ struct config {
 	int login_fail_window_seconds; /* ... within this window */
 	int block_seconds;             /* how long a block lasts */
 
-	int dashboard_cache_seconds; /* issue 4: GET /dashboard/stats cache */
+	int dashboard_cache_seconds; /* GET /dashboard/stats cache; 0: none */
+	/*
+	 * How long a worker may reuse the caller's users row it read (role,
+	 * active) before reading it again; 0 reads it on every request.
+	 */
+	int auth_cache_ms;
 	long max_body_bytes;
 	long arena_cap_bytes;
 	char log_level[16];

@@ -197,6 +197,20 @@ db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
 			return -1;
 		}
 		for (const char *const *o = d->orders; o && *o; o++) {
+			const char *bar = strchr(*o, '|');
+			size_t ilen = bar ? (size_t)(bar - *o) : 0;
+
+			/* An index name is an identifier and nothing else. */
+			if (bar && (ilen == 0 ||
+			            strspn(*o, "abcdefghijklmnopqrstuvwxyz"
+			                       "0123456789_") != ilen ||
+			            !strstr(sql, "{INDEX}"))) {
+				snprintf(err, errlen,
+				         "statement '%s': bad index in ORDER "
+				         "entry '%s'",
+				         d->name, *o);
+				return -1;
+			}
 			if (strchr(*o, '?') || strchr(*o, ';')) {
 				snprintf(err, errlen,
 				         "statement '%s': an ORDER BY clause "
@@ -439,19 +453,37 @@ db_close(struct db *db)
 
 /*
  * The SQL of variant k: def->sql with {ORDER} replaced by the k-th
- * whitelisted clause.  Caller frees.
+ * whitelisted clause.  A clause may name the index that serves it,
+ * "ix_name|id DESC": then {INDEX} becomes "FORCE INDEX (ix_name)", so the
+ * optimizer does not probe every index of a table that has many (it
+ * costs more than reading the page), and "" when none is named.
+ * Caller frees.
  */
 static char *
 variant_sql(const struct stmt_def *def, size_t k)
 {
-	const char *mark = strstr(def->sql, "{ORDER}");
+	const char *order, *bar;
 	struct buf b = BUF_INIT(0);
 
-	if (!def->orders || !mark)
+	if (!def->orders)
 		return xstrdup(def->sql);
-	buf_add(&b, def->sql, (size_t)(mark - def->sql));
-	buf_adds(&b, def->orders[k]);
-	buf_adds(&b, mark + 7);
+	order = def->orders[k];
+	bar = strchr(order, '|');
+	for (const char *p = def->sql; *p;) {
+		if (strncmp(p, "{ORDER}", 7) == 0) {
+			buf_adds(&b, bar ? bar + 1 : order);
+			p += 7;
+		} else if (strncmp(p, "{INDEX}", 7) == 0) {
+			if (bar) {
+				buf_adds(&b, " FORCE INDEX (");
+				buf_add(&b, order, (size_t)(bar - order));
+				buf_adds(&b, ")");
+			}
+			p += 7;
+		} else {
+			buf_addch(&b, *p++);
+		}
+	}
 	return buf_detach(&b);
 }
 
@@ -1049,4 +1081,150 @@ dbres_row_json(const struct dbres *res, size_t row,
 		}
 	}
 	return obj;
+}
+
+static int
+name_in(const char *name, const char *const *list)
+{
+	for (const char *const *p = list; p && *p; p++)
+		if (strcmp(*p, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A JSON string literal: quotes, backslashes and controls escaped. */
+static void
+write_json_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = 0;
+
+	buf_addch(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"':
+			buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			buf_adds(b, "\\n");
+			break;
+		case '\r':
+			buf_adds(b, "\\r");
+			break;
+		case '\t':
+			buf_adds(b, "\\t");
+			break;
+		default: {
+			char u[7] = {'\\',        'u',          '0', '0',
+			             hex[c >> 4], hex[c & 0xf], 0};
+			buf_adds(b, u);
+		}
+		}
+	}
+	buf_add(b, s + start, n - start);
+	buf_addch(b, '"');
+}
+
+void
+dbres_write_json(struct buf *b, const struct dbres *res, size_t row,
+                 const char *const *json_cols, const char *const *skip)
+{
+	int first = 1;
+
+	buf_addch(b, '{');
+	for (size_t c = 0; c < res->ncols; c++) {
+		const char *v = dbres_get(res, row, c);
+		const char *name = res->names[c];
+		char when[40];
+
+		if (res->types[c] == DBT_BINARY || name_in(name, skip))
+			continue;
+		if (!first)
+			buf_addch(b, ',');
+		first = 0;
+		write_json_string(b, name, strlen(name));
+		buf_addch(b, ':');
+		if (!v) {
+			buf_adds(b, "null");
+			continue;
+		}
+		if (name_in(name, json_cols)) {
+			buf_adds(b, v);
+			continue;
+		}
+		switch (res->types[c]) {
+		case DBT_INT:
+		case DBT_DECIMAL:
+		case DBT_FLOAT:
+			buf_adds(b, v);
+			break;
+		case DBT_BOOL:
+			buf_adds(b, strcmp(v, "0") != 0 ? "true" : "false");
+			break;
+		case DBT_DATETIME:
+			db_datetime_rfc3339(v, when, sizeof(when));
+			write_json_string(b, when, strlen(when));
+			break;
+		default:
+			write_json_string(b, v,
+			                  res->lens[row * res->ncols + c]);
+			break;
+		}
+	}
+	buf_addch(b, '}');
+}
+
+struct dbres *
+dbres_dup_heap(const struct dbres *res)
+{
+	size_t n = res->nrows * res->ncols, size = sizeof(*res), c;
+	struct dbres *d;
+	char *p;
+
+	size += res->ncols * (sizeof(char *) + sizeof(enum db_coltype));
+	size += n * (sizeof(char *) + sizeof(unsigned long));
+	for (c = 0; c < res->ncols; c++)
+		size += strlen(res->names[c]) + 1;
+	for (c = 0; c < n; c++)
+		size += res->cells[c] ? res->lens[c] + 1 : 0;
+	d = xmalloc(size);
+	*d = *res;
+	p = (char *)(d + 1);
+	d->names = (const char **)(void *)p;
+	p += res->ncols * sizeof(char *);
+	d->cells = (char **)(void *)p;
+	p += n * sizeof(char *);
+	d->lens = (unsigned long *)(void *)p;
+	p += n * sizeof(unsigned long);
+	d->types = (enum db_coltype *)(void *)p;
+	p += res->ncols * sizeof(enum db_coltype);
+	memcpy(d->types, res->types, res->ncols * sizeof(enum db_coltype));
+	memcpy(d->lens, res->lens, n * sizeof(unsigned long));
+	for (c = 0; c < res->ncols; c++) {
+		size_t len = strlen(res->names[c]) + 1;
+
+		memcpy(p, res->names[c], len);
+		d->names[c] = p;
+		p += len;
+	}
+	for (c = 0; c < n; c++) {
+		if (!res->cells[c]) {
+			d->cells[c] = NULL;
+			continue;
+		}
+		memcpy(p, res->cells[c], res->lens[c]);
+		p[res->lens[c]] = '\0';
+		d->cells[c] = p;
+		p += res->lens[c] + 1;
+	}
+	return d;
 }

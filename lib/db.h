@@ -51,7 +51,8 @@ struct stmt_def {
 	 * Optional whitelist of ORDER BY clauses, NULL-terminated.  The SQL
 	 * then holds the marker {ORDER}, and each clause becomes its own
 	 * prepared statement: sort orders are chosen from this table by
-	 * index, never built from request text.
+	 * index, never built from request text.  An entry "ix_name|id DESC"
+	 * also names the index that serves it, put in place of {INDEX}.
 	 */
 	const char *const *orders;
 };
@@ -246,6 +247,21 @@ int64_t dbres_int(const struct dbres *res, size_t row, size_t col);
  */
 cJSON *dbres_row_json(const struct dbres *res, size_t row,
                       const char *const *json_cols);
+
+/*
+ * Writes row as a JSON object onto b with exactly the rules of
+ * dbres_row_json(), without building a cJSON tree (lists of many rows).
+ * Columns named in skip (NULL-terminated, may be NULL) are left out.
+ */
+struct buf;
+void dbres_write_json(struct buf *b, const struct dbres *res, size_t row,
+                      const char *const *json_cols, const char *const *skip);
+
+/*
+ * Copies a result into one heap block that outlives the request (free()
+ * it).  Never returns NULL (allocation failure aborts).
+ */
+struct dbres *dbres_dup_heap(const struct dbres *res);
 
 /* Formats "2026-11-27 10:15:00[.ffffff]" as "2026-11-27T10:15:00Z". */
 void db_datetime_rfc3339(const char *in, char *out, size_t n);

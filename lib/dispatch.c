@@ -1,5 +1,6 @@
 #include "dispatch.h"
 
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "fields.h"
 #include "json.h"
 #include "log.h"
+#include "util.h"
 
 /* Whether the Content-Type is JSON (parameters such as charset allowed). */
 static int
@@ -134,6 +136,41 @@ guard_public(struct app *app, struct req *r)
 }
 
 /*
+ * The callers' users rows this worker read lately.  Re-reading the row
+ * on every request costs a database round trip; within auth_cache_ms
+ * (1 s by default) the worker reuses it, so a deactivation or a role
+ * change reaches every worker within that time (the worker that made the
+ * change forgets at once).  Logins and refreshes always read the
+ * database.
+ */
+struct principal_entry {
+	int64_t tenant_id, user_id;
+	int64_t read_us;
+	struct dbres *row; /* heap */
+};
+
+#define PRINCIPAL_CACHE 64
+
+static struct principal_entry principals[PRINCIPAL_CACHE];
+
+static struct principal_entry *
+principal_slot(int64_t tenant_id, int64_t user_id)
+{
+	uint64_t h = (uint64_t)tenant_id * 1000003u ^ (uint64_t)user_id;
+
+	return &principals[h % PRINCIPAL_CACHE];
+}
+
+void
+dispatch_forget_principal(int64_t tenant_id, int64_t user_id)
+{
+	struct principal_entry *e = principal_slot(tenant_id, user_id);
+
+	if (e->tenant_id == tenant_id && e->user_id == user_id)
+		e->read_us = 0;
+}
+
+/*
  * Verifies the bearer token, binds the tenant, re-reads the caller from
  * the database (a deactivated user or a changed role takes effect at
  * once, not when the token expires) and counts the request against the
@@ -176,13 +213,31 @@ authenticate(struct app *app, struct req *r)
 		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 3), "1") != 0)
 			goto out_gone;
 	} else {
+		struct principal_entry *e =
+		    principal_slot(r->who.tenant_id, r->who.user_id);
+		int64_t now = now_usec();
+
 		r->tdb = tdb_open(app->db, r->a, r->who.tenant_id);
 		if (!r->tdb)
 			return -1;
-		if (tdb_query(r->tdb, user, DB_ARGS(DBI(r->who.user_id)), row) <
-		    0)
-			return req_fail(r, 503, "unavailable",
-			                "the database is unavailable");
+		if (e->row && e->read_us && e->tenant_id == r->who.tenant_id &&
+		    e->user_id == r->who.user_id &&
+		    now - e->read_us <
+		        (int64_t)app->cfg->auth_cache_ms * 1000) {
+			row = e->row;
+		} else {
+			if (tdb_query(r->tdb, user,
+			              DB_ARGS(DBI(r->who.user_id)), row) < 0)
+				return req_fail(r, 503, "unavailable",
+				                "the database is unavailable");
+			if (app->cfg->auth_cache_ms > 0 && row->nrows == 1) {
+				free(e->row);
+				e->row = dbres_dup_heap(row);
+				e->tenant_id = r->who.tenant_id;
+				e->user_id = r->who.user_id;
+				e->read_us = now;
+			}
+		}
 		/* Columns: id, name, email, role, active, ..., tenant_* */
 		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 4), "1") != 0)
 			goto out_gone;

@@ -28,4 +28,10 @@ struct app {
  */
 void dispatch(struct app *app, struct req *r, int body_too_large);
 
+/*
+ * Makes this worker read the user's row again at the next request (after
+ * a change of role, activity or password).
+ */
+void dispatch_forget_principal(int64_t tenant_id, int64_t user_id);
+
 #endif

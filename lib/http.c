@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "db.h"
 #include "fields.h"
 #include "json.h"
 #include "util.h"
@@ -369,6 +370,28 @@ req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
 	cJSON_Delete(items);
 	buf_addf(r->body_out,
 	         ",\"meta\":{\"page\":%" PRId64 ",\"per_page\":%" PRId64
+	         ",\"total\":%" PRId64 ",\"total_pages\":%" PRId64 "}}",
+	         page, per_page, total, pages);
+	r->status = 200;
+	return r->body_out->over ? -1 : 0;
+}
+
+int
+req_list_rows(struct req *r, const struct dbres *rows,
+              const char *const *json_cols, const char *const *skip,
+              int64_t page, int64_t per_page, int64_t total)
+{
+	int64_t pages = per_page > 0 ? (total + per_page - 1) / per_page : 0;
+
+	buf_reset(r->body_out);
+	buf_adds(r->body_out, "{\"data\":[");
+	for (size_t i = 0; i < rows->nrows; i++) {
+		if (i)
+			buf_addch(r->body_out, ',');
+		dbres_write_json(r->body_out, rows, i, json_cols, skip);
+	}
+	buf_addf(r->body_out,
+	         "],\"meta\":{\"page\":%" PRId64 ",\"per_page\":%" PRId64
 	         ",\"total\":%" PRId64 ",\"total_pages\":%" PRId64 "}}",
 	         page, per_page, total, pages);
 	r->status = 200;

@@ -186,6 +186,16 @@ int req_data(struct req *r, int status, cJSON *data);
 int req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
              int64_t total);
 
+/*
+ * Responds with a list of database rows, each written as by
+ * dbres_write_json() (json_cols embedded as JSON, skip left out), and
+ * the meta block.
+ */
+struct dbres;
+int req_list_rows(struct req *r, const struct dbres *rows,
+                  const char *const *json_cols, const char *const *skip,
+                  int64_t page, int64_t per_page, int64_t total);
+
 /* Responds with raw JSON text (already serialised) and status. */
 int req_raw(struct req *r, int status, const char *json);
 

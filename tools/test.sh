@@ -33,14 +33,17 @@ export SEED_DEMO=0
 # per-address and per-user limits are raised here, and the tests that
 # check them lower them again through the configuration (reconfigure).
 # argon2id runs with its cheapest parameters here; production keeps the
-# OWASP defaults (test_auth checks them).
+# OWASP defaults (test_auth checks them).  Workers re-read the caller on
+# every request (auth_cache_ms = 0) so that tests see changes at once;
+# test_auth checks the production default of 1 s separately.
 export EXTRA_CONF="${TEST_EXTRA_CONF:-rate_limit_per_minute = 1000000
 rate_limit_ip_per_minute = 1000000
 register_limit_per_hour = 1000000
 login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
-argon2_t = 1}"
+argon2_t = 1
+auth_cache_ms = 0}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"

@@ -71,6 +71,21 @@
 	" FROM customer_counts WHERE tenant_id = ?"
 
 static const char *const customer_orders[] = {
+    "ix_customers_tenant_live_id|id DESC",
+    "ix_customers_tenant_live_id|id ASC",
+    "ix_customers_tenant_live_name|name ASC, id ASC",
+    "ix_customers_tenant_live_name|name DESC, id DESC",
+    "ix_customers_tenant_live_code|customer_code ASC",
+    "ix_customers_tenant_live_code|customer_code DESC",
+    "ix_customers_tenant_live_created|created_at ASC, id ASC",
+    "ix_customers_tenant_live_created|created_at DESC, id DESC",
+    "ix_customers_tenant_live_price|monthly_price ASC, id ASC",
+    "ix_customers_tenant_live_price|monthly_price DESC, id DESC",
+    NULL,
+};
+
+/* Search ranks a handful of matches: no index to force there. */
+static const char *const customer_search_orders[] = {
     "id DESC",
     "id ASC",
     "name ASC, id ASC",
@@ -102,7 +117,7 @@ const struct stmt_def store_customer_stmts[] = {
 	     "iisssst" "tssiiii" "ii",
 	     "SELECT " CUSTOMER_COLS ", IF(? <> 0 OR ? <> 0, NULL, ("
 	     CUSTOMER_COUNTED ")) AS total_count"
-	     " FROM customers IGNORE INDEX (PRIMARY)" CUSTOMER_FILTER
+	     " FROM customers{INDEX}" CUSTOMER_FILTER
 	     " ORDER BY {ORDER} LIMIT ? OFFSET ?", customer_orders),
 	/* With a plan or router filter: ix_customers_tenant_plan and rows. */
 	[CUSTOMER_COUNT] = STMT("customer_count", SCOPE_TENANT, "tssiiii",
@@ -114,7 +129,7 @@ const struct stmt_def store_customer_stmts[] = {
 	     "tststsst" "tssiiii" "ii",
 	     "SELECT " CUSTOMER_COLS ", COUNT(*) OVER () AS total_count"
 	     " FROM" CUSTOMER_MATCH CUSTOMER_FILTER
-	     " ORDER BY {ORDER} LIMIT ? OFFSET ?", customer_orders),
+	     " ORDER BY {ORDER} LIMIT ? OFFSET ?", customer_search_orders),
 	[CUSTOMER_SEARCH_COUNT] = STMT("customer_search_count", SCOPE_TENANT,
 	     "tststsst" "tssiiii",
 	     "SELECT COUNT(*) FROM" CUSTOMER_MATCH CUSTOMER_FILTER),

@@ -222,3 +222,20 @@ def test_platform_admin_login(tenant, platform_admin):
     assert c.get("/platform/tenants").status_code == 200
     # And tenant users cannot reach platform routes.
     assert tenant.admin.get("/platform/tenants").status_code == 403
+
+
+def test_worker_principal_cache_is_bounded(tenant, reconfigure):
+    """With auth_cache_ms a worker may reuse the caller's row for that
+    long: a role change reaches every worker within it, never later."""
+    uid = tenant.users["viewer"]["id"]
+    with reconfigure(auth_cache_ms=1000):
+        for _ in range(4):  # warm every worker's cache with "viewer"
+            assert tenant.viewer.get("/users").status_code == 403
+        assert tenant.admin.patch(f"/users/{uid}", {"role": "admin"}).status_code == 200
+        # A second later every worker has read the row again.
+        time.sleep(1.1)
+        assert [tenant.viewer.get("/users").status_code for _ in range(6)] == [200] * 6
+        # Deactivation is bounded the same way.
+        assert tenant.admin.delete(f"/users/{uid}").status_code == 204
+        time.sleep(1.1)
+        assert [tenant.viewer.get("/auth/me").status_code for _ in range(6)] == [401] * 6

@@ -102,7 +102,9 @@ def test_cache_hit_and_expiry(tenant, reconfigure):
 
 def test_cache_expiry_recomputes(tenant, reconfigure):
     c = create_customer(tenant.operator)
-    with reconfigure(dashboard_cache_seconds=1):
+    # memcached expires in whole seconds, anywhere within the last one:
+    # 3 s leaves room for the HIT and is surely gone after 4.1 s.
+    with reconfigure(dashboard_cache_seconds=3):
         r1 = tenant.viewer.get("/dashboard/stats")
         assert r1.headers["X-Cache"] == "MISS"
         assert r1.json()["data"]["customers"]["pending"] == 1
@@ -110,7 +112,7 @@ def test_cache_expiry_recomputes(tenant, reconfigure):
         r2 = tenant.viewer.get("/dashboard/stats")
         assert r2.headers["X-Cache"] == "HIT"
         assert r2.json()["data"]["customers"]["pending"] == 1
-        time.sleep(2.1)
+        time.sleep(4.1)
         r3 = tenant.viewer.get("/dashboard/stats")
         assert r3.headers["X-Cache"] == "MISS"
         assert r3.json()["data"]["customers"]["active"] == 1
