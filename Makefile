@@ -83,7 +83,7 @@ $(eval $(call variant,rel,$(REL_CFLAGS),$(LDHARD) $(LDFLAGS)))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 
 .PHONY: all release asan deps run test unit bench format format-check \
-	clean e2e
+	clean e2e fuzz
 .DEFAULT_GOAL := all
 
 all: release
@@ -100,6 +100,24 @@ deps:
 deps-check:
 	@test -f $(DEPS_STAMP) || $(MAKE) --no-print-directory deps
 
+# libFuzzer drivers for the parsers of untrusted bytes (tests/fuzz/),
+# built with clang; tools/test.sh runs each for a few seconds.
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_PROGS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS = -std=c17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	      $(DEFS) $(PKG_CFLAGS)
+FUZZ_OBJS  := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/librtrw.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/librtrw.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
+-include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)
+fuzz: deps-check $(FUZZ_PROGS)
+
 # Unit tests: every Check program, sanitizers on, leaks fatal.
 unit: asan
 	@tools/unit.sh $(addprefix build/asan/bin/,$(UNIT_NAMES))
@@ -107,7 +125,7 @@ unit: asan
 run: release
 	@tools/run.sh
 
-test: asan
+test: asan fuzz
 	@tools/test.sh
 
 bench: release
@@ -115,11 +133,12 @@ bench: release
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
-		$(UNIT_SRCS) $(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
 
 format-check:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(FCGI_SRCS) \
-		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) \
+		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
 		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
 
 clean:

@@ -372,23 +372,9 @@ out_fail:
 int
 inventory_movements_list(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
-	int64_t page, per_page, id = r->ids[0];
-	struct dbres item, rows, count;
+	const struct stmt_def *S = store_inventory_stmts;
 
-	if (req_page(r, &page, &per_page) < 0)
-		return -1;
-	if (tdb_query(r->tdb, &I[INVENTORY_GET], DB_ARGS(DBI(id)), &item) < 0)
-		return -1;
-	if (item.nrows != 1)
-		return not_found(r);
-	if (tdb_query(
-	        r->tdb, &I[INVENTORY_MOVE_LIST],
-	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &I[INVENTORY_MOVE_COUNT], DB_ARGS(DBI(id)),
-	              &count) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return req_child_list(r, &S[INVENTORY_GET], &S[INVENTORY_MOVE_LIST],
+	                      &S[INVENTORY_MOVE_COUNT],
+	                      "inventory item not found");
 }

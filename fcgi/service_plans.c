@@ -412,23 +412,8 @@ out_fail:
 int
 service_plans_price_history(struct req *r)
 {
-	const struct stmt_def *P = store_plan_stmts;
-	int64_t page, per_page, id = r->ids[0];
-	struct dbres plan, rows, count;
+	const struct stmt_def *S = store_plan_stmts;
 
-	if (req_page(r, &page, &per_page) < 0)
-		return -1;
-	if (tdb_query(r->tdb, &P[PLAN_GET], DB_ARGS(DBI(id)), &plan) < 0)
-		return -1;
-	if (plan.nrows != 1)
-		return not_found(r);
-	if (tdb_query(
-	        r->tdb, &P[PLAN_HISTORY_LIST],
-	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &P[PLAN_HISTORY_COUNT], DB_ARGS(DBI(id)),
-	              &count) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return req_child_list(r, &S[PLAN_GET], &S[PLAN_HISTORY_LIST],
+	                      &S[PLAN_HISTORY_COUNT], "service plan not found");
 }

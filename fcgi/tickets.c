@@ -335,25 +335,10 @@ out_fail:
 int
 tickets_comments_list(struct req *r)
 {
-	const struct stmt_def *T = store_ticket_stmts;
-	int64_t page, per_page, id = r->ids[0];
-	struct dbres ticket, rows, count;
+	const struct stmt_def *S = store_ticket_stmts;
 
-	if (req_page(r, &page, &per_page) < 0)
-		return -1;
-	if (tdb_query(r->tdb, &T[TICKET_GET], DB_ARGS(DBI(id)), &ticket) < 0)
-		return -1;
-	if (ticket.nrows != 1)
-		return not_found(r);
-	if (tdb_query(
-	        r->tdb, &T[TICKET_COMMENT_LIST],
-	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &T[TICKET_COMMENT_COUNT], DB_ARGS(DBI(id)),
-	              &count) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return req_child_list(r, &S[TICKET_GET], &S[TICKET_COMMENT_LIST],
+	                      &S[TICKET_COMMENT_COUNT], "ticket not found");
 }
 
 int

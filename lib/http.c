@@ -399,6 +399,29 @@ req_list_rows(struct req *r, const struct dbres *rows,
 }
 
 int
+req_child_list(struct req *r, const struct stmt_def *get,
+               const struct stmt_def *list, const struct stmt_def *count,
+               const char *what_missing)
+{
+	int64_t page, per_page, id = r->ids[0];
+	struct dbres parent, rows, total;
+
+	if (req_page(r, &page, &per_page) < 0 ||
+	    tdb_query(r->tdb, get, DB_ARGS(DBI(id)), &parent) < 0)
+		return -1;
+	if (parent.nrows != 1)
+		return req_fail(r, 404, "not_found", what_missing);
+	if (tdb_query(
+	        r->tdb, list,
+	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
+	        &rows) < 0 ||
+	    tdb_query(r->tdb, count, DB_ARGS(DBI(id)), &total) < 0)
+		return -1;
+	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
+	                     dbres_int(&total, 0, 0));
+}
+
+int
 req_raw(struct req *r, int status, const char *json)
 {
 	buf_reset(r->body_out);

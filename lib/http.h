@@ -196,6 +196,17 @@ int req_list_rows(struct req *r, const struct dbres *rows,
                   const char *const *json_cols, const char *const *skip,
                   int64_t page, int64_t per_page, int64_t total);
 
+/*
+ * The list of a sub-resource of object r->ids[0] ("/tickets/7/comments"):
+ * 404 with what_missing when get (params "ti") finds no parent, else a
+ * page of list (params "tiii": parent, limit, offset) with the total of
+ * count (params "ti").
+ */
+struct stmt_def;
+int req_child_list(struct req *r, const struct stmt_def *get,
+                   const struct stmt_def *list, const struct stmt_def *count,
+                   const char *what_missing);
+
 /* Responds with raw JSON text (already serialised) and status. */
 int req_raw(struct req *r, int status, const char *json);
 

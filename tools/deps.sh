@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-	build-essential pkg-config clang-format
+	build-essential pkg-config clang-format clang libclang-rt-14-dev
 	libfcgi-dev libmariadb-dev libcjson-dev libssl-dev libjwt-dev
 	libmemcached-dev libpcre2-dev libwebsockets-dev libcurl4-openssl-dev
 	libxlsxwriter-dev libargon2-dev libpq-dev check

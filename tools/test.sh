@@ -4,7 +4,8 @@
 #   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
 #      background while the steps that do not need it run)
 #   2. clang-format check (make format-check)
-#   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on)
+#   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
+#      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5)
 #   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
 #   5. end-to-end tests (pytest tests/e2e) through nginx
 #   6. teardown (always), then any sanitizer report under the stack's log
@@ -106,6 +107,24 @@ if [ -n "$line" ]; then
 elif [ "$unit_rc" != 0 ]; then
 	step_fail unit
 fi
+
+# 3b. Fuzzing smoke: each libFuzzer driver for a few seconds (FUZZ_SECONDS).
+echo "test: fuzz"
+shopt -s nullglob
+for f in build/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	mkdir -p "$DIR/fuzz/$name"
+	if "$f" -max_total_time="${FUZZ_SECONDS:-5}" -print_final_stats=0 \
+		"$DIR/fuzz/$name" >"$LOG/$name.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "fuzz: $name ok ($(grep -oE 'Done [0-9]+ runs' "$LOG/$name.log"))"
+	else
+		tail -30 "$LOG/$name.log"
+		step_fail "fuzz $name"
+	fi
+done
+shopt -u nullglob
 
 # 4. OpenAPI lint.
 if [ -f docs/openapi.yaml ]; then
