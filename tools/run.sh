@@ -29,6 +29,16 @@ tools/stack.sh up "$DIR"
 # shellcheck disable=SC1091
 . "$DIR/stack.env"
 
+# The demo tenant gets some customers with a year of payments, once, so
+# that lists, search and the dashboard have something to show.
+demo_id=$(mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -B rtrw \
+	-e "SELECT id FROM tenants WHERE slug = 'demo'" 2>/dev/null || true)
+if [ -n "$demo_id" ] && [ "$(mariadb --no-defaults --socket="$MYSQL_SOCKET" \
+	-uroot -N -B rtrw -e "SELECT COUNT(*) FROM customers WHERE tenant_id = $demo_id")" = 0 ]; then
+	"$RTRW_BIN/seed_bulk" --config "$RTRW_CONFIG" --tenant-id "$demo_id" \
+		--customers 50 --payments 12 >/dev/null
+fi
+
 echo
 echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
@@ -38,7 +48,7 @@ if [ -s "$DIR/demo-logins.txt" ]; then
 	echo "Demo logins:"
 	sed 's/^/  /' "$DIR/demo-logins.txt"
 else
-	echo "Demo logins: (none until the identity issue lands)"
+	echo "Demo logins: (none; rtrw-admin demo did not write $DIR/demo-logins.txt)"
 fi
 echo
 echo "Press Ctrl-C to stop."
