@@ -6,7 +6,8 @@
  *
  * Search (q) matches the customer code and the phone by prefix, the email
  * exactly and the name by word prefix through the FULLTEXT index
- * ft_customers_name (boolean mode, "+word*" per word).  LIKE patterns and
+ * ft_customers_search (boolean mode, "+tnt<tenant> +word*...", see
+ * migration 0007).  LIKE patterns and
  * the boolean-mode term are built by the handler and bound as values.
  *
  * What a tenant with 10,000 customers costs (sql/mysql/0006):
@@ -55,7 +56,7 @@
 	" WHERE tenant_id = ? AND phone LIKE ? ESCAPE '!'"                     \
 	" UNION SELECT id FROM customers WHERE tenant_id = ? AND email = ?"    \
 	" UNION SELECT id FROM customers"                                      \
-	" WHERE MATCH (name) AGAINST (? IN BOOLEAN MODE)"                      \
+	" WHERE MATCH (search_doc) AGAINST (? IN BOOLEAN MODE)"                \
 	" AND tenant_id = ?) m"                                                \
 	" STRAIGHT_JOIN customers ON id = m.match_id"
 
