@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mysql.h>
-
 #include "config.h"
 #include "migrate.h"
 #include "util.h"
@@ -177,8 +175,6 @@ main(int argc, char **argv)
 	rc = rc != 0;
 	migrate_driver_close(&d);
 	migrate_set_release(&set);
-	if (!pg)
-		mysql_library_end();
 	if (rc != 0)
 		goto out_error;
 	if (fflush(stdout) != 0) {
@@ -190,8 +186,6 @@ main(int argc, char **argv)
 out_release_set:
 	migrate_driver_close(&d);
 	migrate_set_release(&set);
-	if (!pg)
-		mysql_library_end();
 out_error:
 	fflush(stdout);
 	fprintf(stderr, "rtrw-migrate: %s\n", err);

@@ -636,6 +636,8 @@ my_close(void *vctx)
 	if (ctx->my != NULL)
 		mysql_close(ctx->my);
 	free(ctx);
+	/* The tool makes one connection: free the client library with it. */
+	mysql_library_end();
 }
 
 static const struct migrate_driver_ops my_ops = {
