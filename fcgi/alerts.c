@@ -58,14 +58,8 @@ alerts_list(struct req *r)
 int
 alerts_get(struct req *r)
 {
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_alert_ops_stmts[ALERT_OP_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return not_found(r);
-	return req_data(r, 200, dbres_row_json(&res, 0, alert_json_cols));
+	return req_get_one(r, &store_alert_ops_stmts[ALERT_OP_GET],
+	                   alert_json_cols, "alert not found");
 }
 
 int

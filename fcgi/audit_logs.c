@@ -60,12 +60,6 @@ audit_logs_list(struct req *r)
 int
 audit_logs_get(struct req *r)
 {
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_audit_stmts[AUDIT_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return req_fail(r, 404, "not_found", "audit entry not found");
-	return req_data(r, 200, dbres_row_json(&res, 0, json_cols));
+	return req_get_one(r, &store_audit_stmts[AUDIT_GET], json_cols,
+	                   "audit entry not found");
 }

@@ -223,14 +223,8 @@ devices_list(struct req *r)
 int
 devices_get(struct req *r)
 {
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_device_stmts[DEVICE_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return not_found(r);
-	return req_data(r, 200, dbres_row_json(&res, 0, NULL));
+	return req_get_one(r, &store_device_stmts[DEVICE_GET], NULL,
+	                   "device not found");
 }
 
 int

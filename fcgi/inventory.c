@@ -175,14 +175,8 @@ inventory_list(struct req *r)
 int
 inventory_get(struct req *r)
 {
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_inventory_stmts[INVENTORY_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return not_found(r);
-	return req_data(r, 200, dbres_row_json(&res, 0, NULL));
+	return req_get_one(r, &store_inventory_stmts[INVENTORY_GET], NULL,
+	                   "inventory item not found");
 }
 
 int

@@ -79,14 +79,8 @@ users_list(struct req *r)
 int
 users_get(struct req *r)
 {
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_user_stmts[USER_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return not_found(r);
-	return req_data(r, 200, dbres_row_json(&res, 0, NULL));
+	return req_get_one(r, &store_user_stmts[USER_GET], NULL,
+	                   "user not found");
 }
 
 int

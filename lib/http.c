@@ -399,6 +399,19 @@ req_list_rows(struct req *r, const struct dbres *rows,
 }
 
 int
+req_get_one(struct req *r, const struct stmt_def *get,
+            const char *const *json_cols, const char *what_missing)
+{
+	struct dbres res;
+
+	if (tdb_query(r->tdb, get, DB_ARGS(DBI(r->ids[0])), &res) < 0)
+		return -1;
+	if (res.nrows != 1)
+		return req_fail(r, 404, "not_found", what_missing);
+	return req_data(r, 200, dbres_row_json(&res, 0, json_cols));
+}
+
+int
 req_child_list(struct req *r, const struct stmt_def *get,
                const struct stmt_def *list, const struct stmt_def *count,
                const char *what_missing)

@@ -207,6 +207,13 @@ int req_child_list(struct req *r, const struct stmt_def *get,
                    const struct stmt_def *list, const struct stmt_def *count,
                    const char *what_missing);
 
+/*
+ * GET of one object r->ids[0] with the statement get (params "ti"): the
+ * row as JSON (json_cols embedded), or 404 with what_missing.
+ */
+int req_get_one(struct req *r, const struct stmt_def *get,
+                const char *const *json_cols, const char *what_missing);
+
 /* Responds with raw JSON text (already serialised) and status. */
 int req_raw(struct req *r, int status, const char *json);
 
