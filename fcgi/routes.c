@@ -34,7 +34,7 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_get,    NULL, 0, "Get a tenant" },
 	{ HTTP_DELETE, "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_delete, NULL, 0, "Delete a tenant and all its data" },
 
-	/* Issue 4: service plans, customers, payments, dashboard (begin). */
+	/* Service plans, customers, payments, dashboard. */
 	{ HTTP_GET,    "/service-plans",                   ROLE_VIEWER,   service_plans_list,          NULL,                  0,  "List service plans" },
 	{ HTTP_POST,   "/service-plans",                   ROLE_OPERATOR, service_plans_create,        plan_fields,           B,  "Create a service plan" },
 	{ HTTP_GET,    "/service-plans/:id",               ROLE_VIEWER,   service_plans_get,           NULL,                  0,  "Get a service plan" },
@@ -55,9 +55,8 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/payments/:id",                    ROLE_VIEWER,   payments_get,                NULL,                  0,  "Get a payment" },
 	{ HTTP_PATCH,  "/payments/:id",                    ROLE_OPERATOR, payments_update,             payment_update_fields, BP, "Change a payment" },
 	{ HTTP_GET,    "/dashboard/stats",                 ROLE_VIEWER,   dashboard_stats,             NULL,                  0,  "Dashboard figures" },
-	/* Issue 4 (end). */
 
-	/* Issue 5: tickets, inventory, devices, alerts (begin). */
+	/* Tickets, inventory, devices, alerts. */
 	{ HTTP_GET,    "/tickets",                ROLE_VIEWER,     tickets_list,             NULL,                    0,  "List tickets" },
 	{ HTTP_POST,   "/tickets",                ROLE_TECHNICIAN, tickets_create,           ticket_create_fields,    B,  "Open a ticket" },
 	{ HTTP_GET,    "/tickets/:id",            ROLE_VIEWER,     tickets_get,              NULL,                    0,  "Get a ticket" },
@@ -80,7 +79,6 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts",                 ROLE_VIEWER,     alerts_list,              NULL,                    0,  "List alerts" },
 	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
 	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
-	/* Issue 5 (end). */
 
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };

@@ -48,7 +48,7 @@ int platform_tenants_delete(struct req *r);
 int audit_logs_list(struct req *r);
 int audit_logs_get(struct req *r);
 
-/* ---- Issue 4: plans, customers, payments, dashboard (begin) ---- */
+/* ---- Plans, customers, payments, dashboard ---- */
 
 /* fcgi/service_plans.c */
 extern const struct field plan_fields[];
@@ -82,9 +82,7 @@ int payments_update(struct req *r);
 /* fcgi/dashboard.c */
 int dashboard_stats(struct req *r);
 
-/* ---- Issue 4 (end) ---------------------------------------------- */
-
-/* ---- Issue 5: tickets, inventory, devices, alerts (begin) ---------- */
+/* ---- Tickets, inventory, devices, alerts ---------- */
 
 /* fcgi/tickets.c */
 extern const struct field ticket_create_fields[];
@@ -123,7 +121,5 @@ int devices_check(struct req *r);
 int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
-
-/* ---- Issue 5 (end) ---------------------------------------------- */
 
 #endif

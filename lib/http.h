@@ -50,7 +50,7 @@ struct qparam {
 	const char *value;
 };
 
-/* Who is calling: filled by authentication (identity issue). */
+/* Who is calling: filled by authentication in the dispatcher. */
 struct principal {
 	int64_t user_id;
 	int64_t tenant_id;

@@ -3,15 +3,13 @@
 #include <stddef.h>
 
 #include "db.h"
-#include "store/store.h" /* Issue 4: store_plan_seed() */
+#include "store/store.h"
 
 typedef int (*seed_fn)(struct tdb *t);
 
 /* Each feature's default data for a new tenant, in order. */
 static const seed_fn seeds[] = {
-    /* Issue 4: default service plans. */
-    store_plan_seed,
-    /* Issue 4 (end). */
+    store_plan_seed, /* the default service plans */
     NULL,
 };
 

@@ -18,7 +18,7 @@
 # ENDPOINTS_UNCACHED run afterwards with dashboard_cache_seconds = 0 (the
 # API reloaded with SIGHUP), so that every dashboard request computes.
 #
-# The customer endpoints (issue 4) run on the demo tenant, which is first
+# The customer endpoints run on the demo tenant, which is first
 # brought to BENCH_CUSTOMERS customers (default 10,000) with 12 payments
 # each by tools/seed_bulk; a stack that already has them is not seeded
 # again.  $BENCH_NAME is a first name the seeder uses (a name prefix).

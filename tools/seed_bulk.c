@@ -1,6 +1,6 @@
 /*
  * seed_bulk: loads N tenants x M customers with a year of payments, fast,
- * for benchmarks (issue 4).  Multi-row INSERTs of 1,000 rows in large
+ * for benchmarks.  Multi-row INSERTs of 1,000 rows in large
  * transactions; it is a tool, so it talks to MariaDB through mysql.h
  * directly, as the schema owner named in the configuration.
  *

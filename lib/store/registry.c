@@ -8,6 +8,7 @@
 
 /* Every statement table; db_check_statements() walks this list. */
 const struct stmt_def *const store_tables[] = {
+    /* Identity and the shared services. */
     store_health_stmts,
     store_audit_write_stmts,
     store_tenant_stmts,
@@ -16,24 +17,20 @@ const struct stmt_def *const store_tables[] = {
     store_platform_stmts,
     store_audit_stmts,
     store_alert_stmts,
-    /* Issue 4: plans, customers, payments, billing, dashboard. */
+    store_counter_stmts,
+    store_notify_stmts,
+    store_event_stmts,
+    /* Plans, customers, payments, billing, dashboard. */
     store_plan_stmts,
     store_customer_stmts,
     store_payment_stmts,
     store_billing_global_stmts,
     store_dashboard_stmts,
-    /* Issue 4 (end). */
-    /* Issue 5: tickets, inventory, devices, alerts; and the shared
-       counter, event and notification statements they use (listing a
-       table twice would be harmless). */
+    /* Tickets, inventory, devices, alerts. */
     store_ticket_stmts,
     store_inventory_stmts,
     store_device_stmts,
     store_device_global_stmts,
     store_alert_ops_stmts,
-    store_counter_stmts,
-    store_event_stmts,
-    store_notify_stmts,
-    /* Issue 5 (end). */
     NULL,
 };

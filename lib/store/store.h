@@ -85,7 +85,7 @@ enum {
 };
 extern const struct stmt_def store_audit_stmts[];
 
-/* ---- Issue 5: tickets, inventory, devices, alerts (begin) ---------- */
+/* ---- Tickets, inventory, devices, alerts ---------- */
 
 /* lib/store/ticket.c: tickets and their comments. */
 enum {
@@ -182,9 +182,7 @@ int store_device_record_check(struct tdb *t, int64_t id, enum device_state st,
                               const char *user_agent, const cJSON *probe,
                               struct dbres *after);
 
-/* ---- Issue 5 (end) --------------------------------------------------- */
-
-/* ---- Issue 4: plans, customers, payments, billing (begin) ---------- */
+/* ---- Plans, customers, payments, billing ---------- */
 
 /* lib/store/plan.c: service plans and their price history. */
 enum {
@@ -256,7 +254,5 @@ extern const struct stmt_def store_billing_global_stmts[];
 /* lib/store/dashboard.c: the figures of GET /dashboard/stats. */
 enum { DASHBOARD_REVENUE, DASHBOARD_TICKETS, DASHBOARD__MAX };
 extern const struct stmt_def store_dashboard_stmts[];
-
-/* ---- Issue 4 (end) --------------------------------------------------- */
 
 #endif

@@ -66,7 +66,7 @@ OBJECTS = {
 }
 
 
-# ---- Issue 5: tickets, inventory, devices, alerts (begin) ----------------
+# ---- Tickets, inventory, devices, alerts ----------------
 ROLE.update({
     ("GET", "/api/v1/tickets"): V,
     ("POST", "/api/v1/tickets"): T,
@@ -133,10 +133,9 @@ OBJECTS.update({
     "/api/v1/devices": ("devices", _device),
     "/api/v1/alerts": ("alerts", _alert),
 })
-# ---- Issue 5 (end) -------------------------------------------------------
 
 
-# ---- Issue 4: service plans, customers, payments, dashboard (begin) ------
+# ---- Service plans, customers, payments, dashboard ------
 ROLE.update({
     ("GET", "/api/v1/service-plans"): V,
     ("POST", "/api/v1/service-plans"): O,
@@ -184,7 +183,6 @@ OBJECTS.update({
     "/api/v1/customers": ("customers", _customer),
     "/api/v1/payments": ("payments", _payment),
 })
-# ---- Issue 4 (end) -------------------------------------------------------
 
 
 # Valid bodies for the routes that need one, so that the cross-tenant

@@ -1,4 +1,4 @@
-"""Alerts (requirement 10 and 13 alert parts, issue 5): raised by other
+"""Alerts (requirement 10 and 13 alert parts): raised by other
 features (here low stock), listed with type/status filters, one open
 alert per (type, subject), acknowledged by technicians and up, isolated
 per tenant."""

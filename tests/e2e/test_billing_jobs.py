@@ -1,4 +1,4 @@
-"""rtrw-billing invoices|overdue (issue 4, requirement 5.6)."""
+"""rtrw-billing invoices|overdue (requirement 5.6)."""
 import os
 import pathlib
 import subprocess

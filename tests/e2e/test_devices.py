@@ -1,4 +1,4 @@
-"""Network devices (requirement 6, issue 5): validation, encrypted
+"""Network devices (requirement 6): validation, encrypted
 write-only secrets, reachability checks, the device:status event, the
 device_offline alert and email, dependencies on delete, roles and tenant
 isolation.

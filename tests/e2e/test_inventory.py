@@ -1,4 +1,4 @@
-"""Infrastructure inventory (requirement 13, issue 5): required fields,
+"""Infrastructure inventory (requirement 13): required fields,
 positive quantity, types, stock movements with audit of old and new
 quantity, the low_stock alert (raised once, resolved when restocked),
 filters, soft delete, roles and tenant isolation."""

@@ -1,4 +1,4 @@
-"""Tickets (requirement 8, issue 5): numbers, required fields, priorities,
+"""Tickets (requirement 8): numbers, required fields, priorities,
 the forward-only status machine, assignment, filters, comments, roles and
 tenant isolation.  Customers are inserted straight into the database so
 that these tests do not depend on the customer routes."""
