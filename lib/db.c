@@ -110,54 +110,40 @@ registry_slot(const struct stmt_def *def)
 /* ---- the start-up rule ----------------------------------------------- */
 
 /*
- * Whether the placeholder at sql[q] is the right-hand side of a
- * "tenant_id = ?" (optionally "alias.tenant_id = ?").
+ * Whether the placeholder at sql[q] is the right-hand side of "col = ?".
+ * With alias, a table alias may qualify col ("c.tenant_id"); without, the
+ * name must stand alone ("tenants.id").  "xtenant_id" is another column.
+ */
+static int
+compares_with(const char *sql, size_t q, const char *col, int alias)
+{
+	size_t i = q, n = strlen(col);
+	char c;
+
+	while (i > 0 && isspace((unsigned char)sql[i - 1]))
+		i--;
+	if (i == 0 || sql[i - 1] != '=')
+		return 0;
+	i--;
+	while (i > 0 && isspace((unsigned char)sql[i - 1]))
+		i--;
+	if (i < n || strncasecmp(sql + i - n, col, n) != 0)
+		return 0;
+	if (i == n)
+		return 1;
+	c = sql[i - n - 1];
+	return !(isalnum((unsigned char)c) || c == '_' || (!alias && c == '.'));
+}
+
+/*
+ * A tenant placeholder: "tenant_id = ?" (optionally "alias.tenant_id"),
+ * or the tenants table's own key written out in full, "tenants.id = ?".
  */
 static int
 is_tenant_placeholder(const char *sql, size_t q)
 {
-	static const char col[] = "tenant_id";
-	size_t i = q, n = sizeof(col) - 1;
-
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i == 0 || sql[i - 1] != '=')
-		return 0;
-	i--;
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i < n || strncasecmp(sql + i - n, col, n) != 0)
-		return 0;
-	/* "xtenant_id" is another column; "c.tenant_id" is fine. */
-	if (i > n) {
-		char c = sql[i - n - 1];
-		if (isalnum((unsigned char)c) || c == '_')
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * The tenants table's own key, written out in full ("tenants.id = ?"),
- * is the tenant column of that table.
- */
-static int
-is_tenants_id_placeholder(const char *sql, size_t q)
-{
-	static const char col[] = "tenants.id";
-	size_t i = q, n = sizeof(col) - 1;
-
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i == 0 || sql[i - 1] != '=')
-		return 0;
-	i--;
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i < n || strncasecmp(sql + i - n, col, n) != 0)
-		return 0;
-	return i == n || !(isalnum((unsigned char)sql[i - n - 1]) ||
-	                   sql[i - n - 1] == '_' || sql[i - n - 1] == '.');
+	return compares_with(sql, q, "tenant_id", 1) ||
+	       compares_with(sql, q, "tenants.id", 0);
 }
 
 /* Whether an INSERT lists tenant_id as its first column. */
@@ -245,8 +231,7 @@ db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
 				nph++;
 				continue;
 			}
-			at_tenant = is_tenant_placeholder(sql, i) ||
-			            is_tenants_id_placeholder(sql, i);
+			at_tenant = is_tenant_placeholder(sql, i);
 			tenant_pos += at_tenant;
 			if (at_tenant && d->params[nph] != 't') {
 				snprintf(err, errlen,

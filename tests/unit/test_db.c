@@ -51,6 +51,17 @@ START_TEST(good_statements_pass)
 	                        "SELECT id FROM tenants WHERE slug = ?", err,
 	                        sizeof(err)),
 	                 0);
+	/* The tenants table's own key counts as its tenant column. */
+	ck_assert_int_eq(
+	    check1(SCOPE_TENANT, "st",
+	           "UPDATE tenants SET name = ? WHERE tenants.id = ?", err,
+	           sizeof(err)),
+	    0);
+	ck_assert_int_eq(
+	    check1(SCOPE_TENANT, "t",
+	           "SELECT 1 FROM tenants x WHERE x.tenants.id = ?", err,
+	           sizeof(err)),
+	    -1);
 	/* A '?' inside a string literal is not a placeholder. */
 	ck_assert_int_eq(check1(SCOPE_TENANT, "t",
 	                        "SELECT 'why?' FROM t WHERE tenant_id = ?", err,
