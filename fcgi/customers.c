@@ -196,10 +196,8 @@ customer_check(struct req *r)
 	const struct fval *v = &r->vals[C_PPPOE_USER];
 
 	if (v->present && !v->is_null && !pppoe_user_ok(v->s)) {
-		req_detail(r, "pppoe_username",
-		           "may hold only letters, digits and . _ @ -");
-		return req_fail(r, 422, "validation_failed",
-		                "some fields are invalid");
+		return req_invalid(r, "pppoe_username",
+		                   "may hold only letters, digits and . _ @ -");
 	}
 	return 0;
 }
@@ -217,9 +215,8 @@ plan_usable(struct req *r, int64_t id, struct dbres *plan)
 	if (plan->nrows == 1 &&
 	    strcmp(dbres_get(plan, 0, PLAN_COL_ACTIVE), "1") == 0)
 		return 1;
-	req_detail(r, "service_plan_id",
-	           "must be an active service plan of this tenant");
-	req_fail(r, 422, "validation_failed", "some fields are invalid");
+	req_invalid(r, "service_plan_id",
+	            "must be an active service plan of this tenant");
 	return 0;
 }
 

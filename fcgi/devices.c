@@ -96,19 +96,6 @@ not_found(struct req *r)
 	return req_fail(r, 404, "not_found", "device not found");
 }
 
-static int
-invalid(struct req *r, const char *field, const char *msg)
-{
-	req_detail(r, field, msg);
-	return req_fail(r, 422, "validation_failed", "some fields are invalid");
-}
-
-static const char *
-str_or_null(const struct fval *v)
-{
-	return v->present && !v->is_null ? v->s : NULL;
-}
-
 /*
  * Checks uplink for device id (0 while creating): it must be another
  * live device of the tenant and must not hang off id itself.  1 fine, 0
@@ -122,13 +109,13 @@ uplink_ok(struct req *r, int64_t id, int64_t uplink)
 	int64_t cur = uplink;
 
 	if (uplink == id) {
-		invalid(r, "uplink_id", "must not be the device itself");
+		req_invalid(r, "uplink_id", "must not be the device itself");
 		return 0;
 	}
 	for (int depth = 0; cur; depth++) {
 		if (depth >= UPLINK_DEPTH_MAX || (id && cur == id)) {
-			invalid(r, "uplink_id",
-			        "would make a loop in the network tree");
+			req_invalid(r, "uplink_id",
+			            "would make a loop in the network tree");
 			return 0;
 		}
 		if (tdb_query(r->tdb, &D[DEVICE_UPLINK_OF], DB_ARGS(DBI(cur)),
@@ -136,8 +123,8 @@ uplink_ok(struct req *r, int64_t id, int64_t uplink)
 			return -1;
 		if (res.nrows != 1) {
 			if (cur == uplink) {
-				invalid(r, "uplink_id",
-				        "must be a device of this tenant");
+				req_invalid(r, "uplink_id",
+				            "must be a device of this tenant");
 				return 0;
 			}
 			break;
@@ -250,8 +237,8 @@ devices_create(struct req *r)
 	                      DBI(v[D_PORT].present && !v[D_PORT].is_null
 	                              ? v[D_PORT].i
 	                              : 0),
-	                      DBS(str_or_null(&v[D_LOCATION])),
-	                      DBS(str_or_null(&v[D_USERNAME])), DBI(uplink)),
+	                      DBS(fval_str(&v[D_LOCATION])),
+	                      DBS(fval_str(&v[D_USERNAME])), DBI(uplink)),
 	              &res) < 0)
 		goto out_fail;
 	id = (int64_t)res.insert_id;
@@ -302,15 +289,13 @@ devices_update(struct req *r)
 	    tdb_query(
 	        r->tdb, &D[DEVICE_UPDATE],
 	        DB_ARGS(
-	            DBS(str_or_null(&v[D_NAME])), DBS(str_or_null(&v[D_TYPE])),
-	            DBS(str_or_null(&v[D_IP])), DBI(v[D_PORT].present),
+	            DBS(fval_str(&v[D_NAME])), DBS(fval_str(&v[D_TYPE])),
+	            DBS(fval_str(&v[D_IP])), DBI(v[D_PORT].present),
 	            DBI(v[D_PORT].present && !v[D_PORT].is_null ? v[D_PORT].i
 	                                                        : 0),
-	            DBI(v[D_LOCATION].present),
-	            DBS(str_or_null(&v[D_LOCATION])),
-	            DBI(v[D_USERNAME].present),
-	            DBS(str_or_null(&v[D_USERNAME])), DBI(v[D_UPLINK].present),
-	            DBI(uplink), DBI(id)),
+	            DBI(v[D_LOCATION].present), DBS(fval_str(&v[D_LOCATION])),
+	            DBI(v[D_USERNAME].present), DBS(fval_str(&v[D_USERNAME])),
+	            DBI(v[D_UPLINK].present), DBI(uplink), DBI(id)),
 	        NULL) < 0 ||
 	    store_secrets(r, id, changed) < 0 ||
 	    tdb_query(r->tdb, &D[DEVICE_GET], DB_ARGS(DBI(id)), &after) < 0 ||

@@ -79,12 +79,6 @@ not_found(struct req *r)
 	return req_fail(r, 404, "not_found", "inventory item not found");
 }
 
-static const char *
-str_or_null(const struct fval *v)
-{
-	return v->present && !v->is_null ? v->s : NULL;
-}
-
 /*
  * Raises or resolves the low_stock alert of item id after a change from
  * (oldq, oldmin) to the values in row; was_known is 0 on create.
@@ -192,10 +186,10 @@ inventory_create(struct req *r)
 		return -1;
 	if (tdb_query(r->tdb, &I[INVENTORY_INSERT],
 	              DB_ARGS(DBS(v[F_NAME].s), DBS(v[F_TYPE].s),
-	                      DBI(v[F_QTY].i), DBS(str_or_null(&v[F_UNIT])),
+	                      DBI(v[F_QTY].i), DBS(fval_str(&v[F_UNIT])),
 	                      DBI(v[F_MIN].present ? v[F_MIN].i : 0),
-	                      DBS(str_or_null(&v[F_LOCATION])),
-	                      DBS(str_or_null(&v[F_NOTES]))),
+	                      DBS(fval_str(&v[F_LOCATION])),
+	                      DBS(fval_str(&v[F_NOTES]))),
 	              &res) < 0)
 		goto out_fail;
 	id = (int64_t)res.insert_id;
@@ -234,17 +228,16 @@ inventory_update(struct req *r)
 	}
 	oldq = dbres_int(&before, 0, COL_QTY);
 	oldmin = dbres_int(&before, 0, COL_MIN);
-	if (tdb_query(r->tdb, &I[INVENTORY_UPDATE],
-	              DB_ARGS(DBS(str_or_null(&v[F_NAME])),
-	                      DBS(str_or_null(&v[F_TYPE])),
-	                      v[F_QTY].present ? DBI(v[F_QTY].i) : DBNULL('i'),
-	                      DBS(str_or_null(&v[F_UNIT])),
-	                      v[F_MIN].present ? DBI(v[F_MIN].i) : DBNULL('i'),
-	                      DBI(v[F_LOCATION].present),
-	                      DBS(str_or_null(&v[F_LOCATION])),
-	                      DBI(v[F_NOTES].present),
-	                      DBS(str_or_null(&v[F_NOTES])), DBI(id)),
-	              NULL) < 0 ||
+	if (tdb_query(
+	        r->tdb, &I[INVENTORY_UPDATE],
+	        DB_ARGS(DBS(fval_str(&v[F_NAME])), DBS(fval_str(&v[F_TYPE])),
+	                v[F_QTY].present ? DBI(v[F_QTY].i) : DBNULL('i'),
+	                DBS(fval_str(&v[F_UNIT])),
+	                v[F_MIN].present ? DBI(v[F_MIN].i) : DBNULL('i'),
+	                DBI(v[F_LOCATION].present),
+	                DBS(fval_str(&v[F_LOCATION])), DBI(v[F_NOTES].present),
+	                DBS(fval_str(&v[F_NOTES])), DBI(id)),
+	        NULL) < 0 ||
 	    tdb_query(r->tdb, &I[INVENTORY_GET], DB_ARGS(DBI(id)), &after) <
 	        0 ||
 	    after.nrows != 1)
@@ -274,9 +267,7 @@ inventory_adjust(struct req *r)
 	cJSON *old, *new;
 
 	if (delta == 0) {
-		req_detail(r, "delta", "must not be zero");
-		return req_fail(r, 422, "validation_failed",
-		                "some fields are invalid");
+		return req_invalid(r, "delta", "must not be zero");
 	}
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
@@ -292,15 +283,14 @@ inventory_adjust(struct req *r)
 	newq = oldq + delta;
 	if (newq < 0 || newq > QTY_MAX) {
 		tdb_rollback(r->tdb);
-		req_detail(r, "delta",
-		           newq < 0 ? arena_printf(r->a,
-		                                   "would make the quantity "
-		                                   "negative: only %" PRId64
-		                                   " in stock",
-		                                   oldq)
-		                    : "would make the quantity too large");
-		return req_fail(r, 422, "validation_failed",
-		                "some fields are invalid");
+		return req_invalid(r, "delta",
+		                   newq < 0
+		                       ? arena_printf(r->a,
+		                                      "would make the quantity "
+		                                      "negative: only %" PRId64
+		                                      " in stock",
+		                                      oldq)
+		                       : "would make the quantity too large");
 	}
 	if (tdb_query(r->tdb, &I[INVENTORY_UPDATE],
 	              DB_ARGS(DBNULL('s'), DBNULL('s'), DBI(newq), DBNULL('s'),

@@ -101,13 +101,6 @@ not_found(struct req *r)
 	return req_fail(r, 404, "not_found", "payment not found");
 }
 
-static int
-invalid(struct req *r, const char *field, const char *msg)
-{
-	req_detail(r, field, msg);
-	return req_fail(r, 422, "validation_failed", "some fields are invalid");
-}
-
 /* Today in the caller's tenant's time zone. */
 static int
 tenant_today(struct req *r, char out[BILLING_DATE_LEN])
@@ -190,7 +183,8 @@ payments_create(struct req *r)
 
 	if (v[N_PERIOD].present) {
 		if (billing_period_parse(v[N_PERIOD].s, &y, &m) < 0)
-			return invalid(r, "period", "must be a month YYYY-MM");
+			return req_invalid(r, "period",
+			                   "must be a month YYYY-MM");
 		snprintf(period, sizeof(period), "%s", v[N_PERIOD].s);
 	} else if (tenant_today(r, today) < 0 ||
 	           billing_period_of(today, period) < 0) {
@@ -206,8 +200,8 @@ payments_create(struct req *r)
 		goto out_fail;
 	if (cust.nrows != 1) {
 		tdb_rollback(r->tdb);
-		return invalid(r, "customer_id",
-		               "must be a customer of this tenant");
+		return req_invalid(r, "customer_id",
+		                   "must be a customer of this tenant");
 	}
 	if (billing_due_date(period,
 	                     (int)dbres_int(&cust, 0, CUSTOMER_COL_BILLING_DAY),
@@ -291,8 +285,8 @@ payments_update(struct req *r)
 	if (strcmp(to, "paid") != 0 && v[U_PAID].present &&
 	    !v[U_PAID].is_null) {
 		tdb_rollback(r->tdb);
-		return invalid(r, "payment_date",
-		               "may only be given for a paid payment");
+		return req_invalid(r, "payment_date",
+		                   "may only be given for a paid payment");
 	}
 	/* Back to unpaid states means no payment date. */
 	if (strcmp(to, "pending") == 0 || strcmp(to, "overdue") == 0)

@@ -38,13 +38,6 @@ const struct field tenant_update_fields[] = {
 enum { U_NAME, U_TZ };
 /* clang-format on */
 
-static int
-bad_timezone(struct req *r, const char *field)
-{
-	req_detail(r, field, "must be a time zone name such as Asia/Jakarta");
-	return req_fail(r, 422, "validation_failed", "some fields are invalid");
-}
-
 int
 tenants_register(struct req *r)
 {
@@ -71,12 +64,12 @@ tenants_register(struct req *r)
 		                "try again later");
 	}
 	if (strcmp(r->vals[R_SLUG].s, IDENTITY_PLATFORM_SLUG) == 0) {
-		req_detail(r, "tenant_slug", "is reserved");
-		return req_fail(r, 422, "validation_failed",
-		                "some fields are invalid");
+		return req_invalid(r, "tenant_slug", "is reserved");
 	}
 	if (r->vals[R_TZ].present && !identity_timezone_ok(r->vals[R_TZ].s))
-		return bad_timezone(r, "timezone");
+		return req_invalid(
+		    r, "timezone",
+		    "must be a time zone name such as Asia/Jakarta");
 	memset(&nt, 0, sizeof(nt));
 	nt.slug = r->vals[R_SLUG].s;
 	nt.name = r->vals[R_TNAME].s;
@@ -133,7 +126,9 @@ tenants_update_own(struct req *r)
 	cJSON *old = NULL, *new = NULL;
 
 	if (v[U_TZ].present && !identity_timezone_ok(v[U_TZ].s))
-		return bad_timezone(r, "timezone");
+		return req_invalid(
+		    r, "timezone",
+		    "must be a time zone name such as Asia/Jakarta");
 	if (tdb_begin(r->tdb) < 0 ||
 	    tdb_query(r->tdb, &T[TENANT_GET_OWN], DB_NOARGS, &before) < 0 ||
 	    tdb_query(r->tdb, &T[TENANT_UPDATE_OWN],

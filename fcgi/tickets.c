@@ -77,13 +77,6 @@ not_found(struct req *r)
 	return req_fail(r, 404, "not_found", "ticket not found");
 }
 
-static int
-invalid(struct req *r, const char *field, const char *msg)
-{
-	req_detail(r, field, msg);
-	return req_fail(r, 422, "validation_failed", "some fields are invalid");
-}
-
 /* The status that may follow cur, or NULL after "closed". */
 static const char *
 next_status(const char *cur)
@@ -295,8 +288,8 @@ tickets_update(struct req *r)
 		if (ok < 0)
 			goto out_fail;
 		tdb_rollback(r->tdb);
-		return invalid(r, "assigned_to",
-		               "must be an active user of this tenant");
+		return req_invalid(r, "assigned_to",
+		                   "must be an active user of this tenant");
 	}
 	was = dbres_int(&before, 0, 7);
 	if (tdb_query(

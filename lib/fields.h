@@ -63,6 +63,13 @@ struct fval {
 	int64_t i; /* ints, ids, bools */
 };
 
+/* The string value of v, or NULL when absent or null (for COALESCE). */
+static inline const char *
+fval_str(const struct fval *v)
+{
+	return v->present && !v->is_null ? v->s : NULL;
+}
+
 /*
  * Validates obj against fields.  partial (PATCH) makes F_REQUIRED fields
  * optional.  Fills r->vals (allocated in the arena, one per field) and

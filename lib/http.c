@@ -305,6 +305,13 @@ req_param_bool(struct req *r, const char *key, int *out)
 }
 
 int
+req_invalid(struct req *r, const char *field, const char *msg)
+{
+	req_detail(r, field, msg);
+	return req_fail(r, 422, "validation_failed", "some fields are invalid");
+}
+
+int
 req_fail(struct req *r, int status, const char *code, const char *msg)
 {
 	r->status = status;

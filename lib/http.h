@@ -165,6 +165,13 @@ int req_param_id(struct req *r, const char *key, int64_t *out);
 int req_param_bool(struct req *r, const char *key, int *out);
 
 /*
+ * Fails the request with 422 validation_failed, adding the detail
+ * {"field", "message"} (a field check a table cannot express).  Always
+ * returns -1.
+ */
+int req_invalid(struct req *r, const char *field, const char *msg);
+
+/*
  * Records an error response.  Always returns -1 so that handlers can
  * write `return req_fail(r, 404, "not_found", "customer not found");`.
  */
