@@ -84,26 +84,56 @@ registry_total(void)
 	return n;
 }
 
+/*
+ * Where each registered table's statements sit among the slots, worked
+ * out once (every query looks its statement up here).  The registry is
+ * constant, so the index is built on first use and, in the API, before
+ * the workers fork.
+ */
+#define REGISTRY_TABLES 64
+
+static struct {
+	size_t ntables;
+	uintptr_t lo[REGISTRY_TABLES], hi[REGISTRY_TABLES];
+	long *slot[REGISTRY_TABLES]; /* slot of each statement of table t */
+} reg;
+
+static void
+registry_index(void)
+{
+	long base = 0;
+
+	for (size_t t = 0; store_tables[t]; t++) {
+		size_t n = table_len(store_tables[t]);
+
+		if (t == REGISTRY_TABLES) {
+			log_error("db registry has more than %d statement "
+			          "tables",
+			          REGISTRY_TABLES);
+			abort();
+		}
+		reg.lo[t] = (uintptr_t)store_tables[t];
+		reg.hi[t] = (uintptr_t)(store_tables[t] + n);
+		reg.slot[t] = xcalloc(n ? n : 1, sizeof(long));
+		for (size_t i = 0; i < n; i++) {
+			reg.slot[t][i] = base;
+			base += (long)db_stmt_variants(&store_tables[t][i]);
+		}
+		reg.ntables = t + 1;
+	}
+}
+
 /* The slot of def, or -1 when def is in no registered table. */
 static long
 registry_slot(const struct stmt_def *def)
 {
 	uintptr_t p = (uintptr_t)def;
-	size_t base = 0;
 
-	for (size_t t = 0; store_tables[t]; t++) {
-		size_t n = table_len(store_tables[t]);
-		uintptr_t lo = (uintptr_t)store_tables[t];
-		uintptr_t hi = (uintptr_t)(store_tables[t] + n);
-
-		if (p >= lo && p < hi) {
-			for (const struct stmt_def *d = store_tables[t];
-			     d != def; d++)
-				base += db_stmt_variants(d);
-			return (long)base;
-		}
-		base += table_slots(store_tables[t]);
-	}
+	if (!reg.ntables)
+		registry_index();
+	for (size_t t = 0; t < reg.ntables; t++)
+		if (p >= reg.lo[t] && p < reg.hi[t])
+			return reg.slot[t][(p - reg.lo[t]) / sizeof(*def)];
 	return -1;
 }
 
