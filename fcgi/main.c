@@ -30,7 +30,8 @@
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
-#include "db.h"
+#include "store/registry.h"
+#include "tdb.h"
 #include "dispatch.h"
 #include "http.h"
 #include "limits.h"
@@ -558,7 +559,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_setup("rtrw-api", (enum log_level)log_level_parse(cfg.log_level));
-	if (db_check_statements(err, sizeof(err)) < 0) {
+	if (store_register(err, sizeof(err)) < 0) {
 		log_error("refusing to start: %s", err);
 		goto out_wipe;
 	}

@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "http.h"
 #include "log.h"
-#include "router.h"
+#include "principal.h"
 #include "util.h"
 
 #define SALT_LEN 16

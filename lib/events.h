@@ -1,8 +1,8 @@
 /*
  * Real-time events.  A change writes an event row in its own transaction
  * (so an event exists exactly when the change committed); the WebSocket
- * daemon (event issue) delivers rows in id order to the tenant's clients,
- * who may resume from the last id they saw.
+ * daemon delivers rows in id order to the tenant's clients, who may
+ * resume from the last id they saw.
  *
  * Names: customer:created|updated|deleted, payment:created|updated,
  * ticket:created|updated, device:status, router:status,
@@ -15,9 +15,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "db.h"
-
-extern const struct stmt_def store_event_stmts[];
+struct tdb;
 
 /* Records event name about (entity_type, entity_id) with data; 0 or -1. */
 int event_emit(struct tdb *t, const char *name, const char *entity_type,

@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
-#include "db.h"
-#include "fields.h"
+#include "valid.h"
 #include "json.h"
 #include "util.h"
 
@@ -268,7 +267,7 @@ req_param_date(struct req *r, const char *key, const char **out)
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!fields_date_ok(v, strlen(v)))
+	if (!valid_date(v, strlen(v)))
 		return param_invalid(r, key, "must be a date YYYY-MM-DD");
 	*out = v;
 	return 0;
@@ -381,64 +380,6 @@ req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
 	         page, per_page, total, pages);
 	r->status = 200;
 	return r->body_out->over ? -1 : 0;
-}
-
-int
-req_list_rows(struct req *r, const struct dbres *rows,
-              const char *const *json_cols, const char *const *skip,
-              int64_t page, int64_t per_page, int64_t total)
-{
-	int64_t pages = per_page > 0 ? (total + per_page - 1) / per_page : 0;
-
-	buf_reset(r->body_out);
-	buf_adds(r->body_out, "{\"data\":[");
-	for (size_t i = 0; i < rows->nrows; i++) {
-		if (i)
-			buf_addch(r->body_out, ',');
-		dbres_write_json(r->body_out, rows, i, json_cols, skip);
-	}
-	buf_addf(r->body_out,
-	         "],\"meta\":{\"page\":%" PRId64 ",\"per_page\":%" PRId64
-	         ",\"total\":%" PRId64 ",\"total_pages\":%" PRId64 "}}",
-	         page, per_page, total, pages);
-	r->status = 200;
-	return r->body_out->over ? -1 : 0;
-}
-
-int
-req_get_one(struct req *r, const struct stmt_def *get,
-            const char *const *json_cols, const char *what_missing)
-{
-	struct dbres res;
-
-	if (tdb_query(r->tdb, get, DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return req_fail(r, 404, "not_found", what_missing);
-	return req_data(r, 200, dbres_row_json(&res, 0, json_cols));
-}
-
-int
-req_child_list(struct req *r, const struct stmt_def *get,
-               const struct stmt_def *list, const struct stmt_def *count,
-               const char *what_missing)
-{
-	int64_t page, per_page, id = r->ids[0];
-	struct dbres parent, rows, total;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    tdb_query(r->tdb, get, DB_ARGS(DBI(id)), &parent) < 0)
-		return -1;
-	if (parent.nrows != 1)
-		return req_fail(r, 404, "not_found", what_missing);
-	if (tdb_query(
-	        r->tdb, list,
-	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, count, DB_ARGS(DBI(id)), &total) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&total, 0, 0));
 }
 
 int

@@ -17,12 +17,14 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "principal.h"
 
 struct arena;
 struct route;
 struct fval;
 struct tdb;
 struct db;
+struct user_principal;
 struct cache;
 struct config;
 
@@ -48,14 +50,6 @@ enum http_method {
 struct qparam {
 	const char *key;
 	const char *value;
-};
-
-/* Who is calling: filled by authentication in the dispatcher. */
-struct principal {
-	int64_t user_id;
-	int64_t tenant_id;
-	int role; /* enum role */
-	int platform;
 };
 
 struct req {
@@ -86,7 +80,8 @@ struct req {
 
 	/* Services. */
 	struct principal who;
-	struct dbres *who_row; /* the caller's users row (tenant users) */
+	/* The caller's users row with its tenant (tenant users only). */
+	const struct user_principal *who_row;
 	/*
 	 * The worker's connection, set only for public and platform routes:
 	 * tenant handlers get nothing but the tenant-scoped handle.
@@ -192,34 +187,6 @@ int req_data(struct req *r, int status, cJSON *data);
 /* Responds {"data": [...], "meta": {page, per_page, total, total_pages}}. */
 int req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
              int64_t total);
-
-/*
- * Responds with a list of database rows, each written as by
- * dbres_write_json() (json_cols embedded as JSON, skip left out), and
- * the meta block.
- */
-struct dbres;
-int req_list_rows(struct req *r, const struct dbres *rows,
-                  const char *const *json_cols, const char *const *skip,
-                  int64_t page, int64_t per_page, int64_t total);
-
-/*
- * The list of a sub-resource of object r->ids[0] ("/tickets/7/comments"):
- * 404 with what_missing when get (params "ti") finds no parent, else a
- * page of list (params "tiii": parent, limit, offset) with the total of
- * count (params "ti").
- */
-struct stmt_def;
-int req_child_list(struct req *r, const struct stmt_def *get,
-                   const struct stmt_def *list, const struct stmt_def *count,
-                   const char *what_missing);
-
-/*
- * GET of one object r->ids[0] with the statement get (params "ti"): the
- * row as JSON (json_cols embedded), or 404 with what_missing.
- */
-int req_get_one(struct req *r, const struct stmt_def *get,
-                const char *const *json_cols, const char *what_missing);
 
 /* Responds with raw JSON text (already serialised) and status. */
 int req_raw(struct req *r, int status, const char *json);

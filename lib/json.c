@@ -228,3 +228,44 @@ json_add_int(cJSON *obj, const char *name, int64_t v)
 	snprintf(lit, sizeof(lit), "%" PRId64, v);
 	return cJSON_AddRawToObject(obj, name, lit);
 }
+
+void
+json_write_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = 0;
+
+	buf_addch(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"':
+			buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			buf_adds(b, "\\n");
+			break;
+		case '\r':
+			buf_adds(b, "\\r");
+			break;
+		case '\t':
+			buf_adds(b, "\\t");
+			break;
+		default: {
+			char u[7] = {'\\',        'u',          '0', '0',
+			             hex[c >> 4], hex[c & 0xf], 0};
+			buf_adds(b, u);
+		}
+		}
+	}
+	buf_add(b, s + start, n - start);
+	buf_addch(b, '"');
+}

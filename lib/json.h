@@ -54,6 +54,13 @@ int json_get_int64(const cJSON *item, int64_t min, int64_t max, int64_t *out);
  */
 int json_print(struct buf *b, const cJSON *item);
 
+/*
+ * Appends the n bytes of s to b as a JSON string literal: quotes,
+ * backslashes and control characters escaped, everything else as is
+ * (s must be valid UTF-8).
+ */
+void json_write_string(struct buf *b, const char *s, size_t n);
+
 /* Registers cJSON_Delete(item) at the arena's reset; returns item. */
 cJSON *json_own(struct arena *a, cJSON *item);
 
