@@ -160,7 +160,7 @@ login_platform(struct req *r, const char *email, const char *password,
 	struct principal p;
 	struct session s;
 	char rehash[AUTH_HASH_MAX];
-	int ok = 0;
+	int ok = 0, rc = -1;
 
 	if (db_query(r->db, r->a, &P[PLATFORM_BY_EMAIL], DB_ARGS(DBS(email)),
 	             &res) < 0)
@@ -188,7 +188,7 @@ login_platform(struct req *r, const char *email, const char *password,
 	             NULL) < 0 ||
 	    auth_token_issue(r->cfg, &p, time(NULL), s.access,
 	                     sizeof(s.access)) < 0)
-		return -1;
+		goto out_wipe;
 	log_info("platform login admin=%" PRId64, p.user_id);
 	{
 		cJSON *u = dbres_row_json(&res, 0, NULL);
@@ -196,8 +196,12 @@ login_platform(struct req *r, const char *email, const char *password,
 		cJSON_DeleteItemFromObject(u, "password_hash");
 		cJSON_AddStringToObject(u, "role", "platform");
 		/* Platform sessions are short: no refresh token. */
-		return session_response(r, &s, u, 0);
+		rc = session_response(r, &s, u, 0);
 	}
+out_wipe:
+	explicit_bzero(rehash, sizeof(rehash));
+	explicit_bzero(&s, sizeof(s));
+	return rc;
 }
 
 int
@@ -213,7 +217,7 @@ auth_login(struct req *r)
 	struct principal p;
 	struct session s;
 	int64_t user_id = 0;
-	int ok = 0;
+	int ok = 0, rc = -1;
 
 	if (!email)
 		return -1;
@@ -262,7 +266,7 @@ auth_login(struct req *r)
 	rehash[0] = '\0';
 	if (auth_password_needs_rehash(r->cfg, dbres_get(&user, 0, 5)) &&
 	    auth_password_hash(r->cfg, password, rehash, sizeof(rehash)) < 0)
-		return -1;
+		goto out_wipe;
 	r->tdb = t;
 	r->who = p;
 	if (tdb_begin(t) < 0 ||
@@ -275,10 +279,14 @@ auth_login(struct req *r)
 	    tdb_query(t, &U[USER_GET], DB_ARGS(DBI(user_id)), &user) < 0 ||
 	    tdb_commit(t) < 0) {
 		tdb_rollback(t);
-		return -1;
+		goto out_wipe;
 	}
+	rc = session_response(r, &s, user_json(&user), 1);
+out_wipe:
+	/* The new hash and the session's tokens, on every way out. */
 	explicit_bzero(rehash, sizeof(rehash));
-	return session_response(r, &s, user_json(&user), 1);
+	explicit_bzero(&s, sizeof(s));
+	return rc;
 }
 
 int

@@ -227,6 +227,7 @@ store_password(struct req *r, int64_t id, const char *password)
 	unsigned char sealed[64 + CRYPTO_OVERHEAD + 8];
 	char aad[64];
 	long n;
+	int rc = -1;
 
 	if (!password)
 		return tdb_query(r->tdb,
@@ -235,10 +236,12 @@ store_password(struct req *r, int64_t id, const char *password)
 	snprintf(aad, sizeof(aad), "customer:%" PRId64 ":pppoe", id);
 	n = crypto_seal(r->cfg, aad, password, strlen(password), sealed,
 	                sizeof(sealed));
-	if (n < 0)
-		return -1;
-	return tdb_query(r->tdb, &store_customer_stmts[CUSTOMER_SET_PASSWORD],
-	                 DB_ARGS(DBB(sealed, (size_t)n), DBI(id)), NULL);
+	if (n >= 0)
+		rc = tdb_query(r->tdb,
+		               &store_customer_stmts[CUSTOMER_SET_PASSWORD],
+		               DB_ARGS(DBB(sealed, (size_t)n), DBI(id)), NULL);
+	explicit_bzero(sealed, sizeof(sealed));
+	return rc;
 }
 
 /*
