@@ -32,6 +32,8 @@ auth_password_hash(const struct config *c, const char *password, char *out,
 	    (uint32_t)c->argon2_p, password, strlen(password), salt,
 	    sizeof(salt), HASH_LEN, out, outlen);
 	if (rc != ARGON2_OK) {
+		/* Whatever argon2 left in out is of no use to the caller. */
+		explicit_bzero(out, outlen);
 		log_error("password hash failed: %s", argon2_error_message(rc));
 		return -1;
 	}
@@ -68,11 +70,15 @@ auth_password_dummy(const struct config *c, const char *password)
 	    made_p != c->argon2_p) {
 		char pw[33];
 		unsigned char raw[16];
+		int rc;
 
 		if (random_bytes(raw, sizeof(raw)) < 0)
 			memset(raw, 7, sizeof(raw));
 		hex_encode(raw, sizeof(raw), pw);
-		if (auth_password_hash(c, pw, dummy, sizeof(dummy)) < 0)
+		rc = auth_password_hash(c, pw, dummy, sizeof(dummy));
+		explicit_bzero(pw, sizeof(pw));
+		explicit_bzero(raw, sizeof(raw));
+		if (rc < 0)
 			return;
 		made_m = c->argon2_m_kib;
 		made_t = c->argon2_t;
@@ -121,6 +127,9 @@ auth_token_issue(const struct config *c, const struct principal *p, time_t now,
 	memcpy(out, s, strlen(s) + 1);
 	rc = 0;
 out_free:
+	/* The token is a credential until it expires: no copy is left. */
+	if (s)
+		explicit_bzero(s, strlen(s));
 	free(s);
 	jwt_free(jwt);
 	return rc;
