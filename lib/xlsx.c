@@ -123,6 +123,17 @@ text_copy(struct xlsx *x, const char *s, size_t n)
 			n--;
 			continue;
 		}
+		/*
+		 * The common case in one piece: no '_' to escape, and too
+		 * short to reach the cut (a character is at least a byte).
+		 */
+		if (chars + ok <= XLSX_TEXT_MAX && !memchr(s, '_', ok)) {
+			buf_add(b, s, ok);
+			chars += utf8_len(s, ok);
+			s += ok;
+			n -= ok;
+			continue;
+		}
 		while (i < ok && chars < XLSX_TEXT_MAX) {
 			size_t len = utf8_seq_len((unsigned char)s[i]);
 
