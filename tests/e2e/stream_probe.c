@@ -6,8 +6,8 @@
  * exist.  It is never installed.  Each route writes N rows of
  * tools/export_sample.h through the real writers and req_stream_*():
  *
- *   GET /api/v1/probe/csv?rows=N[&fail_at=K][&bom=0]
- *   GET /api/v1/probe/xlsx?rows=N[&fail_at=K]
+ *   GET /api/v1/exports/csv?rows=N[&fail_at=K][&bom=0]
+ *   GET /api/v1/exports/xlsx?rows=N[&fail_at=K]
  *
  * fail_at=K makes the handler fail (503) when it reaches row K: before
  * the first byte went out that must be the JSON envelope, after it an
@@ -117,8 +117,8 @@ out:
 
 /* clang-format off */
 const struct route routes_api[] = {
-	{ HTTP_GET, "/probe/csv",  ROLE_PUBLIC, probe_csv,  NULL, 0, "Stream sample rows as CSV" },
-	{ HTTP_GET, "/probe/xlsx", ROLE_PUBLIC, probe_xlsx, NULL, 0, "Stream sample rows as XLSX" },
+	{ HTTP_GET, "/exports/csv",  ROLE_PUBLIC, probe_csv,  NULL, 0, "Stream sample rows as CSV" },
+	{ HTTP_GET, "/exports/xlsx", ROLE_PUBLIC, probe_xlsx, NULL, 0, "Stream sample rows as XLSX" },
 	{ 0 }
 };
 const struct route routes_root[] = {

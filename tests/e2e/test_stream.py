@@ -8,6 +8,8 @@ lib/csv.c, lib/xlsx.c and req_stream_*().  It runs behind a private nginx
 that uses the stack's own rendered site and http block
 (nginx.conf.d/rtrw-site.conf.in), with only the listeners (unix sockets
 here, so no ports), the FastCGI socket, pid, logs and temp paths moved.
+The probe's routes sit under /api/v1/exports/, so they go through the
+site's exports location as the real export handlers will.
 
 What is checked: a 100,000-row CSV streams with bounded worker memory and
 reads back row for row; small bodies get a Content-Length; a failure before
@@ -110,7 +112,7 @@ class Probe:
 
     def get(self, path, timeout=60, headers=None):
         c = UnixHTTPS(self.https, timeout=timeout)
-        c.request("GET", "/api/v1/probe/" + path, headers=headers or {})
+        c.request("GET", "/api/v1/exports/" + path, headers=headers or {})
         return c, c.getresponse()
 
     def fetch(self, path, headers=None):
@@ -135,7 +137,7 @@ class Probe:
     def curl(self, path, *args):
         return subprocess.run(
             ["curl", "-sk", "--unix-socket", self.https, *args,
-             "https://localhost/api/v1/probe/" + path],
+             "https://localhost/api/v1/exports/" + path],
             capture_output=True, timeout=120)
 
 
@@ -364,7 +366,7 @@ def test_slow_client_does_not_hold_the_only_worker(probe):
     # Served while the first download is still unread: the one worker
     # had already finished writing all of it (nginx holds the rest).
     assert waited < 20
-    assert f'path="/api/v1/probe/csv?rows={rows}" status=200' in probe.log()
+    assert f'path="/api/v1/exports/csv?rows={rows}" status=200' in probe.log()
     wait_for("nginx spooling the response",
              lambda: "buffered to a temporary file" in probe.nginx_log())
 
