@@ -13,7 +13,8 @@
 -include Makefile.local
 
 CC	?= cc
-PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl
+PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
+	   xlsxwriter
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
 PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
@@ -49,7 +50,7 @@ $(1)_BIN  = build/$(1)/bin
 $(1)_LIBA = build/$(1)/librtrw.a
 $(1)_LIB_OBJS  = $$(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
 $(1)_FCGI_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(FCGI_SRCS))
-$(1)_PROGS = build/$(1)/bin/rtrw-api \
+$(1)_PROGS = build/$(1)/bin/rtrw-api build/$(1)/bin/stream_probe \
 	$$(addprefix build/$(1)/bin/,$(JOB_NAMES) $(TOOL_NAMES))
 
 build/$(1)/obj/%.o: %.c
@@ -61,6 +62,13 @@ $$($(1)_LIBA): $$($(1)_LIB_OBJS)
 	ar rcs $$@ $$^
 
 build/$(1)/bin/rtrw-api: $$($(1)_FCGI_OBJS) $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
+
+# rtrw-api's worker with the test routes of tests/e2e/stream_probe.c, for
+# tests/e2e/test_stream.py; never installed.
+build/$(1)/bin/stream_probe: build/$(1)/obj/fcgi/main.o \
+		build/$(1)/obj/tests/e2e/stream_probe.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
 
@@ -133,13 +141,14 @@ bench: release
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
-		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
-		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c tests/e2e/*.c) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 
 format-check:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(FCGI_SRCS) \
-		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
-		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) \
+		$(wildcard tests/fuzz/*.c tests/e2e/*.c) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 
 clean:
 	rm -rf build

@@ -228,6 +228,14 @@ res=$(wrk -t1 -c1 -d"${SECS}s" --latency -s "$OUT/login.lua" "$API_URL/api/v1/au
 printf '%s\n' "$res" >"$OUT/login.txt"
 rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - |")
 
+# The export writers on their own (tools/bench_export.c: no database, no
+# nginx): seconds and peak RSS growth for BENCH_EXPORT_ROWS customer-like
+# rows, against issue 11's targets.
+EXPORT_ROWS=${BENCH_EXPORT_ROWS:-100000}
+say "exports: bench_export --rows $EXPORT_ROWS"
+exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
+	notes+=("bench_export: a target was missed or a writer failed")
+
 {
 	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -239,6 +247,10 @@ rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Req
 	echo "| endpoint | req/s | p50 | p99 | ceiling | ratio |"
 	echo "|---|---:|---:|---:|---|---:|"
 	printf '%s\n' "${rows[@]}"
+	echo
+	echo "Export writers (tools/bench_export, $EXPORT_ROWS rows each):"
+	echo
+	sed 's/^/    /' <<<"${exports:-(none)}"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"
