@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 # ---------------------------------------------------------------------------
 # Wire format
@@ -2037,6 +2038,13 @@ class ApiConn(threading.Thread):
                 return handler(self, router, attrs, queries, tag)
         except Trap as t:
             return trap_sentences(t.traps) + [["!done"]]
+        except Exception:
+            # A bug of the simulator, not a router's answer: said loudly in
+            # the log, and as a trap a test cannot mistake for RouterOS's.
+            log("%s: internal error on %r:\n%s" % (
+                router.name, cmd, traceback.format_exc()))
+            return trap_sentences([("routeros-sim internal error (see its "
+                                    "log)", None)]) + [["!done"]]
 
     def login(self, attrs):
         router = self.router
@@ -2412,6 +2420,8 @@ def op_bulk_secrets(router, req):
 
 def op_settings(router, req):
     changes = req.get("settings", {})
+    if not isinstance(changes, dict):
+        raise ControlError("settings must be an object")
     for k in changes:
         if k not in DEFAULT_SETTINGS:
             raise ControlError("unknown setting %r" % k)
@@ -2424,8 +2434,11 @@ def op_settings(router, req):
 
 
 def op_fault(router, req):
+    faults = req.get("faults", {})
+    if not isinstance(faults, dict):
+        raise ControlError("faults must be an object")
     try:
-        router.set_faults(req.get("faults", {}))
+        router.set_faults(faults)
     except ValueError as e:
         raise ControlError(str(e)) from None
     return {"faults": json.loads(json.dumps(router.faults))}
@@ -2546,6 +2559,9 @@ class ControlServer(threading.Thread):
                     ans = self.answer(req)
                 except (ControlError, ValueError, TypeError, KeyError) as e:
                     ans = {"ok": False, "error": str(e)}
+                except Exception as e:
+                    log("control: internal error:\n" + traceback.format_exc())
+                    ans = {"ok": False, "error": "internal error: %s" % e}
                 f.write(json.dumps(ans).encode() + b"\n")
                 f.flush()
         except OSError:
