@@ -909,6 +909,11 @@ def test_fault_hang(sim):
 def test_unknown_fault_and_bad_state_are_refused(sim):
     with pytest.raises(simctl.SimError):
         sim.fault(explode=True)
+    # A bad request changes nothing, not even its good parts.
+    with pytest.raises(simctl.SimError):
+        sim.fault(refuse=True, drop={"at": "middle"})
+    assert sim.state()["faults"] == {}
+    socket.create_connection(("127.0.0.1", sim.port), timeout=5).close()
     sim.set_state({"secrets": [{"name": "budi"}]})
     with pytest.raises(simctl.SimError) as e:
         sim.set_state({"secrets": [{"name": "a", "profile": "missing"}]})

@@ -906,6 +906,12 @@ class Router:
         for k, v in changes.items():
             if k not in FAULT_KEYS:
                 raise ValueError("unknown fault %r" % k)
+            if k in ("fail", "drop", "fatal") and v and \
+                    not isinstance(v, (dict, bool)):
+                raise ValueError("%s must be an object" % k)
+            if k == "drop" and isinstance(v, dict) and \
+                    v.get("at", "word") not in ("word", "byte"):
+                raise ValueError("drop.at must be word or byte")
         for k, v in changes.items():
             if k in ("fail", "drop", "fatal"):
                 if not v:
@@ -922,8 +928,6 @@ class Router:
                 if k == "drop":
                     spec.setdefault("apply", False)
                     spec.setdefault("at", "word")
-                    if spec["at"] not in ("word", "byte"):
-                        raise ValueError("drop.at must be word or byte")
                 self.faults[k] = spec
             elif k == "delay_ms":
                 if v:
