@@ -363,8 +363,11 @@ stop_routeros_sim() {
 	rm -f "$RSIM_SOCK"
 }
 
+# Also run by the commands that only rewrite stack.env (start-memcached,
+# restart-mariadb ...), so it finds the simulator's settings itself.
 routeros_sim_env() {
 	local fp=
+	routeros_sim_setup
 	[ ! -s "$RSIM_DIR/ready.json" ] ||
 		fp=$(sed -n 's/.*"tls_fingerprint": "\([0-9a-f]*\)".*/\1/p' "$RSIM_DIR/ready.json")
 	cat <<EOF
