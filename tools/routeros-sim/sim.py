@@ -32,6 +32,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -2664,7 +2665,8 @@ def main(argv=None):
                     help="log every connection")
     opts = ap.parse_args(argv)
 
-    if not opts.workdir:
+    own_workdir = not opts.workdir
+    if own_workdir:
         opts.workdir = tempfile.mkdtemp(prefix="routeros-sim-")
     os.makedirs(opts.workdir, exist_ok=True)
     password = opts.password or ""
@@ -2728,6 +2730,9 @@ def main(argv=None):
             os.unlink(opts.control)
         except OSError:
             pass
+    if own_workdir:
+        # A directory it made itself holds nothing anybody asked to keep.
+        shutil.rmtree(opts.workdir, ignore_errors=True)
     log("stopped")
     return 0
 
