@@ -302,6 +302,88 @@ memcached_ping() {
 }
 
 # ---------------------------------------------------------------------------
+# The simulated MikroTik router (tools/routeros-sim): api and api-ssl on
+# ROUTEROS_SIM_PORT / ROUTEROS_SIM_TLS_PORT (18728 / 18729 unless set;
+# tools/test.sh passes its own), user admin with a generated password,
+# seeded with tools/routeros-sim/demo-state.json, its control socket in
+# run/.  The certificate is kept under DIR/routeros-sim, so that a pinned
+# fingerprint survives a restart.
+
+routeros_sim_setup() {
+	local k v
+	if [ -f "$ENVF" ]; then
+		for k in ROUTEROS_SIM_PORT ROUTEROS_SIM_TLS_PORT; do
+			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
+			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
+				printf -v "$k" '%s' "$v"
+			fi
+		done
+	fi
+	ROUTEROS_SIM_PORT=${ROUTEROS_SIM_PORT:-18728}
+	ROUTEROS_SIM_TLS_PORT=${ROUTEROS_SIM_TLS_PORT:-18729}
+	RSIM_DIR=$D/routeros-sim
+	RSIM_SOCK=$RUN/routeros-sim.sock
+}
+
+routeros_sim_ready() {
+	if ! alive routeros-sim; then
+		tail -5 "$LOG/routeros-sim.log" >&2
+		die "the RouterOS simulator exited; see $LOG/routeros-sim.log"
+	fi
+	test -s "$RSIM_DIR/ready.json"
+}
+
+start_routeros_sim() {
+	routeros_sim_setup
+	if alive routeros-sim; then
+		return 0
+	fi
+	port_free "$ROUTEROS_SIM_PORT" || die "port $ROUTEROS_SIM_PORT (RouterOS simulator) is in use; set ROUTEROS_SIM_PORT"
+	port_free "$ROUTEROS_SIM_TLS_PORT" || die "port $ROUTEROS_SIM_TLS_PORT (RouterOS simulator, TLS) is in use; set ROUTEROS_SIM_TLS_PORT"
+	mkdir -p "$RSIM_DIR"
+	chmod 0700 "$RSIM_DIR"
+	secret routeros_sim.pass
+	rm -f "$RSIM_DIR/ready.json" "$RSIM_SOCK"
+	(exec setsid /usr/bin/python3 "$REPO/tools/routeros-sim/sim.py" \
+		--name demo --port "$ROUTEROS_SIM_PORT" \
+		--tls-port "$ROUTEROS_SIM_TLS_PORT" --user admin \
+		--password-file "$SEC/routeros_sim.pass" \
+		--state "$REPO/tools/routeros-sim/demo-state.json" \
+		--workdir "$RSIM_DIR" --cert "$RSIM_DIR/cert.pem" \
+		--key "$RSIM_DIR/key.pem" --control "$RSIM_SOCK" \
+		--ready-file "$RSIM_DIR/ready.json" \
+		</dev/null >>"$LOG/routeros-sim.log" 2>&1) &
+	echo $! >"$RUN/routeros-sim.pid"
+	wait_for "RouterOS simulator" 20 routeros_sim_ready
+}
+
+stop_routeros_sim() {
+	routeros_sim_setup
+	stop routeros-sim 10
+	rm -f "$RSIM_SOCK"
+}
+
+# Also run by the commands that only rewrite stack.env (start-memcached,
+# restart-mariadb ...), so it finds the simulator's settings itself.
+routeros_sim_env() {
+	local fp=
+	routeros_sim_setup
+	[ ! -s "$RSIM_DIR/ready.json" ] ||
+		fp=$(sed -n 's/.*"tls_fingerprint": "\([0-9a-f]*\)".*/\1/p' "$RSIM_DIR/ready.json")
+	cat <<EOF
+export ROUTEROS_SIM_HOST=127.0.0.1
+export ROUTEROS_SIM_PORT=$ROUTEROS_SIM_PORT
+export ROUTEROS_SIM_TLS_PORT=$ROUTEROS_SIM_TLS_PORT
+export ROUTEROS_SIM_USER=admin
+export ROUTEROS_SIM_PASSWORD_FILE=$SEC/routeros_sim.pass
+export ROUTEROS_SIM_TLS_FINGERPRINT=$fp
+export ROUTEROS_SIM_CONTROL=$RSIM_SOCK
+export ROUTEROS_SIM_PID_FILE=$RUN/routeros-sim.pid
+export ROUTEROS_SIM_PID=$(pid_of routeros-sim || true)
+EOF
+}
+
+# ---------------------------------------------------------------------------
 # rtrw-api, migrations
 
 api_bin() {
@@ -526,6 +608,7 @@ export MEMCACHED_PID=$(pid_of memcached || true)
 export NGINX_PID=$(pid_of nginx || true)
 export STACK_SH=$REPO/tools/stack.sh
 EOF
+	routeros_sim_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
 }
 
@@ -544,6 +627,7 @@ cmd_up() {
 	start_mariadb
 	bootstrap_mariadb
 	start_memcached
+	start_routeros_sim
 	migrate
 	start_api
 	start_nginx
@@ -559,6 +643,7 @@ cmd_down() {
 	stop bench_select 10
 	stop api 20
 	stop memcached 10
+	stop_routeros_sim
 	stop mariadb 60
 	rm -f "$API_SOCKET" "$MYSQL_SOCKET"
 	say "down: $D"
@@ -566,7 +651,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api nginx bench_hello bench_select; do
+	for n in mariadb memcached api nginx bench_hello bench_select routeros-sim; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

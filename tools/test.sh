@@ -20,7 +20,9 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, the simulated
+# router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from
+# its TEST_ variable when set).  PYTEST_ARGS adds
 # arguments to pytest, e.g. PYTEST_ARGS="-k health".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,8 @@ REPO=$(pwd)
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
+export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
+export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
