@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,6 @@ struct ros_conn {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	BIO_METHOD *biom;
 	size_t wpend; /* length of an SSL_write() that must be repeated */
 
 	int read_ms, write_ms;
@@ -644,6 +644,29 @@ bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 }
 
 /*
+ * The method is made once per process: a BIO type index has eight bits
+ * (128-255 for applications), and a daemon connects again and again.
+ * OpenSSL 3.0 hands out more indexes without complaint, which then spill
+ * into the type's flag bits.
+ */
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static void
+bio_method_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+	                             "rtrw-routeros");
+
+	if (m && BIO_meth_set_write(m, bio_write) &&
+	    BIO_meth_set_read(m, bio_read) && BIO_meth_set_ctrl(m, bio_ctrl)) {
+		bio_method = m;
+		return;
+	}
+	BIO_meth_free(m);
+}
+
+/*
  * Reads what is there.  Returns the number of bytes, 0 when the read
  * would block (*want says what to wait for), or -1 with *err (end of
  * file included).
@@ -864,7 +887,6 @@ ros_close(struct ros_conn *c)
 		SSL_free(c->ssl);
 	}
 	SSL_CTX_free(c->ctx);
-	BIO_meth_free(c->biom);
 	if (c->fd >= 0)
 		close(c->fd);
 	ros_parser_release(&c->parser);
@@ -1570,14 +1592,11 @@ tls_start(struct ros_conn *c, int anonymous, const unsigned char *pin,
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	c->biom = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-	                       "rtrw-routeros");
-	if (!c->biom || !BIO_meth_set_write(c->biom, bio_write) ||
-	    !BIO_meth_set_read(c->biom, bio_read) ||
-	    !BIO_meth_set_ctrl(c->biom, bio_ctrl))
+	pthread_once(&bio_once, bio_method_init);
+	if (!bio_method)
 		return seterr(err, ROS_ERR_UNREACHABLE, 0, "tls: no bio");
 	c->ssl = SSL_new(c->ctx);
-	bio = c->ssl ? BIO_new(c->biom) : NULL;
+	bio = c->ssl ? BIO_new(bio_method) : NULL;
 	if (!bio)
 		return seterr(err, ROS_ERR_UNREACHABLE, 0, "tls: %s",
 		              tls_reason(why, sizeof(why), "no session"));
