@@ -209,8 +209,13 @@ struct ros_opts {
 	size_t max_word;        /* bytes of one received word */
 	size_t max_words;       /* words of one received sentence */
 	size_t max_sentence;    /* bytes of one received sentence */
-	size_t max_reply_bytes; /* what one command's reply may store */
-	size_t max_inflight;    /* ros_pipeline(): commands sent, not done */
+	/*
+	 * What one command's reply may store.  The 1 MiB default holds
+	 * about 950 whole /ppp/secret items or 2,100 with a .proplist of
+	 * seven fields; raise it to print bigger tables.
+	 */
+	size_t max_reply_bytes;
+	size_t max_inflight; /* ros_pipeline(): commands sent, not done */
 };
 
 struct ros_conn;

@@ -1729,6 +1729,68 @@ worst_case(const char *what, const char *const *words, size_t nwords)
 	return ms;
 }
 
+/* A print of n secrets as RouterOS 7 sends them, whole or with a
+ * proplist of seven fields; whether it fits the default cap. */
+static int
+secrets_fit(int n, int whole, size_t *per_item)
+{
+	struct arena a;
+	struct buf in = BUF_INIT(64 * 1024 * 1024);
+	struct ros_conn *c;
+	struct ros_result res;
+	struct ros_error err;
+	char id[32], name[48], pw[48], comment[64];
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "=.id=*%X", 0x100 + i);
+		snprintf(name, sizeof(name), "=name=C-%06d", i);
+		snprintf(pw, sizeof(pw), "=password=Xk29vLq%05d", i);
+		snprintf(comment, sizeof(comment),
+		         "=comment=rtrw:C-%06d Budi Santoso", i);
+		if (whole)
+			put_sentence(
+			    &in, "!re", id, name, "=service=pppoe",
+			    "=caller-id=", pw, "=profile=10M-UP",
+			    "=local-address=", "=remote-address=", "=routes=",
+			    "=ipv6-routes=", "=limit-bytes-in=0",
+			    "=limit-bytes-out=0",
+			    "=last-logged-out=2025-01-31 21:14:07",
+			    "=last-caller-id=AA:BB:CC:DD:EE:FF",
+			    "=last-disconnect-reason=peer-request",
+			    "=disabled=false", comment, ".tag=1", NULL);
+		else
+			put_sentence(&in, "!re", id, name, "=service=pppoe", pw,
+			             "=profile=10M-UP", "=disabled=false",
+			             comment, ".tag=1", NULL);
+	}
+	put_sentence(&in, "!done", ".tag=1", NULL);
+	arena_init(&a, 64 * 1024 * 1024);
+	c = ros_mem_open(NULL, in.s, in.len, 0);
+	rc = ros_call(c, ros_cmd_new(&a, "/ppp/secret/print"), &a, &res, &err);
+	*per_item = n ? res.bytes / (res.nitems ? res.nitems : 1) : 0;
+	ros_close(c);
+	arena_release(&a);
+	buf_release(&in);
+	return rc == 0;
+}
+
+START_TEST(default_cap_holds_a_router_of_secrets)
+{
+	size_t whole, few;
+
+	/* What README.md promises: about 950 whole, 2,100 with a proplist. */
+	ck_assert(secrets_fit(900, 1, &whole));
+	ck_assert(!secrets_fit(1000, 1, &whole));
+	ck_assert(secrets_fit(2100, 0, &few));
+	ck_assert(!secrets_fit(2250, 0, &few));
+	fprintf(stderr,
+	        "routeros: a whole secret costs %zu bytes of the cap, one "
+	        "with seven fields %zu\n",
+	        whole, few);
+}
+END_TEST
+
 START_TEST(worst_case_replies_cost_milliseconds)
 {
 	static const char *const tiny_attrs[] = {
@@ -1778,4 +1840,5 @@ UNIT_MAIN("routeros", codec_boundaries_both_ways, codec_refuses_control_bytes,
           silent_peer_is_bounded, silent_after_login_is_bounded,
           write_timeout_is_bounded, dropped_mid_sentence_and_bytewise,
           tls_fingerprint_learned_pinned_and_refused, many_tls_connections,
-          tls_anonymous, worst_case_replies_cost_milliseconds)
+          tls_anonymous, default_cap_holds_a_router_of_secrets,
+          worst_case_replies_cost_milliseconds)
