@@ -22,7 +22,7 @@
 #include "fields.h"
 #include "identity.h"
 #include "json.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "reply.h"
 #include "store/platform.h"
@@ -86,11 +86,12 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 
 	snprintf(ipsub, sizeof(ipsub), "ip:%s",
 	         r->remote_addr ? r->remote_addr : "-");
-	ip_block = limits_fail(r->cache, ipsub, c->login_fail_ip_limit,
-	                       c->login_fail_window_seconds, c->block_seconds);
+	ip_block =
+	    ratelimit_fail(r->cache, ipsub, c->login_fail_ip_limit,
+	                   c->login_fail_window_seconds, c->block_seconds);
 	acct_block =
-	    limits_fail(r->cache, acct, c->login_fail_account_limit,
-	                c->login_fail_window_seconds, c->block_seconds);
+	    ratelimit_fail(r->cache, acct, c->login_fail_account_limit,
+	                   c->login_fail_window_seconds, c->block_seconds);
 	if (ip_block)
 		log_warn("login blocked ip '%s' for %d s after repeated "
 		         "failures",
@@ -168,7 +169,7 @@ login_platform(struct req *r, const char *email, const char *password,
 		login_failed(r, NULL, 0, acct, email);
 		return req_fail(r, 401, "unauthorized", bad_login);
 	}
-	limits_forget(r->cache, acct);
+	ratelimit_forget(r->cache, acct);
 	memset(&p, 0, sizeof(p));
 	p.user_id = admin.id;
 	p.role = ROLE_PLATFORM;
@@ -220,8 +221,8 @@ auth_login(struct req *r)
 	key = arena_printf(r->a, "%s\n%s", slug, email);
 	if (!key)
 		return -1;
-	limits_subject("acct", key, acct, sizeof(acct));
-	if (limits_blocked(r->cache, acct))
+	ratelimit_subject("acct", key, acct, sizeof(acct));
+	if (ratelimit_blocked(r->cache, acct))
 		return req_fail(r, 403, "ip_blocked",
 		                "this account is locked for a while after "
 		                "repeated failed logins");
@@ -251,7 +252,7 @@ auth_login(struct req *r)
 		login_failed(r, t, found == 1 ? login.id : 0, acct, email);
 		return req_fail(r, 401, "unauthorized", bad_login);
 	}
-	limits_forget(r->cache, acct);
+	ratelimit_forget(r->cache, acct);
 
 	memset(&p, 0, sizeof(p));
 	p.user_id = login.id;

@@ -35,7 +35,7 @@
 #include "tdb.h"
 #include "dispatch.h"
 #include "http.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "routes.h"
 #include "util.h"
@@ -372,7 +372,7 @@ worker_main(void)
 	if (!app.cache)
 		log_warn("memcached servers '%s' unusable, running uncached",
 		         cfg.memcached);
-	limits_setup(nslots);
+	ratelimit_setup(nslots);
 	arena_init(&a, (size_t)cfg.arena_cap_bytes);
 	buf_init(&hdrs, 64 * 1024);
 	buf_init(&out, 64L * 1024 * 1024);

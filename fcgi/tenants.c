@@ -12,7 +12,7 @@
 #include "fields.h"
 #include "identity.h"
 #include "json.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "reply.h"
 #include "store/tenant.h"
@@ -49,7 +49,7 @@ int
 tenants_register(struct req *r)
 {
 	struct new_tenant nt;
-	struct limit_result l;
+	struct ratelimit_result l;
 	struct tenant tenant;
 	struct user user;
 	int64_t tenant_id, user_id;
@@ -60,8 +60,8 @@ tenants_register(struct req *r)
 	/* Registration has its own, much stricter, per-IP limit. */
 	snprintf(subject, sizeof(subject), "reg:%s",
 	         r->remote_addr ? r->remote_addr : "-");
-	limits_hit(r->cache, subject, r->cfg->register_limit_per_hour, 3600,
-	           time(NULL), &l);
+	ratelimit_hit(r->cache, subject, r->cfg->register_limit_per_hour, 3600,
+	              time(NULL), &l);
 	if (l.limited) {
 		char v[24];
 

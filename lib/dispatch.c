@@ -10,7 +10,7 @@
 
 #include "arena.h"
 #include "auth.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "config.h"
 #include "row.h"
 #include "store/platform.h"
@@ -88,7 +88,7 @@ read_body(struct req *r, int body_too_large)
 
 /* Adds the X-RateLimit-* headers of a counted request. */
 static void
-limit_headers(struct req *r, const struct limit_result *l)
+limit_headers(struct req *r, const struct ratelimit_result *l)
 {
 	char v[32];
 
@@ -101,7 +101,7 @@ limit_headers(struct req *r, const struct limit_result *l)
 }
 
 static int
-rate_limited(struct req *r, const struct limit_result *l)
+rate_limited(struct req *r, const struct ratelimit_result *l)
 {
 	char v[32];
 
@@ -119,19 +119,19 @@ rate_limited(struct req *r, const struct limit_result *l)
 static int
 guard_public(struct app *app, struct req *r)
 {
-	struct limit_result l;
+	struct ratelimit_result l;
 	char subject[96];
 	const char *ip = r->remote_addr ? r->remote_addr : "-";
 
 	if (r->route->flags & R_NO_RATELIMIT)
 		return 0;
 	snprintf(subject, sizeof(subject), "ip:%s", ip);
-	if (limits_blocked(app->cache, subject))
+	if (ratelimit_blocked(app->cache, subject))
 		return req_fail(r, 403, "ip_blocked",
 		                "this address is blocked for a while after "
 		                "repeated failed logins");
-	limits_hit(app->cache, subject, app->cfg->rate_limit_ip_per_minute, 60,
-	           time(NULL), &l);
+	ratelimit_hit(app->cache, subject, app->cfg->rate_limit_ip_per_minute,
+	              60, time(NULL), &l);
 	if (l.limited)
 		return rate_limited(r, &l);
 	return 0;
@@ -183,7 +183,7 @@ authenticate(struct app *app, struct req *r)
 {
 	const char *h = r->authorization;
 	struct user_principal *row;
-	struct limit_result l;
+	struct ratelimit_result l;
 	char subject[64];
 	int role, rc;
 
@@ -250,8 +250,8 @@ authenticate(struct app *app, struct req *r)
 	}
 	snprintf(subject, sizeof(subject), "%s:%" PRId64,
 	         r->who.platform ? "p" : "u", r->who.user_id);
-	limits_hit(app->cache, subject, app->cfg->rate_limit_per_minute, 60,
-	           time(NULL), &l);
+	ratelimit_hit(app->cache, subject, app->cfg->rate_limit_per_minute, 60,
+	              time(NULL), &l);
 	if (!l.degraded)
 		limit_headers(r, &l);
 	if (l.limited)

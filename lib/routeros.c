@@ -1,16 +1,8 @@
 #include "routeros.h"
 
-/*
- * XXX: -Ilib makes <limits.h> name lib/limits.h (the rate limits), so
- * OpenSSL's err.h, which needs INT_MAX from <limits.h>, would not compile.
- * Renaming lib/limits.h retires this.
- */
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
-
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/bio.h>

@@ -1,4 +1,4 @@
-#include "limits.h"
+#include "ratelimit.h"
 
 #include <inttypes.h>
 #include <openssl/sha.h>
@@ -44,7 +44,7 @@ static struct estimate estimates[ESTIMATES];
 static int limit_workers = 1;
 
 void
-limits_setup(int workers)
+ratelimit_setup(int workers)
 {
 	limit_workers = workers > 0 ? workers : 1;
 	memset(estimates, 0, sizeof(estimates));
@@ -61,8 +61,8 @@ fnv1a(const char *s)
 }
 
 void
-limits_hit(struct cache *c, const char *subject, int64_t limit, int window_s,
-           time_t now, struct limit_result *out)
+ratelimit_hit(struct cache *c, const char *subject, int64_t limit, int window_s,
+              time_t now, struct ratelimit_result *out)
 {
 	int64_t window = (int64_t)now / window_s, count;
 	uint64_t h = fnv1a(subject), exact = 0;
@@ -106,7 +106,7 @@ limits_hit(struct cache *c, const char *subject, int64_t limit, int window_s,
 }
 
 int
-limits_blocked(struct cache *c, const char *subject)
+ratelimit_blocked(struct cache *c, const char *subject)
 {
 	char key[200];
 	int rc;
@@ -123,8 +123,8 @@ limits_blocked(struct cache *c, const char *subject)
 }
 
 int
-limits_fail(struct cache *c, const char *subject, int64_t limit, int window_s,
-            int block_s)
+ratelimit_fail(struct cache *c, const char *subject, int64_t limit,
+               int window_s, int block_s)
 {
 	char key[200];
 	uint64_t count = 0;
@@ -144,7 +144,7 @@ limits_fail(struct cache *c, const char *subject, int64_t limit, int window_s,
 }
 
 void
-limits_forget(struct cache *c, const char *subject)
+ratelimit_forget(struct cache *c, const char *subject)
 {
 	char key[200];
 
@@ -155,7 +155,7 @@ limits_forget(struct cache *c, const char *subject)
 }
 
 void
-limits_subject(const char *prefix, const char *text, char *out, size_t n)
+ratelimit_subject(const char *prefix, const char *text, char *out, size_t n)
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	char hex[2 * 16 + 1];

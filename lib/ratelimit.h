@@ -9,8 +9,8 @@
  * If memcached is down, limits are not enforced (nginx's coarse per-IP
  * limit still is) and the degradation is logged at most once a minute.
  */
-#ifndef RTRW_LIMITS_H
-#define RTRW_LIMITS_H
+#ifndef RTRW_RATELIMIT_H
+#define RTRW_RATELIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 
 struct cache;
 
-struct limit_result {
+struct ratelimit_result {
 	int limited;  /* over the limit: answer 429 */
 	int degraded; /* the cache did not answer: not enforced */
 	int64_t limit;
@@ -29,38 +29,39 @@ struct limit_result {
 
 /*
  * Tells the limiter how many workers of this host count in parallel
- * (see limits_hit); call once per worker process.
+ * (see ratelimit_hit); call once per worker process.
  */
-void limits_setup(int workers);
+void ratelimit_setup(int workers);
 
 /*
  * Counts one hit of subject (e.g. "u:42", "ip:10.0.0.1", "reg:10.0.0.1")
  * in the current window of window_s seconds.
  */
-void limits_hit(struct cache *c, const char *subject, int64_t limit,
-                int window_s, time_t now, struct limit_result *out);
+void ratelimit_hit(struct cache *c, const char *subject, int64_t limit,
+                   int window_s, time_t now, struct ratelimit_result *out);
 
 /*
  * Whether subject ("ip:...", "acct:...") is blocked now.  1 yes, 0 no
  * (also when the cache is down).
  */
-int limits_blocked(struct cache *c, const char *subject);
+int ratelimit_blocked(struct cache *c, const char *subject);
 
 /*
  * Counts a failure of subject within window_s; when the count reaches
  * limit, blocks subject for block_s.  Returns 1 when this failure made a
  * new block (so the caller records it once), else 0.
  */
-int limits_fail(struct cache *c, const char *subject, int64_t limit,
-                int window_s, int block_s);
+int ratelimit_fail(struct cache *c, const char *subject, int64_t limit,
+                   int window_s, int block_s);
 
 /* Forgets subject's failures (after a successful login). */
-void limits_forget(struct cache *c, const char *subject);
+void ratelimit_forget(struct cache *c, const char *subject);
 
 /*
  * Makes a cache-safe subject "prefix:<hex of sha256(text)>" from
  * untrusted text such as an email address.
  */
-void limits_subject(const char *prefix, const char *text, char *out, size_t n);
+void ratelimit_subject(const char *prefix, const char *text, char *out,
+                       size_t n);
 
 #endif
