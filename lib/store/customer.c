@@ -1,5 +1,5 @@
 /*
- * What a tenant with 10,000 customers costs (sql/mysql/0006):
+ * What a tenant with 10,000 customers costs (sql/mysql/0006, 0015):
  *  - A list page reads per_page entries of an index leading with
  *    (tenant_id, deleted_at) in the sort's order; FORCE INDEX names it,
  *    because MariaDB's index dives over customers' many indexes cost
@@ -8,19 +8,33 @@
  *    per tenant that triggers keep in the writing transaction, so nothing
  *    counts 10,000 index entries per request.  The list carries its total
  *    as the column total_count (NULL when a plan or router filter makes
- *    the counts row unusable): one statement, one round trip.
- *  - A search is a UNION of four index reads, each bounded by the
- *    tenant: the (tenant_id, customer_code) and (tenant_id, phone)
- *    ranges, the (tenant_id, email) lookup and the name's full-text
- *    match, whose document starts with a tenant token (migration 0007),
- *    joined to customers by primary key for the filters and the sort.
- *    COUNT(*) OVER () gives the total in the same statement.  The token
- *    narrows the full-text engine to the tenant, but its posting list is
- *    the whole tenant: a very large tenant pays for it (issue 13).
+ *    the counts row unusable): one statement, one round trip.  A list
+ *    without filters has a statement of its own, without the filters'
+ *    parameters and the CASE over the status: MariaDB re-optimises a
+ *    prepared statement at every execution, and those items cost more
+ *    than reading the page.
+ *  - A search matches q against the customer code and the phone by
+ *    prefix, the email exactly and the name by word prefix: every word of
+ *    q must start a word of the name (customer_words, migration 0015: one
+ *    row per word of each live customer's name, kept by triggers, whose
+ *    collation makes the match case- and accent-insensitive).  Each part
+ *    is an index range inside the tenant, as long as its matches.
+ *    The statement first collects the matching ids and counts them
+ *    (COUNT(*) OVER ()), takes the page of ids and only then reads those
+ *    customers, so a search of a 100,000-customer tenant reads 20 rows,
+ *    not every match.  With a status, plan or router filter or a sort
+ *    other than by id, the matches are joined to customers first (the
+ *    filter and the sort need their columns), still carrying no more
+ *    than their ids.
+ *  - Most searches are one word of a name ("budi").  Such a q cannot be
+ *    a code, a phone or an email prefix (see search_plan()), so it has a
+ *    statement of its own without the UNION of the four parts, which
+ *    costs a temporary table of every match.
  */
 #include "store/customer.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -66,7 +80,8 @@ static const struct rowtype customer_page_row =
 struct customer_find {
 	const char *status;
 	int64_t service_plan_id, router_id;
-	const char *q, *like, *term;
+	const char *q, *like;
+	const char *w1, *w2, *w3, *w4, *w5, *w6, *w7, *w8;
 };
 static const struct col customer_find_cols[] = {
 	COL_STR(struct customer_find, status, COL_F_NULL),
@@ -74,7 +89,14 @@ static const struct col customer_find_cols[] = {
 	COL_INT(struct customer_find, router_id, COL_F_NULL),
 	COL_STR(struct customer_find, q, COL_F_NULL),
 	COL_STR(struct customer_find, like, COL_F_NULL),
-	COL_STR(struct customer_find, term, COL_F_NULL),
+	COL_STR(struct customer_find, w1, COL_F_NULL),
+	COL_STR(struct customer_find, w2, COL_F_NULL),
+	COL_STR(struct customer_find, w3, COL_F_NULL),
+	COL_STR(struct customer_find, w4, COL_F_NULL),
+	COL_STR(struct customer_find, w5, COL_F_NULL),
+	COL_STR(struct customer_find, w6, COL_F_NULL),
+	COL_STR(struct customer_find, w7, COL_F_NULL),
+	COL_STR(struct customer_find, w8, COL_F_NULL),
 	COL_END
 };
 static const struct rowtype customer_find_in =
@@ -136,7 +158,11 @@ static const struct sort_def customer_sorts[] = {
 	{ NULL, NULL }
 };
 
-/* Search ranks a handful of matches: no index to force there. */
+/*
+ * A search's sorts: the same keys in the same order as customer_sorts
+ * (the list's sort index selects them), without an index to force: a
+ * search sorts its matches, not the tenant.
+ */
 static const struct sort_def customer_search_sorts[] = {
 	{ "-id", "id DESC" },
 	{ "id", "id ASC" },
@@ -148,6 +174,14 @@ static const struct sort_def customer_search_sorts[] = {
 	{ "-created_at", "created_at DESC, id DESC" },
 	{ "monthly_price", "monthly_price ASC, id ASC" },
 	{ "-monthly_price", "monthly_price DESC, id DESC" },
+	{ NULL, NULL }
+};
+
+/* The sorts a search can take from its ids alone: the first two. */
+#define SEARCH_ID_SORTS 2
+static const struct sort_def customer_search_id_sorts[] = {
+	{ "-id", "id DESC" },
+	{ "id", "id ASC" },
 	{ NULL, NULL }
 };
 
@@ -176,29 +210,82 @@ static const struct sort_def customer_search_sorts[] = {
 	" FROM customer_counts WHERE tenant_id = :tenant"
 
 /*
- * The ids a search matches, as m.match_id (so that the unqualified
- * columns and the sort clauses still name customers).
+ * The ids of the live customers a search matches, as the column col of
+ * one derived table.  SEARCH_ONE: a name word starting with :w1 (one
+ * word; DISTINCT, since "Budi Budiman" has two).  SEARCH_ANY: the code or
+ * the phone starting with :like, the email equal to :q, or a name in
+ * which each of :w1 .. :w8 (NULL: no such word) starts a word; :w1 reads
+ * the range and the others are looked up per match.  Every part reads
+ * an index that leads with the tenant, the customers' parts the
+ * (tenant_id, deleted_at, x) ones, forced for the reason the list forces
+ * its own; soft-deleted customers have no words.
  */
-#define CUSTOMER_MATCH \
-	" (SELECT id AS match_id FROM customers" \
-	" WHERE tenant_id = :tenant AND customer_code LIKE :like ESCAPE '!'" \
+#define SEARCH_ONE(col) \
+	"SELECT DISTINCT customer_id AS " col " FROM customer_words" \
+	" WHERE tenant_id = :tenant AND word LIKE :w1 ESCAPE '!'"
+
+#define SEARCH_WORD(n) \
+	" AND (:w" #n " IS NULL OR EXISTS (SELECT 1 FROM customer_words x" \
+	" WHERE x.tenant_id = :tenant AND x.customer_id = w.customer_id" \
+	" AND x.word LIKE :w" #n " ESCAPE '!'))"
+
+#define SEARCH_ANY(col) \
+	"SELECT id AS " col " FROM customers" \
+	" FORCE INDEX (ix_customers_tenant_live_code)" \
+	" WHERE tenant_id = :tenant AND deleted_at IS NULL" \
+	" AND customer_code LIKE :like ESCAPE '!'" \
 	" UNION SELECT id FROM customers" \
-	" WHERE tenant_id = :tenant AND phone LIKE :like ESCAPE '!'" \
+	" FORCE INDEX (ix_customers_tenant_live_phone)" \
+	" WHERE tenant_id = :tenant AND deleted_at IS NULL" \
+	" AND phone LIKE :like ESCAPE '!'" \
 	" UNION SELECT id FROM customers" \
-	" WHERE tenant_id = :tenant AND email = :q" \
-	" UNION SELECT id FROM customers" \
-	" WHERE MATCH (search_doc) AGAINST (:term IN BOOLEAN MODE)" \
-	" AND tenant_id = :tenant) m" \
-	" STRAIGHT_JOIN customers ON id = m.match_id"
+	" FORCE INDEX (ix_customers_tenant_email)" \
+	" WHERE tenant_id = :tenant AND email = :q AND deleted_at IS NULL" \
+	" UNION SELECT w.customer_id FROM customer_words w" \
+	" WHERE w.tenant_id = :tenant AND w.word LIKE :w1 ESCAPE '!'" \
+	SEARCH_WORD(2) SEARCH_WORD(3) SEARCH_WORD(4) SEARCH_WORD(5) \
+	SEARCH_WORD(6) SEARCH_WORD(7) SEARCH_WORD(8)
+
+/*
+ * A page of a search sorted by id: the matching ids counted, sorted and
+ * cut to the page, then only the page's customers read.  In the derived
+ * table the sort's "id" is the match's (the select list names it
+ * match_id), outside it the customer's.
+ */
+#define SEARCH_BY_ID(match) \
+	"SELECT " CUSTOMER_COLS ", m.total AS total_count FROM" \
+	" (SELECT u.id AS match_id, COUNT(*) OVER () AS total" \
+	" FROM (" match("id") ") u" \
+	" ORDER BY {ORDER} LIMIT :limit OFFSET :offset) m" \
+	" STRAIGHT_JOIN customers ON id = m.match_id" \
+	" WHERE tenant_id = :tenant AND deleted_at IS NULL ORDER BY {ORDER}"
+
+/*
+ * A page of a search with filters or another sort: the matches joined
+ * to customers for them, still carrying only their ids to the page.
+ */
+#define SEARCH_FILTERED(match) \
+	"SELECT " CUSTOMER_COLS ", m.total AS total_count FROM" \
+	" (SELECT c.id AS match_id, COUNT(*) OVER () AS total" \
+	" FROM (" match("match_id") ") u" \
+	" STRAIGHT_JOIN customers c ON c.id = u.match_id" CUSTOMER_FILTER \
+	" ORDER BY {ORDER} LIMIT :limit OFFSET :offset) m" \
+	" STRAIGHT_JOIN customers ON id = m.match_id" \
+	" WHERE tenant_id = :tenant ORDER BY {ORDER}"
+
+#define SEARCH_COUNT(match) \
+	"SELECT COUNT(*) AS n FROM (" match("match_id") ") u" \
+	" STRAIGHT_JOIN customers ON id = u.match_id" CUSTOMER_FILTER
 
 #define CUSTOMER_LIVE \
 	" FROM customers WHERE tenant_id = :tenant AND id = :id" \
 	" AND deleted_at IS NULL"
 
 enum {
-	S_GET, S_LOCK, S_LIST, S_COUNT, S_SEARCH, S_SEARCH_COUNT, S_INSERT,
-	S_SET_PASSWORD, S_UPDATE, S_SET_STATUS, S_DELETE, S_COUNTS,
-	S_JOB_INSERT,
+	S_GET, S_LOCK, S_LIST_ALL, S_LIST, S_COUNT, S_SEARCH_ONE_BY_ID,
+	S_SEARCH_ONE, S_SEARCH_ONE_COUNT, S_SEARCH_ANY_BY_ID, S_SEARCH_ANY,
+	S_SEARCH_ANY_COUNT, S_INSERT, S_SET_PASSWORD, S_UPDATE, S_SET_STATUS,
+	S_DELETE, S_COUNTS, S_JOB_INSERT,
 };
 
 const struct stmt_def store_customer_stmts[] = {
@@ -207,6 +294,14 @@ const struct stmt_def store_customer_stmts[] = {
 	[S_LOCK] = { "customer_lock", SCOPE_TENANT,
 	     "SELECT {COLS}" CUSTOMER_LIVE " FOR UPDATE",
 	     &db_id_in, &customer_row, NULL },
+	[S_LIST_ALL] = { "customer_list_all", SCOPE_TENANT,
+	     "SELECT " CUSTOMER_COLS ", (SELECT n_pending + n_active"
+	     " + n_suspended + n_terminated FROM customer_counts"
+	     " WHERE tenant_id = :tenant) AS total_count"
+	     " FROM customers{INDEX}"
+	     " WHERE tenant_id = :tenant AND deleted_at IS NULL"
+	     " ORDER BY {ORDER} LIMIT :limit OFFSET :offset",
+	     &customer_find_in, &customer_page_row, customer_sorts },
 	[S_LIST] = { "customer_list", SCOPE_TENANT,
 	     "SELECT " CUSTOMER_COLS ", IF(:service_plan_id IS NOT NULL"
 	     " OR :router_id IS NOT NULL, NULL, (" CUSTOMER_COUNTED "))"
@@ -216,14 +311,22 @@ const struct stmt_def store_customer_stmts[] = {
 	[S_COUNT] = { "customer_count", SCOPE_TENANT,
 	     "SELECT COUNT(*) AS n FROM customers" CUSTOMER_FILTER,
 	     &customer_find_in, &db_count_row, NULL },
-	[S_SEARCH] = { "customer_search", SCOPE_TENANT,
-	     "SELECT " CUSTOMER_COLS ", COUNT(*) OVER () AS total_count"
-	     " FROM" CUSTOMER_MATCH CUSTOMER_FILTER
-	     " ORDER BY {ORDER} LIMIT :limit OFFSET :offset",
-	     &customer_find_in, &customer_page_row, customer_search_sorts },
-	[S_SEARCH_COUNT] = { "customer_search_count", SCOPE_TENANT,
-	     "SELECT COUNT(*) AS n FROM" CUSTOMER_MATCH CUSTOMER_FILTER,
-	     &customer_find_in, &db_count_row, NULL },
+	[S_SEARCH_ONE_BY_ID] = { "customer_search_one_by_id", SCOPE_TENANT,
+	     SEARCH_BY_ID(SEARCH_ONE), &customer_find_in, &customer_page_row,
+	     customer_search_id_sorts },
+	[S_SEARCH_ONE] = { "customer_search_one", SCOPE_TENANT,
+	     SEARCH_FILTERED(SEARCH_ONE), &customer_find_in,
+	     &customer_page_row, customer_search_sorts },
+	[S_SEARCH_ONE_COUNT] = { "customer_search_one_count", SCOPE_TENANT,
+	     SEARCH_COUNT(SEARCH_ONE), &customer_find_in, &db_count_row, NULL },
+	[S_SEARCH_ANY_BY_ID] = { "customer_search_any_by_id", SCOPE_TENANT,
+	     SEARCH_BY_ID(SEARCH_ANY), &customer_find_in, &customer_page_row,
+	     customer_search_id_sorts },
+	[S_SEARCH_ANY] = { "customer_search_any", SCOPE_TENANT,
+	     SEARCH_FILTERED(SEARCH_ANY), &customer_find_in,
+	     &customer_page_row, customer_search_sorts },
+	[S_SEARCH_ANY_COUNT] = { "customer_search_any_count", SCOPE_TENANT,
+	     SEARCH_COUNT(SEARCH_ANY), &customer_find_in, &db_count_row, NULL },
 	[S_INSERT] = { "customer_insert", SCOPE_TENANT,
 	     "INSERT INTO customers (tenant_id, customer_code, name, phone,"
 	     " email, address, service_plan_id, router_id, pppoe_username,"
@@ -270,54 +373,160 @@ static const struct stmt_def *const S = store_customer_stmts;
 
 #define SEARCH_MAX_WORDS 8
 
-/* Appends s to b with LIKE's wildcards escaped ('!' is the escape). */
+/* Appends s (n bytes) to b with LIKE's wildcards escaped ('!'). */
 static void
-like_escape(struct buf *b, const char *s)
+like_escape(struct buf *b, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		if (*s == '%' || *s == '_' || *s == '!')
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '!')
 			buf_addch(b, '!');
-		buf_addch(b, *s);
+		buf_addch(b, s[i]);
 	}
 }
 
 /*
- * Builds the boolean-mode term for a name search: the tenant's token
- * (migration 0007), then every word of q as "+word*" (all words must
- * match, each as a prefix).  Only letters and digits (and any non-ASCII
- * byte, so that UTF-8 names work) make up words; everything else, the
- * boolean operators + - < > ( ) ~ * " @ included, separates them, so
- * user input can never change the query's meaning.  The term is bound
- * as a value like any other.  Empty when q has no word: the token alone
- * would match the whole tenant.
+ * The code point of the UTF-8 sequence at s (n bytes left) and its
+ * length.  A byte that starts no valid sequence reads as 0x80, a
+ * separator, so that a word is always valid UTF-8 (the request layer
+ * lets no such byte through anyway).
  */
-static void
-fulltext_term(struct buf *b, const char *q, int64_t tenant_id)
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	int words = 0, in_word = 0;
+	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+	uint32_t c = s[0] < 0x80 ? s[0]
+	             : len == 2  ? s[0] & 0x1Fu
+	             : len == 3  ? s[0] & 0x0Fu
+	                         : s[0] & 0x07u;
 
-	buf_addf(b, "+tnt%" PRId64, tenant_id);
-	for (const char *s = q; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		           (c >= '0' && c <= '9') || c >= 0x80;
-
-		if (word && !in_word) {
-			if (words == SEARCH_MAX_WORDS)
-				break;
-			buf_adds(b, " +");
-			words++;
-		}
-		if (!word && in_word)
-			buf_addch(b, '*');
-		if (word)
-			buf_addch(b, (char)c);
-		in_word = word;
+	if (s[0] >= 0x80 && (s[0] < 0xC2 || s[0] > 0xF4 || len > n))
+		goto out_bad;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			goto out_bad;
+		c = c << 6 | (s[i] & 0x3Fu);
 	}
-	if (in_word)
-		buf_addch(b, '*');
-	if (words == 0)
-		buf_reset(b);
+	*cp = c;
+	return len;
+
+out_bad:
+	*cp = 0x80;
+	return 1;
+}
+
+/*
+ * Whether code point c separates the words of a name: the set of
+ * sql/mysql/0015_customer_words.up.sql (and its PostgreSQL twin), which
+ * splits the names into customer_words.  The two must agree, or a word
+ * of q could never match a word of a name.
+ */
+static int
+search_separator(uint32_t c)
+{
+	if (c < 0x80)
+		return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		         (c >= 'A' && c <= 'Z'));
+	return c <= 0xBF || c == 0xD7 || c == 0xF7 ||
+	       (c >= 0x2000 && c <= 0x206F) || (c >= 0x3000 && c <= 0x303F) ||
+	       c == 0xFEFF;
+}
+
+/*
+ * Whether code point c is a character that no customer code, phone or
+ * email prefix can hold, even up to case and accents: an ASCII letter
+ * other than c (codes are "C-" and digits, fcgi/customers.c; a phone is
+ * '+' and digits, or an import's '-').  Letters beyond ASCII do not
+ * count, since the collation equals some of them to ASCII ones ("Ç" to
+ * "C").
+ */
+static int
+search_name_only(uint32_t c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) && c != 'c' &&
+	       c != 'C';
+}
+
+/*
+ * A search's parameters from q: :q (the email), :like (the code and
+ * phone prefix), and :w1 .. :w8, the name words as LIKE prefixes, the
+ * longest first (it reads the range; the others are checked per match).
+ * Words past the eighth are ignored, as the full-text search of 0007 did.
+ * Sets *one when q can only match a name word (see search_name_only()):
+ * one word, no '@' (every valid email has one) and a character that no
+ * code or phone holds.  Returns the number of words, or -1 when the
+ * arena is full.
+ */
+static int
+search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
+{
+	const char **w[SEARCH_MAX_WORDS] = {&in->w1, &in->w2, &in->w3, &in->w4,
+	                                    &in->w5, &in->w6, &in->w7, &in->w8};
+	const unsigned char *s = (const unsigned char *)q;
+	size_t n = strlen(q), start[SEARCH_MAX_WORDS], len[SEARCH_MAX_WORDS];
+	int words = 0, name_only = 0;
+	struct buf b = BUF_INIT(512);
+
+	for (size_t i = 0; i < n;) {
+		uint32_t c;
+		size_t k = utf8_next(s + i, n - i, &c);
+
+		name_only |= search_name_only(c);
+		if (search_separator(c)) {
+			i += k;
+			continue;
+		}
+		if (words == SEARCH_MAX_WORDS) {
+			i += k;
+			continue;
+		}
+		start[words] = i;
+		while (i < n) {
+			k = utf8_next(s + i, n - i, &c);
+			if (search_separator(c))
+				break;
+			name_only |= search_name_only(c);
+			i += k;
+		}
+		len[words] = i - start[words];
+		words++;
+	}
+	/* The longest word first: it is the rarest prefix, as a rule. */
+	for (int i = 1; i < words; i++) {
+		for (int j = i; j > 0 && len[j] > len[j - 1]; j--) {
+			size_t t = start[j];
+
+			start[j] = start[j - 1];
+			start[j - 1] = t;
+			t = len[j];
+			len[j] = len[j - 1];
+			len[j - 1] = t;
+		}
+	}
+	for (int i = 0; i < words; i++) {
+		buf_reset(&b);
+		like_escape(&b, q + start[i], len[i]);
+		buf_addch(&b, '%');
+		*w[i] = arena_strdup(a, b.s);
+		if (!*w[i])
+			goto out_nomem;
+	}
+	/* An empty range, not NULL: NULL would make MariaDB scan. */
+	if (!words)
+		in->w1 = "";
+	buf_reset(&b);
+	like_escape(&b, q, n);
+	buf_addch(&b, '%');
+	in->q = q;
+	in->like = arena_strdup(a, b.s);
+	buf_release(&b);
+	if (!in->like)
+		return -1;
+	*one = words == 1 && name_only && !strchr(q, '@');
+	return words;
+
+out_nomem:
+	buf_release(&b);
+	return -1;
 }
 
 static int
@@ -329,25 +538,24 @@ customer_fetch(struct tdb *t, const struct store_list *l, const void *filter,
 	struct customer_find in = {.status = f->status,
 	                           .service_plan_id = f->service_plan_id,
 	                           .router_id = f->router_id};
-	const struct stmt_def *page = &S[S_LIST], *count;
+	int filtered = f->status || f->service_plan_id || f->router_id;
+	const struct stmt_def *page, *count = &S[S_COUNT];
 	const struct customer *first;
 	struct db_count n;
 
 	(void)l;
+	page = filtered ? &S[S_LIST] : &S[S_LIST_ALL];
 	if (f->q) {
-		struct buf like = BUF_INIT(512), term = BUF_INIT(1024);
+		int one;
 
-		like_escape(&like, f->q);
-		buf_addch(&like, '%');
-		fulltext_term(&term, f->q, tdb_tenant(t));
-		in.q = f->q;
-		in.like = arena_strdup(tdb_arena(t), like.s);
-		in.term = arena_strdup(tdb_arena(t), term.s);
-		buf_release(&like);
-		buf_release(&term);
-		if (!in.like || !in.term)
+		if (search_plan(tdb_arena(t), f->q, &in, &one) < 0)
 			return -1;
-		page = &S[S_SEARCH];
+		if (!filtered && sort < SEARCH_ID_SORTS)
+			page = one ? &S[S_SEARCH_ONE_BY_ID]
+			           : &S[S_SEARCH_ANY_BY_ID];
+		else
+			page = one ? &S[S_SEARCH_ONE] : &S[S_SEARCH_ANY];
+		count = one ? &S[S_SEARCH_ONE_COUNT] : &S[S_SEARCH_ANY_COUNT];
 	}
 	if (tdb_list(t, page, sort, limit, offset, &in, out) < 0)
 		return -1;
@@ -365,7 +573,6 @@ customer_fetch(struct tdb *t, const struct store_list *l, const void *filter,
 		*total = first->total_count;
 		return 0;
 	}
-	count = f->q ? &S[S_SEARCH_COUNT] : &S[S_COUNT];
 	if (tdb_one(t, count, &in, &n) < 0)
 		return -1;
 	*total = n.n;

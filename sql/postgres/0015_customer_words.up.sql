@@ -1,0 +1,69 @@
+-- 0015 customer search: the per-tenant word index (issue 13); see the
+-- MariaDB file for the why.  The words are split at the same separators
+-- and kept by a trigger in the writing transaction.  PostgreSQL has no
+-- case- and accent-insensitive collation that LIKE can use, so the words
+-- are stored folded (rtrw_search_fold: decomposed, combining marks
+-- U+0300..U+036F removed, lower-cased) in the "C" collation, where a
+-- btree answers word LIKE 'prefix%'; a search folds its words the same
+-- way.
+CREATE FUNCTION rtrw_search_fold(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT lower(regexp_replace(normalize(t, NFD), '[\u0300-\u036F]', '',
+		'g'))
+$$;
+
+-- The words of a name, each once, folded.
+CREATE FUNCTION rtrw_search_words(t text) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT DISTINCT rtrw_search_fold(w)
+	FROM regexp_split_to_table(t,
+		'[\u0001-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u00BF\u00D7\u00F7\u2000-\u206F\u3000-\u303F\uFEFF]+') w
+	WHERE w <> ''
+$$;
+
+CREATE TABLE customer_words (
+	tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+	word varchar(200) COLLATE "C" NOT NULL,
+	customer_id bigint NOT NULL,
+	PRIMARY KEY (tenant_id, word, customer_id),
+	CONSTRAINT fk_customer_words_customer FOREIGN KEY (tenant_id, customer_id)
+		REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX ix_customer_words_customer
+	ON customer_words (tenant_id, customer_id);
+
+CREATE FUNCTION rtrw_customer_words() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' THEN
+		IF OLD.name = NEW.name AND OLD.tenant_id = NEW.tenant_id
+		   AND (OLD.deleted_at IS NULL) = (NEW.deleted_at IS NULL) THEN
+			RETURN NULL;
+		END IF;
+		DELETE FROM customer_words
+		WHERE tenant_id = OLD.tenant_id AND customer_id = OLD.id;
+	END IF;
+	IF NEW.deleted_at IS NULL THEN
+		INSERT INTO customer_words (tenant_id, word, customer_id)
+		SELECT NEW.tenant_id, w, NEW.id FROM rtrw_search_words(NEW.name) w;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER tr_customers_words
+	AFTER INSERT OR UPDATE OF tenant_id, name, deleted_at
+	ON customers FOR EACH ROW EXECUTE FUNCTION rtrw_customer_words();
+
+-- XXX as in MariaDB: run the migration with the API stopped.
+INSERT INTO customer_words (tenant_id, word, customer_id)
+SELECT c.tenant_id, w, c.id
+FROM customers c, rtrw_search_words(c.name) w
+WHERE c.deleted_at IS NULL
+ON CONFLICT DO NOTHING;
+
+DROP INDEX ix_customers_tenant_phone;
+CREATE INDEX ix_customers_tenant_live_phone
+	ON customers (tenant_id, phone) WHERE deleted_at IS NULL;
+
+DROP INDEX ft_customers_search;
