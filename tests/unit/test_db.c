@@ -3,7 +3,9 @@
  * rule of lib/sqlcheck.c, named parameters and their input types, sort
  * whitelists, and the typed rows of lib/row.h.
  */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +264,51 @@ START_TEST(time_format)
 	ck_assert_str_eq(out, "2026-11-27T10:15:00Z");
 	row_time_rfc3339("2026-11-27 10:15:00.123456", out, sizeof(out));
 	ck_assert_str_eq(out, "2026-11-27T10:15:00Z");
+	/* Too short to be a time: as it is, and never past out. */
+	row_time_rfc3339("2026-11-27", out, sizeof(out));
+	ck_assert_str_eq(out, "2026-11-27");
+	row_time_rfc3339("2026-11-27 10:15:00", out, 19);
+	ck_assert_str_eq(out, "2026-11-27 10:15:0");
+}
+END_TEST
+
+/* Integers at their limits, written without printf. */
+START_TEST(row_json_integers)
+{
+	static const int64_t v[] = {
+	    0, 7, -1, 10, -10, 1234567890123, INT64_MAX, INT64_MIN};
+	static const char *const want[] = {"\"id\":0,",
+	                                   "\"id\":7,",
+	                                   "\"id\":-1,",
+	                                   "\"id\":10,",
+	                                   "\"id\":-10,",
+	                                   "\"id\":1234567890123,",
+	                                   "\"id\":9223372036854775807,",
+	                                   "\"id\":-9223372036854775808,"};
+	struct buf b = BUF_INIT(0);
+	char up[64];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct thing t = {.id = v[i],
+		                  .uplink = v[i],
+		                  .name = "n",
+		                  .price = "1.00",
+		                  .at = "2026-01-01 00:00:00",
+		                  .doc = "1"};
+
+		buf_reset(&b);
+		row_write_json(&b, &thing_row, &t);
+		ck_assert_msg(strncmp(b.s + 1, want[i], strlen(want[i])) == 0,
+		              "%s", b.s);
+		/* 0 is NULL only where the column says so. */
+		if (v[i])
+			snprintf(up, sizeof(up), "\"uplink\":%" PRId64 ",",
+			         v[i]);
+		else
+			snprintf(up, sizeof(up), "\"uplink\":null,");
+		ck_assert_msg(strstr(b.s, up) != NULL, "%s", b.s);
+	}
+	buf_release(&b);
 }
 END_TEST
 
@@ -341,4 +388,5 @@ END_TEST
 
 UNIT_MAIN("db", tenant_filters_pass, tenant_bypasses_are_refused,
           parameters_and_sorts, registered_tables_pass, time_format,
-          row_json_is_exact_and_typed, row_dup_outlives_its_source)
+          row_json_integers, row_json_is_exact_and_typed,
+          row_dup_outlives_its_source)
