@@ -430,9 +430,9 @@ out_bad:
 
 /*
  * Whether code point c separates the words of a name: the set of
- * sql/mysql/0015_customer_words.up.sql (and its PostgreSQL twin), which
- * splits the names into customer_words.  The two must agree, or a word
- * of q could never match a word of a name.
+ * sql/mysql/0015_search_and_dashboard.up.sql (and its PostgreSQL twin),
+ * which splits the names into customer_words.  The two must agree, or a
+ * word of q could never match a word of a name.
  */
 static int
 search_separator(uint32_t c)

@@ -182,7 +182,7 @@ def old_db():
     no customers yet."""
     version = next(int(f[:4]) for f in os.listdir(
         os.path.join(ROOT, "sql", "mysql"))
-        if f.endswith("_customer_words.up.sql")) - 1
+        if f.endswith("_search_and_dashboard.up.sql")) - 1
     root = mysql_connect(database=None)
     with root.cursor() as cur:
         cur.execute("DROP DATABASE IF EXISTS " + OLD_DB)

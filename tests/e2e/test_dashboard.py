@@ -5,6 +5,7 @@ import subprocess
 import time
 from zoneinfo import ZoneInfo
 
+from support import memcache_delete
 from test_customers import create as create_customer
 
 
@@ -68,6 +69,53 @@ def test_numbers(tenant, mysql):
                             "resolved": 1, "closed": 3}
     assert d["bandwidth"] == {"capacity_kbps": 0, "used_kbps": 0, "usage_percent": 0}
     assert d["generated_at"].endswith("Z")
+
+
+def test_ticket_counts_follow_the_tickets(tenant, mysql):
+    """ticket_counts (0015), which the dashboard reads, follows tickets
+    created and moved through the API and changed or deleted in SQL."""
+    op, tech = tenant.operator, tenant.technician
+    c = create_customer(op)
+
+    def counts():
+        with mysql.cursor() as cur:
+            cur.execute("SELECT n_open, n_in_progress, n_resolved, n_closed"
+                        " FROM ticket_counts WHERE tenant_id = %s",
+                        (tenant.id,))
+            row = cur.fetchone()
+        memcache_delete(f"rtrw:dashboard:{tenant.id}")
+        r = tenant.viewer.get("/dashboard/stats")
+        assert r.headers["X-Cache"] == "MISS"
+        d = r.json()["data"]["tickets"]
+        assert d == {"total": sum(row), "open": row[0],
+                     "in_progress": row[1], "resolved": row[2],
+                     "closed": row[3]}
+        return row
+
+    ids = []
+    for i in range(3):
+        r = tech.post("/tickets", {"customer_id": c["id"], "title": f"t{i}",
+                                   "description": "d"})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["data"]["id"])
+    with mysql.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM tickets WHERE tenant_id = %s"
+                    " AND status = 'open'", (tenant.id,))
+        assert cur.fetchone()[0] == 3
+    assert counts() == (3, 0, 0, 0)
+    for status in ("in_progress", "resolved"):
+        r = tech.patch(f"/tickets/{ids[0]}", {"status": status})
+        assert r.status_code == 200, r.text
+    assert counts() == (2, 0, 1, 0)
+    # A move that keeps the status changes nothing; a delete subtracts.
+    with mysql.cursor() as cur:
+        cur.execute("UPDATE tickets SET title = 'x' WHERE id = %s", (ids[1],))
+        cur.execute("UPDATE tickets SET status = 'closed' WHERE id = %s",
+                    (ids[2],))
+    assert counts() == (1, 0, 1, 1)
+    with mysql.cursor() as cur:
+        cur.execute("DELETE FROM tickets WHERE id = %s", (ids[1],))
+    assert counts() == (0, 0, 1, 1)
 
 
 def test_empty_tenant(tenant):

@@ -1023,7 +1023,7 @@ def test_customer_words_agree(both):
     """The word index of both dialects: filled from existing customers by
     the migration, kept by the triggers afterwards, the same words."""
     version = next(v for v, name in migrations(SQL_DIRS["mysql"])
-                   if name == "customer_words")
+                   if name == "search_and_dashboard")
     half = len(WORD_NAMES) // 2
     found = {}
     for d in both:
@@ -1065,3 +1065,41 @@ def test_customer_words_agree(both):
     want = {("C-%06d" % i, w) for i, n in names.items() for w in name_words(n)}
     assert found["mysql"] == want
     assert found["postgres"] == want
+
+
+def test_ticket_counts_agree(both):
+    """ticket_counts of 0015 in both dialects: filled from the tickets
+    there are, then kept by the triggers."""
+    version = next(v for v, name in migrations(SQL_DIRS["mysql"])
+                   if name == "search_and_dashboard")
+    for d in both:
+        d.ok("to", str(version - 1))
+        d.query("INSERT INTO tenants (slug, name) VALUES ('k-net', 'K')")
+        tid = d.query("SELECT id FROM tenants WHERE slug = 'k-net'")[0][0]
+        d.query("INSERT INTO service_plans (tenant_id, name, speed_download,"
+                " speed_upload, price, mikrotik_profile)"
+                " VALUES (%s, 'P', 1000, 1000, 1.00, 'p')", (tid,))
+        pid = d.query("SELECT id FROM service_plans")[0][0]
+        d.query("INSERT INTO customers (tenant_id, customer_code, name,"
+                " phone, address, service_plan_id, monthly_price)"
+                " VALUES (%s, 'C-1', 'N', '0811', 'A', %s, 1.00)", (tid, pid))
+        cid = d.query("SELECT id FROM customers")[0][0]
+
+        def ticket(n, status):
+            d.query("INSERT INTO tickets (tenant_id, ticket_number,"
+                    " customer_id, title, description, status)"
+                    " VALUES (%s, %s, %s, 't', 'd', %s)",
+                    (tid, "T-%d" % n, cid, status))
+
+        ticket(1, "open")
+        ticket(2, "closed")
+        d.ok("up")  # the backfill
+        ticket(3, "open")
+        ticket(4, "resolved")
+        d.query("UPDATE tickets SET status = 'in_progress'"
+                " WHERE ticket_number = 'T-1'")
+        d.query("UPDATE tickets SET title = 'x' WHERE ticket_number = 'T-3'")
+        d.query("DELETE FROM tickets WHERE ticket_number = 'T-2'")
+        assert d.query("SELECT n_open, n_in_progress, n_resolved, n_closed"
+                       " FROM ticket_counts WHERE tenant_id = %s",
+                       (tid,)) == [(1, 1, 1, 0)], d.name

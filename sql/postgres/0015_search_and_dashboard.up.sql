@@ -1,5 +1,5 @@
--- 0015 customer search: the per-tenant word index (issue 13); see the
--- MariaDB file for the why.  The words are split at the same separators
+-- 0015 search and dashboard (issue 13): the per-tenant word index and
+-- ticket counts; see the MariaDB file for the why.  The words are split at the same separators
 -- and kept by a trigger in the writing transaction.  PostgreSQL has no
 -- case- and accent-insensitive collation that LIKE can use, so the words
 -- are stored folded (rtrw_search_fold: decomposed, combining marks
@@ -67,3 +67,56 @@ CREATE INDEX ix_customers_tenant_live_phone
 	ON customers (tenant_id, phone) WHERE deleted_at IS NULL;
 
 DROP INDEX ft_customers_search;
+
+-- ticket_counts: tickets per tenant and status, kept by a trigger in the
+-- writing transaction (as customer_counts, 0006).
+CREATE TABLE ticket_counts (
+	tenant_id bigint NOT NULL,
+	n_open bigint NOT NULL DEFAULT 0,
+	n_in_progress bigint NOT NULL DEFAULT 0,
+	n_resolved bigint NOT NULL DEFAULT 0,
+	n_closed bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id),
+	CONSTRAINT fk_ticket_counts_tenant FOREIGN KEY (tenant_id)
+		REFERENCES tenants (id) ON DELETE CASCADE
+);
+
+CREATE FUNCTION rtrw_ticket_counts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		UPDATE ticket_counts
+		SET n_open = n_open - (OLD.status = 'open')::int,
+			n_in_progress = n_in_progress - (OLD.status = 'in_progress')::int,
+			n_resolved = n_resolved - (OLD.status = 'resolved')::int,
+			n_closed = n_closed - (OLD.status = 'closed')::int
+		WHERE tenant_id = OLD.tenant_id;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO ticket_counts AS c (tenant_id, n_open, n_in_progress,
+			n_resolved, n_closed)
+		VALUES (NEW.tenant_id, (NEW.status = 'open')::int,
+			(NEW.status = 'in_progress')::int,
+			(NEW.status = 'resolved')::int,
+			(NEW.status = 'closed')::int)
+		ON CONFLICT (tenant_id) DO UPDATE
+		SET n_open = c.n_open + EXCLUDED.n_open,
+			n_in_progress = c.n_in_progress + EXCLUDED.n_in_progress,
+			n_resolved = c.n_resolved + EXCLUDED.n_resolved,
+			n_closed = c.n_closed + EXCLUDED.n_closed;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER tr_tickets_counts
+	AFTER INSERT OR DELETE OR UPDATE OF tenant_id, status
+	ON tickets FOR EACH ROW EXECUTE FUNCTION rtrw_ticket_counts();
+
+INSERT INTO ticket_counts (tenant_id, n_open, n_in_progress, n_resolved,
+	n_closed)
+SELECT tenant_id, count(*) FILTER (WHERE status = 'open'),
+	count(*) FILTER (WHERE status = 'in_progress'),
+	count(*) FILTER (WHERE status = 'resolved'),
+	count(*) FILTER (WHERE status = 'closed')
+FROM tickets GROUP BY tenant_id;

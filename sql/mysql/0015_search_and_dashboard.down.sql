@@ -1,4 +1,9 @@
--- Reverts 0015: back to the FULLTEXT index of 0007.
+-- Reverts 0015: back to the FULLTEXT index of 0007, no ticket counts.
+DROP TRIGGER IF EXISTS tr_tickets_count_delete;
+DROP TRIGGER IF EXISTS tr_tickets_count_update;
+DROP TRIGGER IF EXISTS tr_tickets_count_insert;
+DROP TABLE IF EXISTS ticket_counts;
+
 ALTER TABLE customers
 	ADD COLUMN search_doc VARCHAR(260)
 		AS (CONCAT('tnt', tenant_id, ' ', name)) STORED,

@@ -1,4 +1,7 @@
 -- Reverts 0015.
+DROP TRIGGER IF EXISTS tr_tickets_counts ON tickets;
+DROP FUNCTION IF EXISTS rtrw_ticket_counts();
+DROP TABLE IF EXISTS ticket_counts;
 CREATE INDEX ft_customers_search ON customers
 	USING gin (to_tsvector('simple', 'tnt' || tenant_id::text || ' ' || name));
 DROP INDEX IF EXISTS ix_customers_tenant_live_phone;
