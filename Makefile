@@ -5,7 +5,10 @@
 #   make deps       install every Debian package and npm tool the project needs
 #   make run        local stack under var/, demo tenant, serve until Ctrl-C
 #   make test       throwaway stack under var/test-*, every test, teardown
-#   make bench      local stack + wrk benchmark table (var/bench/latest.md)
+#   make bench      local stack + wrk benchmark table (var/bench/latest.md
+#                   and .json, ratios against tools/bench-baseline.json)
+#   make bench-scale  1,000,000 customers in 1,000 tenants (var/scale, built
+#                   once): search, list, dashboard, billing jobs
 #   make format     clang-format the C sources in place
 #
 # Local overrides go in Makefile.local (not committed).
@@ -90,8 +93,8 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS),$(LDHARD) $(LDFLAGS)))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 
-.PHONY: all release asan deps run test unit bench format format-check \
-	clean e2e fuzz
+.PHONY: all release asan deps run test unit bench bench-scale format \
+	format-check clean e2e fuzz
 .DEFAULT_GOAL := all
 
 all: release
@@ -138,6 +141,9 @@ test: asan fuzz
 
 bench: release
 	@tools/bench.sh
+
+bench-scale: release
+	@tools/bench-scale.sh
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \

@@ -21,9 +21,27 @@
 # The customer endpoints run on the demo tenant, which is first
 # brought to BENCH_CUSTOMERS customers (default 10,000) with 12 payments
 # each by tools/seed_bulk; a stack that already has them is not seeded
-# again.  $BENCH_NAME is a first name the seeder uses (a name prefix).
+# again.  $BENCH_NAME is a first name the seeder uses (a name prefix);
+# $BENCH_CODE, $BENCH_PHONE and $BENCH_EMAIL are a code prefix (ten
+# customers), a phone prefix (seven digits) and an email of the tenant.
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32  BENCH_CUSTOMERS=10000
+#
+# Besides req/s and latency, each row has the CPU time the stack's own
+# processes (rtrw-api, MariaDB, nginx, memcached and the ceiling pools,
+# read from /proc before and after) spent per request: on a machine
+# shared with other work req/s moves with the load, CPU per request much
+# less.  "cpu ratio" is the ceiling row's CPU per request over this
+# row's, the ratio as it would be if the stack had the machine to itself.
+# Each row also records the 1-minute load average when it started.
+#
+# The ratios are compared with tools/bench-baseline.json (BENCH_BASELINE):
+# a ratio more than 25 % below its baseline is marked in the table and
+# noted under it.  The figures also go to var/bench/latest.json.
+#
+# Last, the worker memory check sends BENCH_RSS_REQUESTS (100,000; 0
+# skips it) mixed requests, reads every rtrw-api worker's RSS, sends as
+# many again and reads it again (targets: under 16 MB, no growth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -36,6 +54,10 @@ health /health select
 auth-me /api/v1/auth/me select Authorization: Bearer $BENCH_TOKEN
 customers-page1 /api/v1/customers?page=1 select Authorization: Bearer $BENCH_TOKEN
 customers-search /api/v1/customers?q=$BENCH_NAME select Authorization: Bearer $BENCH_TOKEN
+customers-search-2words /api/v1/customers?q=$BENCH_NAME%20$BENCH_LAST select Authorization: Bearer $BENCH_TOKEN
+customers-search-code /api/v1/customers?q=$BENCH_CODE select Authorization: Bearer $BENCH_TOKEN
+customers-search-phone /api/v1/customers?q=$BENCH_PHONE select Authorization: Bearer $BENCH_TOKEN
+customers-search-email /api/v1/customers?q=$BENCH_EMAIL select Authorization: Bearer $BENCH_TOKEN
 customers-stats /api/v1/customers/stats select Authorization: Bearer $BENCH_TOKEN
 dashboard-cached /api/v1/dashboard/stats select Authorization: Bearer $BENCH_TOKEN
 '
@@ -48,7 +70,9 @@ SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 CUSTOMERS=${BENCH_CUSTOMERS:-10000}
-export BENCH_NAME=${BENCH_NAME:-Budi}
+export BENCH_NAME=${BENCH_NAME:-Budi} BENCH_LAST=${BENCH_LAST:-Santoso}
+BASELINE=${BENCH_BASELINE:-tools/bench-baseline.json}
+RSS_REQUESTS=${BENCH_RSS_REQUESTS:-100000}
 OUT=$DIR/bench
 mkdir -p "$OUT"
 
@@ -114,6 +138,17 @@ if [ "$have" -lt "$CUSTOMERS" ]; then
 	sql "ANALYZE TABLE customers, payments" >/dev/null
 fi
 
+# Search terms taken from the data: a code prefix of ten customers, the
+# first seven digits of a phone and an email.
+BENCH_CODE=$(sql "SELECT LEFT(customer_code, LENGTH(customer_code) - 1)
+	FROM customers WHERE tenant_id = $demo_id AND deleted_at IS NULL
+	ORDER BY id LIMIT 1 OFFSET 120")
+BENCH_PHONE=$(sql "SELECT LEFT(phone, 7) FROM customers
+	WHERE tenant_id = $demo_id AND phone NOT LIKE '+%' ORDER BY id LIMIT 1 OFFSET 500")
+BENCH_EMAIL=$(sql "SELECT email FROM customers WHERE tenant_id = $demo_id
+	AND email IS NOT NULL ORDER BY id LIMIT 1 OFFSET 100")
+export BENCH_CODE BENCH_PHONE BENCH_EMAIL
+
 # The 20-row table of bench_select, in its own database so that it never
 # mixes with the schema of the migrations.
 mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot <<'SQL'
@@ -170,9 +205,36 @@ to_ms() {
 		printf "%.2f", n }'
 }
 
-declare -A RPS
+# CPU ticks (utime + stime) of the stack's processes and their children:
+# rtrw-api, MariaDB, nginx, memcached and the ceiling pools.
+stack_ticks() {
+	local f p c total=0 t
+	for f in "$RUN_DIR"/*.pid; do
+		p=$(cat "$f" 2>/dev/null) || continue
+		for c in $p $(pgrep -P "$p" 2>/dev/null); do
+			t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
+				"/proc/$c/stat" 2>/dev/null) || continue
+			total=$((total + ${t:-0}))
+		done
+	done
+	echo "$total"
+}
+TICK=$(getconf CLK_TCK)
+
+# The baseline's ratios, by row name.
+declare -A BASE
+if [ -f "$BASELINE" ]; then
+	while read -r n v; do
+		BASE[$n]=$v
+	done < <(python3 -c 'import json, sys
+for k, v in json.load(open(sys.argv[1]))["ratios"].items():
+    print(k, v)' "$BASELINE")
+fi
+
+declare -A RPS CPU
 rows=()
 notes=()
+: >"$OUT/rows.tsv"
 run_endpoints() {
 while read -r name path ceiling header; do
 	[ -n "${name:-}" ] || continue
@@ -184,9 +246,16 @@ while read -r name path ceiling header; do
 	code=$(curl -sk -o /dev/null -w '%{http_code}' ${header:+-H "$(envsubst <<<"$header")"} "$url")
 	[ "$code" = 200 ] || notes+=("$name: warm-up request gave HTTP $code")
 	say "$name: wrk ${args[*]} $url"
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	t0=$(stack_ticks)
 	res=$(wrk "${args[@]}" "$url")
+	t1=$(stack_ticks)
 	printf '%s\n' "$res" >"$OUT/$name.txt"
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")
+	nreq=$(awk '/requests in/ {print $1}' <<<"$res")
+	cpu=$(awk -v t=$((t1 - t0)) -v n="${nreq:-0}" -v hz="$TICK" \
+		'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print 0 }')
+	CPU[$name]=$cpu
 	p50=$(awk '$1 == "50%" {print $2}' <<<"$res")
 	p99=$(awk '$1 == "99%" {print $2}' <<<"$res")
 	bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$res")
@@ -194,12 +263,23 @@ while read -r name path ceiling header; do
 	[ -z "$bad" ] || notes+=("$name: $bad non-2xx/3xx responses")
 	[ -z "$errs" ] || notes+=("$name: $errs")
 	RPS[$name]=${rps:-0}
-	ratio=-
+	ratio=- cratio=- mark=
 	if [ "$ceiling" != - ] && [ -n "${RPS[$ceiling]:-}" ]; then
 		ratio=$(awk -v a="${rps:-0}" -v b="${RPS[$ceiling]}" \
 			'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		cratio=$(awk -v a="$cpu" -v b="${CPU[$ceiling]:-0}" \
+			'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')
 	fi
-	rows+=("| $name: $(envsubst <<<"$path") | $(printf '%.0f' "${rps:-0}") | $(to_ms "${p50:-0}") ms | $(to_ms "${p99:-0}") ms | $ceiling | $ratio |")
+	if [ -n "${BASE[$name]:-}" ] && [ "$ratio" != - ]; then
+		mark=$(awk -v r="$ratio" -v b="${BASE[$name]}" 'BEGIN {
+			if (r < 0.75 * b) printf "**%+.0f %%**", (r / b - 1) * 100 }')
+		[ -z "$mark" ] || notes+=("$name: ratio $ratio is more than 25 % below the baseline ${BASE[$name]}")
+	fi
+	p50=$(to_ms "${p50:-0}") p99=$(to_ms "${p99:-0}")
+	rows+=("| $name: $(envsubst <<<"$path") | $(printf '%.0f' "${rps:-0}") | $p50 ms | $p99 ms | $ceiling | $ratio | ${BASE[$name]:--} $mark | $cpu | $cratio | $load |")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+		"$(envsubst <<<"$path")" "${rps:-0}" "$p50" "$p99" "$ceiling" \
+		"$ratio" "$cpu" "$cratio" "$load" "${BASE[$name]:-}" >>"$OUT/rows.tsv"
 done
 }
 run_endpoints <<<"$ENDPOINTS"
@@ -226,7 +306,7 @@ LUA
 say "login: wrk -t1 -c1 -d${SECS}s (argon2id)"
 res=$(wrk -t1 -c1 -d"${SECS}s" --latency -s "$OUT/login.lua" "$API_URL/api/v1/auth/login")
 printf '%s\n' "$res" >"$OUT/login.txt"
-rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - |")
+rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - | - | - | - | $(cut -d' ' -f1 /proc/loadavg) |")
 
 # The export writers on their own (tools/bench_export.c: no database, no
 # nginx): seconds and peak RSS growth for BENCH_EXPORT_ROWS customer-like
@@ -236,23 +316,104 @@ say "exports: bench_export --rows $EXPORT_ROWS"
 exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
 	notes+=("bench_export: a target was missed or a writer failed")
 
+# Worker memory: RSS_REQUESTS mixed requests (reads of every kind, a
+# share of writes and errors) from 8 connections, the RSS of the largest
+# rtrw-api worker, as many requests again, the RSS again.  wrk runs in
+# rounds of BENCH_RSS_ROUND seconds until a phase has its requests.
+rss_worker_kb() {
+	local w kb max=0
+	for w in $(pgrep -P "$(cat "$API_PID_FILE")"); do
+		kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$w/status" 2>/dev/null)
+		[ "${kb:-0}" -le "$max" ] || max=$kb
+	done
+	echo "$max"
+}
+rss_phase() {
+	local sent=0 res
+	while [ "$sent" -lt "$RSS_REQUESTS" ]; do
+		res=$(wrk -t2 -c8 -d"${BENCH_RSS_ROUND:-20}s" -s "$OUT/mixed.lua" "$API_URL")
+		sent=$((sent + $(awk '/requests in/ {print $1}' <<<"$res")))
+	done
+	echo "$sent"
+}
+rss=""
+if [ "$RSS_REQUESTS" -gt 0 ]; then
+	any_id=$(sql "SELECT id FROM customers WHERE tenant_id = $demo_id
+		AND deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET 42")
+	cat >"$OUT/mixed.lua" <<LUA
+local paths = {
+  "/api/v1/customers?page=1", "/api/v1/customers?page=7&per_page=100",
+  "/api/v1/customers?q=$BENCH_NAME", "/api/v1/customers?q=$BENCH_CODE",
+  "/api/v1/customers?q=$BENCH_PHONE", "/api/v1/customers?q=$BENCH_EMAIL",
+  "/api/v1/customers?q=$BENCH_NAME%20$BENCH_LAST&sort=name&status=active",
+  "/api/v1/customers/stats", "/api/v1/dashboard/stats", "/api/v1/auth/me",
+  "/api/v1/customers/$any_id", "/api/v1/customers/999999999",
+  "/api/v1/customers?per_page=101", "/api/v1/payments?customer_id=$any_id",
+  "/api/v1/service-plans", "/api/v1/tickets",
+}
+local n = 0
+request = function()
+  n = n + 1
+  local h = {["Authorization"] = "Bearer $BENCH_TOKEN"}
+  if n % 10 == 0 then
+    h["Content-Type"] = "application/json"
+    return wrk.format("PATCH", "/api/v1/customers/$any_id", h,
+      '{"notes":"bench ' .. n .. '"}')
+  end
+  return wrk.format("GET", paths[n % #paths + 1], h)
+end
+LUA
+	say "worker memory: $RSS_REQUESTS mixed requests, twice"
+	workers_before=$(pgrep -P "$(cat "$API_PID_FILE")" | sort | tr '\n' ' ')
+	rss0=$(rss_worker_kb)
+	n1=$(rss_phase)
+	rss1=$(rss_worker_kb)
+	n2=$(rss_phase)
+	rss2=$(rss_worker_kb)
+	workers_after=$(pgrep -P "$(cat "$API_PID_FILE")" | sort | tr '\n' ' ')
+	[ "$workers_before" = "$workers_after" ] ||
+		notes+=("worker memory: workers were replaced during the run ($workers_before-> $workers_after)")
+	rss="Worker memory (largest rtrw-api worker's RSS): $rss0 kB at the start, $rss1 kB after $n1 mixed requests, $rss2 kB after $n2 more (targets: under 16384 kB, no growth)."
+	{ [ "$rss1" -lt 16384 ] && [ "$rss2" -lt 16384 ]; } ||
+		notes+=("worker memory: over 16 MB")
+	[ "$rss2" -le "$rss1" ] ||
+		notes+=("worker memory: grew by $((rss2 - rss1)) kB over the second $n2 requests")
+fi
+
 {
 	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
 	echo "wrk -t$THREADS -c$CONNS -d${SECS}s over HTTPS through nginx;" \
 		"$(nproc) cores, $API_WORKERS FastCGI workers per pool;" \
 		"commit $(git rev-parse --short HEAD 2>/dev/null || echo none)."
-	echo "ratio = req/s of the row / req/s of its ceiling row."
+	echo "ratio = req/s of the row / req/s of its ceiling row; baseline:" \
+		"$BASELINE (a ratio more than 25 % below it is marked);" \
+		"cpu = microseconds of the stack's CPU per request; cpu ratio" \
+		"= the ceiling's cpu / the row's; load = 1-minute load average."
 	echo
-	echo "| endpoint | req/s | p50 | p99 | ceiling | ratio |"
-	echo "|---|---:|---:|---:|---|---:|"
+	echo "| endpoint | req/s | p50 | p99 | ceiling | ratio | baseline | cpu us/req | cpu ratio | load |"
+	echo "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "Export writers (tools/bench_export, $EXPORT_ROWS rows each):"
 	echo
 	sed 's/^/    /' <<<"${exports:-(none)}"
+	if [ -n "$rss" ]; then
+		echo
+		echo "$rss"
+	fi
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"
 	fi
 } | tee "$OUT/latest.md"
+
+# The same figures for programs.
+printf '%s\n' "${notes[@]}" >"$OUT/notes.txt"
+python3 tools/bench_json.py "$OUT" "commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
+	"cores=$(nproc)" "workers=$API_WORKERS" "wrk.threads=$THREADS" \
+	"wrk.connections=$CONNS" "wrk.seconds=$SECS" "baseline=$BASELINE" \
+	"worker_rss_kb.start=${rss0:-}" "worker_rss_kb.after_first=${rss1:-}" \
+	"worker_rss_kb.first_requests=${n1:-}" "worker_rss_kb.after_second=${rss2:-}" \
+	"worker_rss_kb.second_requests=${n2:-}"
+say "figures: $OUT/latest.md, $OUT/latest.json"

@@ -17,6 +17,7 @@
 #   SEED_DEMO=1               also create the demo tenant and users (rtrw-admin demo)
 #   EXTRA_CONF="k = v\n..."  lines appended to rtrw.conf (tests lower limits)
 #   BENCH=1                   add the /bench/* locations to nginx
+#   MARIADB_BUFFER_POOL=128M  InnoDB buffer pool (make bench-scale: 1G)
 #   RTRW_API_BIN=PATH         run another FastCGI program instead of rtrw-api
 #                             (e.g. build/rel/bin/bench_hello while developing)
 #
@@ -238,7 +239,8 @@ start_mariadb() {
 		--log-bin-trust-function-creators=1 --expire-logs-days=2 \
 		--skip-name-resolve --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_unicode_ci \
-		--innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
+		--innodb-buffer-pool-size="${MARIADB_BUFFER_POOL:-128M}" \
+		--innodb-flush-log-at-trx-commit=2 \
 		--sync-binlog=0 --max-connections=500 \
 		</dev/null >>"$LOG/mariadb.log" 2>&1) &
 	echo $! >"$RUN/mariadb.pid"

@@ -479,7 +479,7 @@ search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
 	const char **w[SEARCH_MAX_WORDS] = {&in->w1, &in->w2, &in->w3, &in->w4,
 	                                    &in->w5, &in->w6, &in->w7, &in->w8};
 	const unsigned char *s = (const unsigned char *)q;
-	size_t n = strlen(q), start[SEARCH_MAX_WORDS], len[SEARCH_MAX_WORDS];
+	size_t n = strlen(q), len[SEARCH_MAX_WORDS];
 	int words = 0, name_only = 0;
 	struct buf b = BUF_INIT(512);
 
@@ -488,44 +488,45 @@ search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
 		size_t k = utf8_next(s + i, n - i, &c);
 
 		name_only |= search_name_only(c);
-		if (search_separator(c)) {
+		if (search_separator(c) || words == SEARCH_MAX_WORDS) {
 			i += k;
 			continue;
 		}
-		if (words == SEARCH_MAX_WORDS) {
-			i += k;
-			continue;
-		}
-		start[words] = i;
-		while (i < n) {
+		/*
+		 * One word as a LIKE prefix, without the combining marks
+		 * U+0300..U+036F (the words of 0015 have none: "bu\u0301di" is
+		 * "budi", as "b\u00fadi" is under the collation).  A word of
+		 * marks alone is no word.
+		 */
+		buf_reset(&b);
+		for (; i < n; i += k) {
 			k = utf8_next(s + i, n - i, &c);
 			if (search_separator(c))
 				break;
 			name_only |= search_name_only(c);
-			i += k;
+			if (c < 0x300 || c > 0x36F)
+				like_escape(&b, q + i, k);
 		}
-		len[words] = i - start[words];
+		if (!b.len)
+			continue;
+		len[words] = b.len;
+		buf_addch(&b, '%');
+		*w[words] = arena_strdup(a, b.s);
+		if (!*w[words])
+			goto out_nomem;
 		words++;
 	}
 	/* The longest word first: it is the rarest prefix, as a rule. */
 	for (int i = 1; i < words; i++) {
 		for (int j = i; j > 0 && len[j] > len[j - 1]; j--) {
-			size_t t = start[j];
+			const char *t = *w[j];
+			size_t l = len[j];
 
-			start[j] = start[j - 1];
-			start[j - 1] = t;
-			t = len[j];
+			*w[j] = *w[j - 1];
+			*w[j - 1] = t;
 			len[j] = len[j - 1];
-			len[j - 1] = t;
+			len[j - 1] = l;
 		}
-	}
-	for (int i = 0; i < words; i++) {
-		buf_reset(&b);
-		like_escape(&b, q + start[i], len[i]);
-		buf_addch(&b, '%');
-		*w[i] = arena_strdup(a, b.s);
-		if (!*w[i])
-			goto out_nomem;
 	}
 	/*
 	 * Missing words repeat the first (see SEARCH_ANY); no word at all is

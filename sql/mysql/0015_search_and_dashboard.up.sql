@@ -16,8 +16,10 @@
 -- punctuation and signs), U+00D7, U+00F7, U+2000..U+206F (spaces,
 -- dashes, quotation marks), U+3000..U+303F and U+FEFF; every other
 -- character, any letter with or without accents included, belongs to a
--- word.  lib/store/customer.c splits the search text by the same rule and
--- the PostgreSQL twin of this file uses the same set.  Words are stored
+-- word, except the combining marks U+0300..U+036F, which are dropped (a
+-- name typed decomposed, "Se\u0301gun", has the word "segun"; the collation
+-- equals it to "ségun").  lib/store/customer.c splits the search text by
+-- the same rules and the PostgreSQL twin of this file uses the same set.  Words are stored
 -- lower-cased; the column's collation (utf8mb4_unicode_ci) makes the
 -- comparison case- and accent-insensitive, so "segun%" finds "Ségun".
 --
@@ -56,7 +58,8 @@ BEGIN
 	IF NEW.deleted_at IS NULL THEN
 		INSERT INTO customer_words (tenant_id, word, customer_id)
 		SELECT DISTINCT NEW.tenant_id, LOWER(j.w), NEW.id
-		FROM JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(NEW.name,
+		FROM JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(REGEXP_REPLACE(NEW.name,
+			'[\\x{300}-\\x{36F}]', ''),
 			'[\\x{01}-\\x{2F}\\x{3A}-\\x{40}\\x{5B}-\\x{60}\\x{7B}-\\x{BF}\\x{D7}\\x{F7}\\x{2000}-\\x{206F}\\x{3000}-\\x{303F}\\x{FEFF}]+',
 			' ')), ' ', '","'), '"]'), '$[*]'
 			COLUMNS (w VARCHAR(200) CHARACTER SET utf8mb4
@@ -78,7 +81,8 @@ BEGIN
 		IF NEW.deleted_at IS NULL THEN
 			INSERT INTO customer_words (tenant_id, word, customer_id)
 			SELECT DISTINCT NEW.tenant_id, LOWER(j.w), NEW.id
-			FROM JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(NEW.name,
+			FROM JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(REGEXP_REPLACE(NEW.name,
+			'[\\x{300}-\\x{36F}]', ''),
 				'[\\x{01}-\\x{2F}\\x{3A}-\\x{40}\\x{5B}-\\x{60}\\x{7B}-\\x{BF}\\x{D7}\\x{F7}\\x{2000}-\\x{206F}\\x{3000}-\\x{303F}\\x{FEFF}]+',
 				' ')), ' ', '","'), '"]'), '$[*]'
 				COLUMNS (w VARCHAR(200) CHARACTER SET utf8mb4
@@ -95,7 +99,8 @@ END;
 -- API stopped, as for 0006.
 INSERT IGNORE INTO customer_words (tenant_id, word, customer_id)
 SELECT DISTINCT c.tenant_id, LOWER(j.w), c.id
-FROM customers c, JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(c.name,
+FROM customers c, JSON_TABLE(CONCAT('["', REPLACE(TRIM(REGEXP_REPLACE(REGEXP_REPLACE(c.name,
+	'[\\x{300}-\\x{36F}]', ''),
 	'[\\x{01}-\\x{2F}\\x{3A}-\\x{40}\\x{5B}-\\x{60}\\x{7B}-\\x{BF}\\x{D7}\\x{F7}\\x{2000}-\\x{206F}\\x{3000}-\\x{303F}\\x{FEFF}]+',
 	' ')), ' ', '","'), '"]'), '$[*]'
 	COLUMNS (w VARCHAR(200) CHARACTER SET utf8mb4

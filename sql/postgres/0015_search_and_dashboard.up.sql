@@ -12,13 +12,14 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 		'g'))
 $$;
 
--- The words of a name, each once, folded.
+-- The words of a name, each once, folded (a word of combining marks
+-- alone folds to nothing and is no word).
 CREATE FUNCTION rtrw_search_words(t text) RETURNS SETOF text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT DISTINCT rtrw_search_fold(w)
+	SELECT DISTINCT f FROM (SELECT rtrw_search_fold(w) AS f
 	FROM regexp_split_to_table(t,
-		'[\u0001-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u00BF\u00D7\u00F7\u2000-\u206F\u3000-\u303F\uFEFF]+') w
-	WHERE w <> ''
+		'[\u0001-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u00BF\u00D7\u00F7\u2000-\u206F\u3000-\u303F\uFEFF]+') w) s
+	WHERE f <> ''
 $$;
 
 CREATE TABLE customer_words (

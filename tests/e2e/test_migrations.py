@@ -1003,6 +1003,7 @@ WORD_NAMES = [
     "Budi Santoso", "Ségun Adébáyọ̀", "José JOSE jose", "O'Brien-Smith",
     "Budi_Wahyu", "A.B. C,D", "Budi\u2019s\u00a0Warung", "Zoë  Çakra/Ñoman",
     "-- / --", "RT05 Blok7", "Rina 100% Putri", "x" * 199 + "y",
+    "Se\u0301gun Ade\u0300\u0301", "x \u0301\u0302 y",
 ]
 WORD_SEPARATORS = re.compile(
     "[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\xbf\xd7\xf7"
@@ -1016,7 +1017,7 @@ def word_fold(w):
 
 
 def name_words(name):
-    return {word_fold(w) for w in WORD_SEPARATORS.split(name) if w}
+    return {f for f in map(word_fold, WORD_SEPARATORS.split(name)) if f}
 
 
 def test_customer_words_agree(both):
