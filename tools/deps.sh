@@ -15,6 +15,7 @@ PACKAGES=(
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
 	python3-openpyxl
 	sqlmap
+	linux-perf valgrind
 )
 
 missing=()
