@@ -892,12 +892,26 @@ db_begin(struct db *db)
 	return 0;
 }
 
+/*
+ * The post-commit hook (lib/events.c sets it: it nudges the event daemon
+ * once the events of a transaction are visible).
+ */
+static db_commit_hook commit_hook;
+
+void
+db_set_commit_hook(db_commit_hook fn)
+{
+	commit_hook = fn;
+}
+
 int
 db_commit(struct db *db)
 {
 	int rc = simple(db, "COMMIT");
 
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, rc == 0);
 	return rc;
 }
 
@@ -912,6 +926,8 @@ db_rollback(struct db *db)
 	}
 	rc = simple(db, "ROLLBACK");
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, 0);
 	return rc;
 }
 

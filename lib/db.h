@@ -193,6 +193,14 @@ int db_commit(struct db *db);
 int db_rollback(struct db *db);
 int db_in_transaction(const struct db *db);
 
+/*
+ * Called after every COMMIT (committed 1 when it succeeded) and every
+ * ROLLBACK (committed 0) of any connection of the process, with the
+ * connection's configuration.  One hook per process; NULL removes it.
+ */
+typedef void (*db_commit_hook)(const struct config *c, int committed);
+void db_set_commit_hook(db_commit_hook fn);
+
 /* The kind of the last failure on this connection. */
 enum db_error db_last_error(const struct db *db);
 

@@ -1,6 +1,5 @@
 #include "audit.h"
 #include "counter.h"
-#include "events.h"
 #include "notify.h"
 #include "store/store.h"
 
@@ -20,6 +19,7 @@ const struct stmt_def *const store_tables[] = {
     store_counter_stmts,
     store_notify_stmts,
     store_event_stmts,
+    store_event_global_stmts,
     /* Plans, customers, payments, billing, dashboard. */
     store_plan_stmts,
     store_customer_stmts,

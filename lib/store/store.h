@@ -255,4 +255,31 @@ extern const struct stmt_def store_billing_global_stmts[];
 enum { DASHBOARD_REVENUE, DASHBOARD_TICKETS, DASHBOARD__MAX };
 extern const struct stmt_def store_dashboard_stmts[];
 
+/*
+ * lib/store/event.c: the events outbox, its per-tenant heads, and what
+ * the WebSocket daemon and the retention job read (lib/events.h).
+ */
+enum {
+	EVENT_LOCK,
+	EVENT_LOCK_CREATE,
+	EVENT_INSERT,
+	EVENT_HEAD_ADVANCE,
+	EVENT_HEAD,
+	EVENT_AFTER,
+	EVENT_USERS,
+	EVENT_PRUNE_BOUNDARY,
+	EVENT_PRUNE_MARK,
+	EVENT_PRUNE_DELETE,
+	EVENT__MAX
+};
+extern const struct stmt_def store_event_stmts[];
+
+/* Rows EVENT_AFTER returns at most; ids EVENT_USERS takes at once. */
+#define EVENT_AFTER_LIMIT 200
+#define EVENT_USERS_BATCH 16
+#define EVENT_HEADS_BATCH 32
+
+enum { EVENT_G_HEADS, EVENT_G_MAX_ID, EVENT_G_TENANTS, EVENT_G__MAX };
+extern const struct stmt_def store_event_global_stmts[];
+
 #endif
