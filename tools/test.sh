@@ -18,7 +18,8 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, WS_PORT=18091
+# (each from TEST_<NAME> when set).  PYTEST_ARGS adds
 # arguments to pytest, e.g. PYTEST_ARGS="-k health".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ REPO=$(pwd)
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
+export WS_PORT=${TEST_WS_PORT:-18091}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -44,7 +46,8 @@ login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
-auth_cache_ms = 0}"
+auth_cache_ms = 0
+events_ping_seconds = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
