@@ -6,7 +6,8 @@
 #   2. clang-format check (make format-check)
 #   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
 #      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5)
-#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
+#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists, then the
+#      AsyncAPI 3 validation of docs/asyncapi.yaml (the same redocly)
 #   5. end-to-end tests (pytest tests/e2e) through nginx
 #   6. teardown (always), then any sanitizer report under the stack's log
 #      directory is printed and fails the run
@@ -137,6 +138,11 @@ if [ -f docs/openapi.yaml ]; then
 	fi
 else
 	echo "test: openapi lint skipped (no docs/openapi.yaml yet)"
+fi
+# 4b. AsyncAPI 3 validation of the WebSocket events (redocly knows both).
+echo "test: asyncapi lint"
+if ! node_modules/.bin/redocly lint --format=stylish docs/asyncapi.yaml; then
+	step_fail asyncapi-lint
 fi
 
 # 5. End-to-end tests.

@@ -16,8 +16,10 @@ import threading
 import time
 import uuid
 
+import jsonschema
 import pytest
 import websocket
+import yaml
 
 from support import Client, forge_jwt, run_tool, unique, PASSWORD, login
 
@@ -27,8 +29,27 @@ GRACE = 0.4  # a new connection waits 250 ms for a resume before going live
 LEEWAY = 30  # jwt_leeway_seconds of the test stack (the default)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+with open(os.path.join(ROOT, "docs", "asyncapi.yaml"), encoding="utf-8") as f:
+    ASYNCAPI = yaml.safe_load(f)
+
+
 # ---------------------------------------------------------------------------
 # Helpers
+
+def conforms(msg):
+    """Validates a server message against its message in docs/asyncapi.yaml
+    (events by "event", the others by "type")."""
+    name = msg.get("event") or msg.get("type")
+    found = [m for m in ASYNCAPI["components"]["messages"].values()
+             if m["name"] == name]
+    assert len(found) == 1, f"{name} is not documented"
+    resolver = jsonschema.RefResolver.from_schema(ASYNCAPI)
+    jsonschema.Draft7Validator(found[0]["payload"],
+                               resolver=resolver).validate(msg)
+    return msg
+
 
 def connect(token, how="protocol", timeout=10, **kw):
     if how == "protocol":
@@ -167,6 +188,7 @@ def test_customer_created_within_one_second(tenant):
         cid = new_customer(tenant.operator, plan, "Budi Santoso")
         m = recv_json(ws, 2)
         elapsed = time.time() - t0
+        conforms(m)
         assert m["event"] == "customer:created", m
         assert m["data"]["id"] == cid and m["data"]["name"] == "Budi Santoso"
         assert "pppoe_password" not in m["data"]
@@ -310,7 +332,8 @@ def test_payment_ticket_and_alert_events(tenant):
             "customer_id": cid, "title": "Internet mati",
             "description": "Sejak pagi"})
         assert r.status_code == 201, r.text
-        names = [m["event"] for m in recv_events(ws, 3)]
+        got = [conforms(m) for m in recv_events(ws, 3)]
+        names = [m["event"] for m in got]
         assert names == ["customer:created", "payment:created",
                          "ticket:created"]
     finally:
@@ -342,7 +365,7 @@ def test_fresh_token_keeps_the_connection(tenant):
         ws.send(json.dumps({"type": "auth", "token": tenant.admin.token}))
         assert recv_json(ws)["code"] == "unauthorized"
         ws.send(json.dumps({"type": "auth", "token": token_for(tenant, "viewer")}))
-        m = recv_json(ws)
+        m = conforms(recv_json(ws))
         assert m["type"] == "authenticated" and m["expires_at"].endswith("Z")
         time.sleep(4)
         ws.send(json.dumps({"type": "ping"}))
@@ -472,7 +495,7 @@ def test_resync_required(tenant, mysql):
     try:
         # Below the pruned id: the missed events may be gone.
         ws.send(json.dumps({"type": "resume", "last_event_id": ids[0]}))
-        assert recv_json(ws) == {"type": "resync_required"}
+        assert conforms(recv_json(ws)) == {"type": "resync_required"}
         # At the pruned id: what is left is exactly what was missed.
         ws.send(json.dumps({"type": "resume", "last_event_id": ids[1]}))
         assert [m["id"] for m in recv_events(ws, 1)] == [ids[2]]
@@ -509,7 +532,7 @@ def test_bad_client_messages(tenant):
                     '{"type": "resume", "last_event_id": 1.5}',
                     '{"type": "auth"}', '{"type": "auth", "token": "x"}'):
             ws.send(bad)
-            m = recv_json(ws)
+            m = conforms(recv_json(ws))
             assert m["type"] == "error", (bad, m)
             assert m["code"] in ("bad_request", "unauthorized"), (bad, m)
         ws.send_binary(b'{"type": "ping"}')
@@ -731,3 +754,36 @@ def test_concurrent_writers_deliver_everything_in_order(new_tenant, mysql):
         assert len(want) == per_tenant
         assert received[k] == want, k
         assert rejoined[k] == want, k
+
+
+# ---------------------------------------------------------------------------
+# The AsyncAPI document
+
+def test_asyncapi_documents_every_event():
+    """Every event name of lib/events.h and of the daemon's role table is
+    a documented message, and nothing else is."""
+    import re
+    with open(os.path.join(ROOT, "lib", "wsd.c"), encoding="utf-8") as f:
+        table = set(re.findall(r'\{ "([a-z_]+:[a-z_]+)",\s+ROLE_', f.read()))
+    with open(os.path.join(ROOT, "lib", "events.h"), encoding="utf-8") as f:
+        header = f.read().split("*/")[0]
+    listed = set()
+    for group in re.findall(r"([a-z_]+:[a-z_|]+)", header):
+        area, _, names = group.partition(":")
+        listed |= {area + ":" + n for n in names.split("|")}
+    documented = {m["name"] for m in ASYNCAPI["components"]["messages"].values()
+                  if ":" in m["name"]}
+    assert table == documented == listed, (table, documented, listed)
+    ops = ASYNCAPI["operations"]
+    assert {o["action"] for o in ops.values()} == {"send", "receive"}
+    assert ASYNCAPI["asyncapi"].startswith("3.")
+
+
+def test_asyncapi_served_and_linked(anon):
+    import requests
+    base = WS_URL.replace("wss://", "https://").rsplit("/ws", 1)[0]
+    r = requests.get(base + "/docs/asyncapi.yaml", verify=False, timeout=10)
+    assert r.status_code == 200
+    assert yaml.safe_load(r.text) == ASYNCAPI
+    page = requests.get(base + "/docs/", verify=False, timeout=10)
+    assert 'href="/docs/asyncapi.yaml"' in page.text
