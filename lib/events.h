@@ -72,8 +72,8 @@ struct events_prune_totals {
  * Retention: deletes every event older than days before now, tenant by
  * tenant in batches, after raising the tenant's pruned_id to the newest
  * id removed (a client resuming from below it is told resync_required).
- * The arena is reset between tenants.  0, or -1 when the database failed
- * (what was done stays done; running again continues).
+ * The arena is reset between pages of tenants.  0, or -1 when the database
+ * failed (what was done stays done; running again continues).
  */
 int events_prune(struct db *db, struct arena *a, int days, time_t now,
                  struct events_prune_totals *tot);

@@ -43,6 +43,7 @@ echo
 echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
 echo "  Docs:   $DOCS_URL"
+echo "  Events: $WS_URL (WebSocket; ?token=ACCESS_TOKEN)"
 echo "  Health: curl -k $API_URL/health"
 if [ -s "$DIR/demo-logins.txt" ]; then
 	echo "Demo logins:"
