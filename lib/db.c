@@ -54,9 +54,10 @@ struct db {
 	enum db_error last;
 	int64_t last_attempt_us;
 	char why[256]; /* the last prepare failure, for db_prepare_all() */
-	void (*on_commit)(void *ctx, int64_t tenant_id);
-	void *on_commit_ctx;
 };
+
+/* The process's post-transaction hook (db_set_commit_hook()). */
+static db_commit_hook commit_hook;
 
 struct tdb {
 	struct db *db;
@@ -1122,21 +1123,21 @@ db_begin(struct db *db)
 	return 0;
 }
 
-static int
-commit(struct db *db, int64_t tenant_id)
+void
+db_set_commit_hook(db_commit_hook fn)
 {
-	int rc = simple(db, "COMMIT");
-
-	db->in_tx = 0;
-	if (rc == 0 && db->on_commit)
-		db->on_commit(db->on_commit_ctx, tenant_id);
-	return rc;
+	commit_hook = fn;
 }
 
 int
 db_commit(struct db *db)
 {
-	return commit(db, 0);
+	int rc = simple(db, "COMMIT");
+
+	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, rc == 0);
+	return rc;
 }
 
 int
@@ -1150,6 +1151,8 @@ db_rollback(struct db *db)
 	}
 	rc = simple(db, "ROLLBACK");
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, 0);
 	return rc;
 }
 
@@ -1170,13 +1173,6 @@ db_request_done(struct db *db)
 {
 	if (db->in_tx)
 		db_rollback(db);
-}
-
-void
-db_on_commit(struct db *db, void (*fn)(void *ctx, int64_t tenant_id), void *ctx)
-{
-	db->on_commit = fn;
-	db->on_commit_ctx = ctx;
 }
 
 /* ---- tenant handle --------------------------------------------------- */
@@ -1369,7 +1365,7 @@ tdb_begin(struct tdb *t)
 int
 tdb_commit(struct tdb *t)
 {
-	return commit(t->db, t->tenant_id);
+	return db_commit(t->db);
 }
 
 int

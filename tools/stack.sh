@@ -11,6 +11,7 @@
 #
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306 MEMCACHED_PORT=11311
+#   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -58,7 +59,7 @@ setup_dir() {
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT WS_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -69,6 +70,7 @@ setup_dir() {
 	HTTP_PORT=${HTTP_PORT:-8080}
 	MYSQL_PORT=${MYSQL_PORT:-13306}
 	MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+	WS_PORT=${WS_PORT:-8091}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
@@ -203,6 +205,8 @@ data_key_file = $SEC/data.key
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
+events_listen = 127.0.0.1:$WS_PORT
+events_socket = $RUN/events.sock
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -439,6 +443,37 @@ api_listening() {
 }
 
 # ---------------------------------------------------------------------------
+# rtrw-events: the WebSocket daemon nginx proxies /ws to; writers nudge it
+# through $RUN/events.sock.
+
+start_events() {
+	local b
+	if alive events; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-events
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	port_free "$WS_PORT" || die "port $WS_PORT (rtrw-events) is in use; set WS_PORT"
+	(
+		# A small quarantine, so that the tests' memory counts across
+		# connect cycles measure leaks rather than ASan's free list.
+		[ "$ASAN" != 1 ] || ASAN_EXTRA="${ASAN_EXTRA:+$ASAN_EXTRA:}quarantine_size_mb=16" san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" serve </dev/null >>"$LOG/events.log" 2>&1
+	) &
+	echo $! >"$RUN/events.pid"
+	wait_for "rtrw-events" 30 events_listening
+}
+
+events_listening() {
+	if ! alive events; then
+		tail -5 "$LOG/events.log" >&2
+		die "rtrw-events exited; see $LOG/events.log"
+	fi
+	! port_free "$WS_PORT" && test -S "$RUN/events.sock"
+}
+
+# ---------------------------------------------------------------------------
 # nginx
 
 # render TEMPLATE: replaces @NAME@ with $R_NAME and drops the bench block
@@ -484,7 +519,7 @@ render_site() {
 		R_FASTCGI_PARAMS=/etc/nginx/fastcgi_params \
 		R_API_SOCKET="$API_SOCKET" R_DOCS_ROOT="$REPO" \
 		R_SWAGGER_UI="$REPO/node_modules/swagger-ui-dist" \
-		R_RUN_DIR="$RUN" R_WS_PORT="${WS_PORT:-8091}" \
+		R_RUN_DIR="$RUN" R_WS_PORT="$WS_PORT" \
 		render "$REPO/nginx.conf.d/rtrw-site.conf.in"
 }
 
@@ -607,6 +642,11 @@ export MARIADB_PID=$(pid_of mariadb || true)
 export MEMCACHED_PID=$(pid_of memcached || true)
 export NGINX_PID=$(pid_of nginx || true)
 export STACK_SH=$REPO/tools/stack.sh
+export WS_PORT=$WS_PORT
+export WS_URL=wss://127.0.0.1:$HTTPS_PORT/ws
+export EVENTS_SOCKET=$RUN/events.sock
+export EVENTS_PID_FILE=$RUN/events.pid
+export EVENTS_PID=$(pid_of events || true)
 EOF
 	routeros_sim_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
@@ -630,6 +670,7 @@ cmd_up() {
 	start_routeros_sim
 	migrate
 	start_api
+	start_events
 	start_nginx
 	wait_for "GET /health" 30 health_ok
 	write_env
@@ -641,6 +682,7 @@ cmd_down() {
 	stop nginx 10
 	stop bench_hello 10
 	stop bench_select 10
+	stop events 20
 	stop api 20
 	stop memcached 10
 	stop_routeros_sim
@@ -651,7 +693,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api nginx bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api events nginx bench_hello bench_select routeros-sim; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

@@ -8,7 +8,8 @@
 #      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5), from
 #      the worst-case seeds of tests/fuzz/seeds.py, with -max_len at the
 #      input's real cap and -timeout=FUZZ_TIMEOUT (3 s): a slow input fails
-#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
+#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists, then the
+#      AsyncAPI 3 validation of docs/asyncapi.yaml (the same redocly)
 #   5. end-to-end tests (pytest tests/e2e) through nginx
 #   6. teardown (always), then any sanitizer report under the stack's log
 #      directory is printed and fails the run
@@ -20,9 +21,9 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, the simulated
-# router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from
-# its TEST_ variable when set).  PYTEST_ARGS adds
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, WS_PORT=18091,
+# the simulated router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729
+# (each from its TEST_ variable when set).  PYTEST_ARGS adds
 # arguments to pytest, e.g. PYTEST_ARGS="-k health".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
 export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
+export WS_PORT=${TEST_WS_PORT:-18091}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -50,7 +52,8 @@ login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
-auth_cache_ms = 0}"
+auth_cache_ms = 0
+events_ping_seconds = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
@@ -163,6 +166,11 @@ if [ -f docs/openapi.yaml ]; then
 	fi
 else
 	echo "test: openapi lint skipped (no docs/openapi.yaml yet)"
+fi
+# 4b. AsyncAPI 3 validation of the WebSocket events (redocly knows both).
+echo "test: asyncapi lint"
+if ! node_modules/.bin/redocly lint --format=stylish docs/asyncapi.yaml; then
+	step_fail asyncapi-lint
 fi
 
 # 5. End-to-end tests.
