@@ -3,7 +3,8 @@
 #
 #   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
 #      background while the steps that do not need it run)
-#   2. clang-format check (make format-check)
+#   2. clang-format check (make format-check), then the layer check
+#      (tools/layers.py: includes against lib/LAYERS, SQL only in lib/store/)
 #   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
 #      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5), from
 #      the worst-case seeds of tests/fuzz/seeds.py, with -max_len at the
@@ -96,6 +97,15 @@ stack_pid=$!
 echo "test: format-check"
 if ! make --no-print-directory format-check; then
 	step_fail format-check
+fi
+
+# 2b. Layers: every #include against lib/LAYERS, lib/db.h and SQL only in
+# the data layer; a file that no layer names fails too.
+echo "test: layers"
+if /usr/bin/python3 tools/layers.py; then
+	passed=$((passed + 1))
+else
+	step_fail layers
 fi
 
 # 3. Unit tests.
