@@ -49,15 +49,15 @@ thing_action(struct req *r)
 
 /* clang-format off */
 static const struct route api[] = {
-	{ HTTP_POST, "/things",            ROLE_PUBLIC, thing_create, thing_fields, R_BODY, NULL },
-	{ HTTP_PATCH, "/things/:id",       ROLE_PUBLIC, thing_create, thing_fields, R_BODY | R_PARTIAL, NULL },
-	{ HTTP_GET,  "/things/:id",        ROLE_PUBLIC, thing_fail,   NULL, 0, NULL },
-	{ HTTP_POST, "/things/:id/poke",   ROLE_PUBLIC, thing_action, NULL, R_BODY, NULL },
-	{ HTTP_GET,  "/secret",            ROLE_VIEWER, thing_action, NULL, 0, NULL },
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	{ HTTP_POST, "/things",            ROLE_PUBLIC, thing_create, thing_fields, R_BODY, NULL, NULL, NULL },
+	{ HTTP_PATCH, "/things/:id",       ROLE_PUBLIC, thing_create, thing_fields, R_BODY | R_PARTIAL, NULL, NULL, NULL },
+	{ HTTP_GET,  "/things/:id",        ROLE_PUBLIC, thing_fail,   NULL, 0, NULL, NULL, NULL },
+	{ HTTP_POST, "/things/:id/poke",   ROLE_PUBLIC, thing_action, NULL, R_BODY, NULL, NULL, NULL },
+	{ HTTP_GET,  "/secret",            ROLE_VIEWER, thing_action, NULL, 0, NULL, NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 static const struct route root[] = {
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 /* clang-format on */
 
