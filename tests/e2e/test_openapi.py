@@ -416,3 +416,46 @@ def test_the_response_check_finds_the_right_operation(path):
     assert template == ("/api/v1/customers/stats" if path.endswith("stats")
                         else "/api/v1/customers/{id}")
     assert op["operationId"]
+
+
+def fake_response(method, path, status, body, ctype="application/json"):
+    """A requests.Response as if the server had answered, for the check."""
+    import requests
+    r = requests.Response()
+    r.status_code = status
+    r._content = b"" if body is None else json.dumps(body).encode()
+    if body is not None:
+        r.headers["Content-Type"] = ctype + "; charset=utf-8"
+    r.url = "https://127.0.0.1" + path
+    r.request = requests.Request(method, r.url).prepare()
+    return r
+
+
+def test_the_response_check_can_fail():
+    """support.check_response, which every e2e request goes through,
+    refuses a member the docs do not name, a missing one, a time not in
+    RFC 3339 UTC, an undocumented status and an error with extra members."""
+    import copy as _copy
+    from support import check_response
+    op = openapi()["paths"]["/api/v1/customers/{id}"]["get"]
+    good = deref(op["responses"]["200"])["content"]["application/json"]["example"]
+    check_response(fake_response("GET", "/api/v1/customers/12", 200, good))
+
+    def refused(body, status=200, method="GET", path="/api/v1/customers/12"):
+        with pytest.raises(AssertionError):
+            check_response(fake_response(method, path, status, body))
+
+    extra = _copy.deepcopy(good)
+    extra["data"]["pppoe_password_enc"] = "c2VjcmV0"
+    refused(extra)
+    missing = _copy.deepcopy(good)
+    del missing["data"]["customer_code"]
+    refused(missing)
+    local = _copy.deepcopy(good)
+    local["data"]["created_at"] = "2026-11-27 10:15:00"
+    refused(local)
+    refused(good, status=201)
+    refused({"error": {"code": "not_found", "message": "customer not found",
+                       "trace": "db.c:42"}}, status=404)
+    refused({"data": []}, status=204, method="DELETE")
+    check_response(fake_response("DELETE", "/api/v1/customers/12", 204, None))
