@@ -12,10 +12,11 @@
 #include "store/list.h"
 
 /*
- * Limits that the validators hold as code rather than as table entries.
- * They are repeated here, next to the schema they document, and the e2e
- * tests of each validator (test_pipeline, test_customers...) fail when
- * one changes without the other.
+ * Limits that the validators hold as code rather than as table entries,
+ * repeated here next to the schema they document.  test_openapi checks
+ * per_page, the email length and the money maximum against the running
+ * server; the patterns are the validators' rules written as regular
+ * expressions (their unit tests are in tests/unit/test_fields.c).
  */
 #define PAGE_DEFAULT  20                /* req_page() in lib/http.c */
 #define PER_PAGE_MAX  100               /* req_page() */

@@ -459,3 +459,41 @@ def test_the_response_check_can_fail():
                        "trace": "db.c:42"}}, status=404)
     refused({"data": []}, status=204, method="DELETE")
     check_response(fake_response("DELETE", "/api/v1/customers/12", 204, None))
+
+
+def test_the_limits_held_in_code_agree_with_the_validators(tenant):
+    """--schema states a few bounds that live in code, not in a field
+    table (fcgi/schema.c): per_page, the email length, the money maximum.
+    The server must accept each bound and refuse one past it."""
+    from test_service_plans import PLAN
+    routes = code()
+    q = {x["name"]: x for x in routes[("get", "/api/v1/customers")]["query"]}
+    top = int(q["per_page"]["schema"]["maximum"])
+    assert tenant.viewer.get(f"/customers?per_page={top}").status_code == 200
+    assert tenant.viewer.get(f"/customers?per_page={top + 1}").status_code == 422
+
+    plan = {f["name"]: f for f in
+            routes[("post", "/api/v1/service-plans")]["request"]["fields"]}
+    most = plan["price"]["schema"]["maximum"]
+    r = tenant.operator.post("/service-plans", dict(PLAN, name="Top", price=float(most)))
+    assert r.status_code == 201, r.text
+    assert f'"price":{most}' in r.text.replace(" ", "")
+    r = tenant.operator.post("/service-plans", dict(PLAN, name="Over",
+                                                    price=int(most) + 1))
+    assert r.status_code == 422, r.text
+
+    cust = {f["name"]: f for f in
+            routes[("post", "/api/v1/customers")]["request"]["fields"]}
+    n = int(cust["email"]["schema"]["maxLength"])
+    email = "a" * 64 + "@" + "b" * (n - 64 - 1 - 4) + ".com"
+    assert len(email) == n
+    plans = tenant.operator.get("/service-plans").json()["data"]
+    plan_id = plans[0]["id"]
+    base = {"name": "Batas", "phone": "081234567890", "address": "Gang 1",
+            "service_plan_id": plan_id}
+    r = tenant.operator.post("/customers", dict(base, email=email))
+    assert r.status_code == 201, r.text
+    r = tenant.operator.post("/customers", dict(base, email="a" + email,
+                                                phone="081234567891"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["field"] == "email"
