@@ -36,7 +36,7 @@ except ModuleNotFoundError as e:  # support.py not there yet
         raise
 
 STACK_KEYS = ("API_URL", "HTTP_URL", "MYSQL_SOCKET", "MYSQL_PORT",
-              "MEMCACHED_PORT", "STACK_DIR", "RTRW_CONFIG", "API_PID_FILE")
+              "MEMCACHED_SOCKET", "STACK_DIR", "RTRW_CONFIG", "API_PID_FILE")
 
 
 def pytest_configure(config):

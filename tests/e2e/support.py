@@ -282,10 +282,12 @@ def platform(platform_admin):
 
 
 def memcache_delete(*keys):
-    """Forgets counters in the stack's memcached (text protocol)."""
+    """Forgets counters in the stack's memcached (text protocol, over its
+    Unix socket)."""
     import socket
-    with socket.create_connection(("127.0.0.1", int(os.environ["MEMCACHED_PORT"])),
-                                  timeout=2) as s:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect(os.environ["MEMCACHED_SOCKET"])
         for k in keys:
             s.sendall(f"delete {k}\r\n".encode())
             s.recv(64)
