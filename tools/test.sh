@@ -18,15 +18,17 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
-# arguments to pytest, e.g. PYTEST_ARGS="-k health".
+# HTTP_PORT=18080, MYSQL_PORT=23306 (TEST_HTTPS_PORT etc. override them);
+# memcached listens on the stack's run/memcached.sock.  The second stack of
+# tests/e2e/test_stack_lifecycle.py takes TEST_LIFECYCLE_HTTPS_PORT,
+# TEST_LIFECYCLE_HTTP_PORT and TEST_LIFECYCLE_MYSQL_PORT, or free ports.
+# PYTEST_ARGS adds arguments to pytest, e.g. PYTEST_ARGS="-k health".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
-export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -129,7 +131,10 @@ shopt -u nullglob
 # 4. OpenAPI lint.
 if [ -f docs/openapi.yaml ]; then
 	echo "test: openapi lint"
-	if ! node_modules/.bin/redocly lint --format=stylish docs/openapi.yaml; then
+	# redocly.yaml turns invalid examples and unused components into
+	# errors; named here so that a missing file cannot pass unnoticed.
+	if ! node_modules/.bin/redocly lint --config redocly.yaml \
+		--format=stylish docs/openapi.yaml; then
 		step_fail openapi-lint
 	fi
 else
