@@ -144,7 +144,8 @@ pid_of() {
 # script between fork and exec.
 starting() {
 	local pid cmd
-	pid=$(tr -dc 0-9 <"$RUN/$1.pid" 2>/dev/null) || return 1
+	[ -f "$RUN/$1.pid" ] || return 1
+	pid=$(tr -dc 0-9 <"$RUN/$1.pid") || return 1
 	[ -n "$pid" ] && running "$pid" || return 1
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
 	[[ $cmd == *tools/stack.sh* ]]
