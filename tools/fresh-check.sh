@@ -14,7 +14,8 @@
 #       the same check inside a fresh Debian 12 root (debootstrap
 #       --variant=minbase bookworm, made once under DIR, default
 #       /var/tmp/rtrw-fresh, and copied afresh for every run), with /proc,
-#       /sys and /dev bind-mounted; nothing on this machine changes but DIR.
+#       /sys and /dev bind-mounted, this machine's DNS settings and local CA
+#       certificates; nothing on this machine changes but DIR.
 #
 # The check: clone REPO (default: the repository this script is in, its
 # committed HEAD) into a mktemp -d folder (mode 0700, like /root), run
@@ -287,6 +288,15 @@ EOF
 	git clone -q --bare "$SOURCE" "$ROOT_DIR/root/rtrw.git"
 	cp "$SELF" "$ROOT_DIR/root/fresh-check.sh"
 	cp /etc/resolv.conf "$ROOT_DIR/etc/resolv.conf"
+	# The chroot uses this machine's network, so it trusts what this
+	# machine trusts there (a TLS-inspecting proxy's CA, say): the local CA
+	# certificates go into its ca-certificates bundle, and
+	# NODE_EXTRA_CA_CERTS (npm's) is passed on.
+	if [ -d /usr/local/share/ca-certificates ]; then
+		mkdir -p "$ROOT_DIR/usr/local/share/ca-certificates"
+		cp -a /usr/local/share/ca-certificates/. \
+			"$ROOT_DIR/usr/local/share/ca-certificates/"
+	fi
 	# Package scripts start no services in the chroot (as in Debian's
 	# container images): they would run on this machine's network.
 	printf '#!/bin/sh\nexit 101\n' >"$ROOT_DIR/usr/sbin/policy-rc.d"
@@ -302,7 +312,8 @@ EOF
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
 	for v in HTTPS_PORT HTTP_PORT MYSQL_PORT TEST_HTTPS_PORT TEST_HTTP_PORT \
 		TEST_MYSQL_PORT TEST_LIFECYCLE_HTTPS_PORT TEST_LIFECYCLE_HTTP_PORT \
-		TEST_LIFECYCLE_MYSQL_PORT FUZZ_SECONDS PYTEST_ARGS FRESH_RUN_MINUTES; do
+		TEST_LIFECYCLE_MYSQL_PORT FUZZ_SECONDS PYTEST_ARGS FRESH_RUN_MINUTES \
+		NODE_EXTRA_CA_CERTS; do
 		[ -z "${!v:-}" ] || env+=("$v=${!v}")
 	done
 	say "running the check in $ROOT_DIR"
