@@ -24,9 +24,8 @@ PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl
 # build/pkg.mk is remade when the package list (tools/deps.sh, package.json)
 # or the package database changes (something installed or purged) and
 # otherwise costs nothing.  `make clean` and `make deps` do not need it.
-# (The first make says "build/pkg.mk: No such file or directory" before it
-# makes it.  A -include would be quiet, but would also go on without the
-# flags when the dependency step fails.)
+# (A -include would go on without the flags when the dependency step
+# fails; include stops there, with its error.)
 PKG_MK	 = build/pkg.mk
 NPM_STAMP = node_modules/.package-lock.json
 ifneq ($(filter-out clean deps,$(or $(MAKECMDGOALS),all)),)

@@ -243,6 +243,34 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# port_bindable PORT: a listener could bind 127.0.0.1:PORT now.  Even with
+# SO_REUSEADDR it cannot while a client connection that used PORT as its
+# local port sits in TIME_WAIT (up to 60 s after it closed): any outgoing
+# connection may take a port inside ip_local_port_range.
+port_bindable() {
+	python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+# port_check PORT WHAT VAR: fails when something listens on PORT; waits
+# (at most 70 s, longer than a TIME_WAIT lasts) while a closed connection
+# still holds it.
+port_check() {
+	local port=$1 what=$2 var=$3 i range
+	port_free "$port" || die "port $port ($what) is in use; set $var"
+	for ((i = 0; i < 140; i++)); do
+		port_bindable "$port" && return 0
+		if [ "$i" = 0 ]; then
+			range=$(tr -s '\t ' '-' </proc/sys/net/ipv4/ip_local_port_range)
+			say "port $port ($what) is still held by a closed connection (TIME_WAIT); waiting for it (ports inside ip_local_port_range $range can be taken by any outgoing connection)"
+		fi
+		sleep 0.5
+	done
+	die "port $port ($what) could not be bound for 70s; set $var to a port outside $range"
+}
+
 # ---------------------------------------------------------------------------
 # Secrets and configuration
 
@@ -306,7 +334,7 @@ start_mariadb() {
 	if alive mariadb; then
 		return 0
 	fi
-	port_free "$MYSQL_PORT" || die "port $MYSQL_PORT (MariaDB) is in use; set MYSQL_PORT"
+	port_check "$MYSQL_PORT" MariaDB MYSQL_PORT
 	if [ ! -d "$D/mysql/mysql" ]; then
 		say "initialising MariaDB in $D/mysql"
 		mariadb-install-db --no-defaults --user=root --datadir="$D/mysql" \
@@ -558,8 +586,8 @@ start_nginx() {
 		sleep 0.3
 		return 0
 	fi
-	port_free "$HTTPS_PORT" || die "port $HTTPS_PORT (HTTPS) is in use; set HTTPS_PORT"
-	port_free "$HTTP_PORT" || die "port $HTTP_PORT (HTTP) is in use; set HTTP_PORT"
+	port_check "$HTTPS_PORT" HTTPS HTTPS_PORT
+	port_check "$HTTP_PORT" HTTP HTTP_PORT
 	setsid nginx -p "$D/nginx/" -c "$D/nginx/nginx.conf" \
 		-e "$LOG/nginx-error.log" </dev/null >>"$LOG/nginx.log" 2>&1 || {
 		show_log "$LOG/nginx-error.log"

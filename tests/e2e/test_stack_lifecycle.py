@@ -10,6 +10,7 @@ others use the test stack and leave it as they found it.
 """
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -31,9 +32,23 @@ BENCH_SH = str(ROOT / "tools" / "bench.sh")
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port below ip_local_port_range (32768 and up on Linux), where no
+    outgoing connection's TIME_WAIT can hold it when the stack restarts."""
+    for _ in range(1000):
+        p = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        if p not in TAKEN:
+            TAKEN.add(p)
+            return p
+    raise RuntimeError("no free port below 32000")
+
+
+TAKEN = set()
 
 
 def port(name):
