@@ -98,7 +98,7 @@ leftovers() {
 	local dir=$1 sid=$2 p cmd cwd st
 	for p in /proc/[0-9]*; do
 		[ "${p#/proc/}" != $$ ] || continue
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		cwd=$(readlink "$p/cwd" 2>/dev/null) || cwd=
 		st=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
 		# Fields after the command name: state ppid pgrp session ...

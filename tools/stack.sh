@@ -134,7 +134,7 @@ pid_of() {
 	[ -f "$f" ] || return 1
 	pid=$(tr -dc 0-9 <"$f")
 	[ -n "$pid" ] || return 1
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/) ]] || return 1
 	running "$pid" || return 1
 	echo "$pid"
@@ -147,7 +147,7 @@ starting() {
 	[ -f "$RUN/$1.pid" ] || return 1
 	pid=$(tr -dc 0-9 <"$RUN/$1.pid") || return 1
 	[ -n "$pid" ] && running "$pid" || return 1
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[[ $cmd == *tools/stack.sh* ]]
 }
 
