@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package and npm tool the project needs, skipping
 # what is already there.  Works as root or through sudo.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+trap 'echo "deps: failed: $BASH_COMMAND (exit $?); the error is above; run tools/deps.sh again once it is fixed" >&2' ERR
 
 PACKAGES=(
 	build-essential pkg-config clang-format clang libclang-rt-14-dev
