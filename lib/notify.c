@@ -61,3 +61,25 @@ notify_admins(struct tdb *t, const char *template_key, const cJSON *payload,
 	free(text);
 	return rc;
 }
+
+int
+notify_platform_admins(struct db *db, struct arena *a, const char *template_key,
+                       const cJSON *payload, const char *dedupe_key)
+{
+	char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
+	struct dbres res;
+	int rc;
+
+	if (dedupe_key)
+		rc = db_query(
+		    db, a, &store_mail_platform_stmts[MAIL_P_QUEUE_ADMINS],
+		    DB_ARGS(DBS(template_key), DBS(text), DBS(dedupe_key)),
+		    &res);
+	else
+		rc = db_query(
+		    db, a,
+		    &store_mail_platform_stmts[MAIL_P_QUEUE_ADMINS_NODEDUPE],
+		    DB_ARGS(DBS(template_key), DBS(text)), &res);
+	free(text);
+	return rc < 0 ? -1 : (int)res.affected;
+}

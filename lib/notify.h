@@ -31,4 +31,18 @@ int notify_queue(struct tdb *t, const char *template_key, int64_t user_id,
 int notify_admins(struct tdb *t, const char *template_key, const cJSON *payload,
                   const char *dedupe_key);
 
+/*
+ * Queues template_key (backup_failed) to every active platform admin, in
+ * platform_notifications: platform mail has no tenant, so it has a queue
+ * of its own that rtrw-mailer sends with the platform's SMTP server and
+ * the default template (email_template_defaults).  Runs on db in the
+ * caller's transaction, if any; a (one-row-per-admin) dedupe key makes it
+ * idempotent as in notify_admins().  Returns the number of rows queued,
+ * or -1.
+ */
+struct arena;
+int notify_platform_admins(struct db *db, struct arena *a,
+                           const char *template_key, const cJSON *payload,
+                           const char *dedupe_key);
+
 #endif

@@ -32,5 +32,9 @@ const struct stmt_def *const store_tables[] = {
     store_device_stmts,
     store_device_global_stmts,
     store_alert_ops_stmts,
+    /* Mail. */
+    store_mail_stmts,
+    store_mail_global_stmts,
+    store_mail_platform_stmts,
     NULL,
 };

@@ -255,4 +255,58 @@ extern const struct stmt_def store_billing_global_stmts[];
 enum { DASHBOARD_REVENUE, DASHBOARD_TICKETS, DASHBOARD__MAX };
 extern const struct stmt_def store_dashboard_stmts[];
 
+/* ---- Mail ---------- */
+
+/*
+ * lib/store/mail.c: the mailer's statements.  The first MAIL_SHARED__MAX
+ * entries are the state machine's transitions and lookups, and exist in
+ * store_mail_stmts (tenant queue, through the tenant handle) and in
+ * store_mail_platform_stmts (platform_notifications, global) with the
+ * same arguments apart from the tenant id.
+ */
+enum {
+	MAIL_PICK_EXPIRED,
+	MAIL_PICK_QUEUED,
+	MAIL_START,
+	MAIL_GET,
+	MAIL_SENT,
+	MAIL_RETRY,
+	MAIL_FAIL,
+	MAIL_ABANDON,
+	MAIL_RECIPIENT,
+	MAIL_TENANT,
+	MAIL_TEMPLATE,
+	MAIL_SHARED__MAX,
+	/* Tenant statements only. */
+	MAIL_TEMPLATE_SEED = MAIL_SHARED__MAX,
+	MAIL_TEMPLATE_LIST,
+	MAIL_TEMPLATE_PUT,
+	MAIL_SMTP_GET,
+	MAIL_SMTP_PUT,
+	MAIL_SMTP_SET_PASSWORD,
+	MAIL_SMTP_DELETE,
+	MAIL_LIST_STATUS,
+	MAIL_COUNT_STATUS,
+	MAIL__MAX
+};
+extern const struct stmt_def store_mail_stmts[];
+
+/* Platform statements only, after the shared ones. */
+enum {
+	MAIL_P_QUEUE_ADMINS = MAIL_SHARED__MAX,
+	MAIL_P_QUEUE_ADMINS_NODEDUPE,
+	MAIL_P__MAX
+};
+extern const struct stmt_def store_mail_platform_stmts[];
+
+/* The claims across tenants of a mailer that serves them all. */
+enum { MAIL_G_PICK_EXPIRED, MAIL_G_PICK_QUEUED, MAIL_G__MAX };
+extern const struct stmt_def store_mail_global_stmts[];
+
+/*
+ * Copies the default email templates into the handle's tenant (run by
+ * seed_tenant() in the registering transaction); 0 or -1.
+ */
+int store_mail_seed(struct tdb *t);
+
 #endif
