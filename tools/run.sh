@@ -4,13 +4,15 @@
 # dependencies are made by the Makefile first.
 #
 # Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306),
-# MEMCACHED_PORT (11311); see tools/stack.sh for the rest.
+# MEMCACHED_PORT (11311), SMTP_PORT (12525, the mail sink); see
+# tools/stack.sh for the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=${RTRW_RUN_DIR:-var}
 export HTTPS_PORT=${HTTPS_PORT:-8443} HTTP_PORT=${HTTP_PORT:-8080}
 export MYSQL_PORT=${MYSQL_PORT:-13306} MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+export SMTP_PORT=${SMTP_PORT:-12525}
 export SEED_DEMO=1
 
 stopping=0
@@ -44,6 +46,7 @@ echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
 echo "  Docs:   $DOCS_URL"
 echo "  Health: curl -k $API_URL/health"
+echo "  Mail:   every message rtrw-mailer sends lands in $MAIL_DIR/*.eml"
 if [ -s "$DIR/demo-logins.txt" ]; then
 	echo "Demo logins:"
 	sed 's/^/  /' "$DIR/demo-logins.txt"

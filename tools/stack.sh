@@ -7,10 +7,12 @@
 #   tools/stack.sh status DIR         say what runs
 #   tools/stack.sh restart-mariadb DIR | stop-mariadb DIR | start-mariadb DIR
 #   tools/stack.sh stop-memcached DIR | start-memcached DIR
+#   tools/stack.sh stop-mailer DIR | start-mailer DIR
 #   tools/stack.sh nginx-prod         print the production nginx site (nginx.conf.d/rtrw.conf)
 #
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306 MEMCACHED_PORT=11311
+#   SMTP_PORT=12525           the mail sink (tools/mail_sink.py, DIR/mail/*.eml)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -37,7 +39,7 @@ say() {
 }
 
 usage() {
-	sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -58,7 +60,7 @@ setup_dir() {
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT SMTP_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -69,6 +71,7 @@ setup_dir() {
 	HTTP_PORT=${HTTP_PORT:-8080}
 	MYSQL_PORT=${MYSQL_PORT:-13306}
 	MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+	SMTP_PORT=${SMTP_PORT:-12525}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
@@ -203,6 +206,13 @@ data_key_file = $SEC/data.key
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
+# Mail goes to the stack's sink (tools/mail_sink.py, $D/mail/*.eml).
+smtp_host = 127.0.0.1
+smtp_port = $SMTP_PORT
+smtp_security = none
+smtp_from = noreply@rtrw.local
+mail_domain = rtrw.local
+mail_poll_seconds = 1
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -354,6 +364,46 @@ api_listening() {
 		die "rtrw-api exited; see $LOG/api.log"
 	fi
 	test -S "$API_SOCKET"
+}
+
+# ---------------------------------------------------------------------------
+# Mail: the sink (every message as DIR/mail/*.eml) and rtrw-mailer run
+
+start_mailsink() {
+	if alive mailsink; then
+		return 0
+	fi
+	port_free "$SMTP_PORT" || die "port $SMTP_PORT (mail sink) is in use; set SMTP_PORT"
+	mkdir -p "$D/mail"
+	(exec setsid /usr/bin/python3 "$REPO/tools/mail_sink.py" --dir "$D/mail" \
+		--port "$SMTP_PORT" </dev/null >>"$LOG/mailsink.log" 2>&1) &
+	echo $! >"$RUN/mailsink.pid"
+	wait_for "mail sink" 10 mailsink_ping
+}
+
+mailsink_ping() {
+	local line
+	alive mailsink || return 1
+	exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || return 1
+	read -r -t 2 line <&3 || true
+	exec 3>&-
+	[[ $line == 220* ]]
+}
+
+start_mailer() {
+	local b
+	b=$(bin_dir)/rtrw-mailer
+	if alive mailer || [ ! -x "$b" ]; then
+		return 0
+	fi
+	(
+		[ "$ASAN" != 1 ] || san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" run </dev/null >>"$LOG/mailer.log" 2>&1
+	) &
+	echo $! >"$RUN/mailer.pid"
+	sleep 0.2
+	alive mailer || die "rtrw-mailer exited; see $LOG/mailer.log"
 }
 
 # ---------------------------------------------------------------------------
@@ -511,6 +561,10 @@ export MYSQL_SOCKET=$MYSQL_SOCKET
 export MYSQL_ROOT_PASSWORD_FILE=$SEC/root.pass
 export MEMCACHED_PORT=$MEMCACHED_PORT
 export MEMCACHED=127.0.0.1:$MEMCACHED_PORT
+export SMTP_PORT=$SMTP_PORT
+export MAIL_DIR=$D/mail
+export MAILER_PID_FILE=$RUN/mailer.pid
+export MAILSINK_PID_FILE=$RUN/mailsink.pid
 export API_SOCKET=$API_SOCKET
 export API_WORKERS=$WORKERS
 export TLS_CERT=$D/nginx/tls/cert.pem
@@ -545,6 +599,8 @@ cmd_up() {
 	bootstrap_mariadb
 	start_memcached
 	migrate
+	start_mailsink
+	start_mailer
 	start_api
 	start_nginx
 	wait_for "GET /health" 30 health_ok
@@ -555,6 +611,8 @@ cmd_up() {
 cmd_down() {
 	[ -d "$RUN" ] || return 0
 	stop nginx 10
+	stop mailer 70
+	stop mailsink 10
 	stop bench_hello 10
 	stop bench_select 10
 	stop api 20
@@ -566,7 +624,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api nginx bench_hello bench_select; do
+	for n in mariadb memcached api nginx mailsink mailer bench_hello bench_select; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else
@@ -602,6 +660,8 @@ restart-mariadb)
 	;;
 stop-memcached) setup_dir "${1:-}" && stop memcached 10 ;;
 start-memcached) setup_dir "${1:-}" && start_memcached && write_env ;;
+stop-mailer) setup_dir "${1:-}" && stop mailer 70 ;;
+start-mailer) setup_dir "${1:-}" && start_mailer ;;
 nginx-prod)
 	CORS_ORIGINS=${CORS_ORIGINS:-https://app.example.com}
 	R_CORS_MAP=$(cors_map) R_NGINX_RATE=${NGINX_RATE:-50r/s} \

@@ -18,7 +18,8 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, SMTP_PORT=22525
+# (the mail sink; TEST_SMTP_PORT).  PYTEST_ARGS adds
 # arguments to pytest, e.g. PYTEST_ARGS="-k health".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ REPO=$(pwd)
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
+export SMTP_PORT=${TEST_SMTP_PORT:-22525}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
