@@ -7,6 +7,7 @@
  *               --security S --from ADDR [--from-name NAME]
  *               [--username U [--password-stdin]] [--no-verify-tls]
  *   rtrw-mailer [--config FILE] --tenant ID template-set KEY < JSON
+ *   rtrw-mailer [--config FILE] [--dedupe KEY] platform-notify KEY < JSON
  *
  * "run" is the service (systemd/rtrw-mailer.service): it sends whatever
  * is due, then looks again every mail_poll_seconds, until SIGTERM, which
@@ -23,6 +24,10 @@
  * platform's; the settings commands act on one tenant as
  * /api/v1/settings/smtp and /api/v1/email-templates will (the password
  * is read from standard input, never from the command line).
+ * "platform-notify" queues platform mail (backup_failed) to every active
+ * platform admin with the JSON payload on standard input, exactly as
+ * notify_platform_admins() does for the backup job; it also checks the
+ * platform's mail set-up by hand.
  *
  * Exit status: 0, 1 when the database failed or the configuration cannot
  * work, 2 for usage errors, 3 when settings were refused (the reason on
@@ -45,6 +50,7 @@
 #include "log.h"
 #include "mail.h"
 #include "mailer.h"
+#include "notify.h"
 #include "template.h"
 #include "util.h"
 
@@ -59,6 +65,8 @@ static const char usage_text[] =
     "[--no-verify-tls]\n"
     "       rtrw-mailer [--config FILE] --tenant ID template-set KEY < "
     "JSON\n"
+    "       rtrw-mailer [--config FILE] [--dedupe KEY] platform-notify "
+    "KEY < JSON\n"
     "\n"
     "commands:\n"
     "  run            send due mail, poll every mail_poll_seconds until "
@@ -71,7 +79,10 @@ static const char usage_text[] =
     "  templates      print the tenant's email templates\n"
     "  template-set   store one template from {\"subject\", "
     "\"body_html\",\n"
-    "                 \"body_text\"} on standard input\n";
+    "                 \"body_text\"} on standard input\n"
+    "  platform-notify  queue KEY to every platform admin, payload on "
+    "standard\n"
+    "                 input\n";
 
 static volatile sig_atomic_t stop;
 
@@ -86,7 +97,7 @@ struct opts {
 	const char *config;
 	int64_t tenant;
 	int platform;
-	const char *host, *security, *from, *from_name, *username;
+	const char *host, *security, *from, *from_name, *username, *dedupe;
 	int64_t port;
 	int password_stdin, no_verify;
 };
@@ -272,6 +283,45 @@ out:
 }
 
 static int
+cmd_platform_notify(const struct config *cfg, struct db *db,
+                    const struct opts *o, const char *key)
+{
+	const struct template_key *k = template_key_find(key);
+	struct arena a;
+	cJSON *payload;
+	char *text;
+	size_t n;
+	int rc = 3, queued;
+
+	if (!k) {
+		fprintf(stderr, "rtrw-mailer: '%s' is not a template key\n",
+		        key);
+		return 3;
+	}
+	arena_init(&a, (size_t)cfg->arena_cap_bytes);
+	text = read_stdin(64 * 1024, &n);
+	if (!text || json_parse(&a, text, n, &payload) != JSON_OK ||
+	    !cJSON_IsObject(payload)) {
+		fprintf(stderr, "rtrw-mailer: standard input is not a JSON "
+		                "object\n");
+		goto out;
+	}
+	queued = notify_platform_admins(db, &a, key, payload, o->dedupe);
+	if (queued < 0) {
+		log_error("mailer platform-notify failed: the database did "
+		          "not answer");
+		rc = 1;
+		goto out;
+	}
+	printf("queued %d\n", queued);
+	rc = 0;
+out:
+	free(text);
+	arena_release(&a);
+	return rc;
+}
+
+static int
 usage_error(const char *msg)
 {
 	if (msg)
@@ -295,6 +345,7 @@ main(int argc, char **argv)
 	    {"username", required_argument, NULL, 'u'},
 	    {"password-stdin", no_argument, NULL, 'W'},
 	    {"no-verify-tls", no_argument, NULL, 'V'},
+	    {"dedupe", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -304,7 +355,7 @@ main(int argc, char **argv)
 	const char *cmd;
 	struct db *db;
 	char err[512];
-	int c, rc, send;
+	int c, rc, send, platform;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -344,6 +395,9 @@ main(int argc, char **argv)
 		case 'V':
 			o.no_verify = 1;
 			break;
+		case 'D':
+			o.dedupe = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -355,14 +409,17 @@ main(int argc, char **argv)
 		return usage_error(NULL);
 	cmd = argv[optind];
 	send = strcmp(cmd, "run") == 0 || strcmp(cmd, "once") == 0;
+	platform = strcmp(cmd, "platform-notify") == 0;
 	if (send ? optind + 1 != argc || (o.tenant && o.platform)
-	         : !o.tenant ||
-	               optind + (strcmp(cmd, "template-set") == 0 ? 2 : 1) !=
-	                   argc)
+	    : platform
+	        ? optind + 2 != argc || o.tenant
+	        : !o.tenant ||
+	              optind + (strcmp(cmd, "template-set") == 0 ? 2 : 1) !=
+	                  argc)
 		return usage_error(NULL);
-	if (!send && strcmp(cmd, "smtp-show") && strcmp(cmd, "smtp-set") &&
-	    strcmp(cmd, "smtp-delete") && strcmp(cmd, "templates") &&
-	    strcmp(cmd, "template-set"))
+	if (!send && !platform && strcmp(cmd, "smtp-show") &&
+	    strcmp(cmd, "smtp-set") && strcmp(cmd, "smtp-delete") &&
+	    strcmp(cmd, "templates") && strcmp(cmd, "template-set"))
 		return usage_error("unknown command");
 
 	log_setup("rtrw-mailer", LOG_INFO);
@@ -394,6 +451,8 @@ main(int argc, char **argv)
 	}
 	if (send)
 		rc = cmd_send(&cfg, db, &o, strcmp(cmd, "run") == 0);
+	else if (platform)
+		rc = cmd_platform_notify(&cfg, db, &o, argv[optind + 1]);
 	else
 		rc = cmd_settings(&cfg, db, &o, cmd, argv[optind + 1]);
 	db_close(db);

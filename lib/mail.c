@@ -546,9 +546,20 @@ mail_send(struct mail_conn *c, const struct mail_server *s,
 	if (cc == CURLE_OK) {
 		rc = 0;
 	} else {
-		snprintf(r->error, sizeof(r->error), "smtp %s:%d: %s%s%s",
-		         s->host, s->port, curl_easy_strerror(cc),
-		         errbuf[0] ? ": " : "", errbuf);
+		char code[48] = "";
+
+		/* libcurl keeps the reply code, not its text: say the code. */
+		if (r->smtp_code > 0)
+			if (snprintf(code, sizeof(code),
+			             " (server replied %ld)",
+			             r->smtp_code) >= (int)sizeof(code))
+				code[0] = '\0';
+		/* A long error is cut; what it starts with says enough. */
+		if (snprintf(r->error, sizeof(r->error), "smtp %s:%d: %s%s%s%s",
+		             s->host, s->port, curl_easy_strerror(cc),
+		             errbuf[0] ? ": " : "", errbuf,
+		             code) >= (int)sizeof(r->error))
+			r->error[sizeof(r->error) - 1] = '\0';
 	}
 	/* The handle keeps copies of the credentials until the next reset;
 	 * drop them now rather than hold them between messages. */
