@@ -24,6 +24,9 @@
 # again.  $BENCH_NAME is a first name the seeder uses (a name prefix).
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32  BENCH_CUSTOMERS=10000
+#
+# Last, tools/bench_mail.sh sends BENCH_MAILS (10,000) queued emails of
+# the demo tenant to the stack's mail sink and adds messages per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -244,3 +247,13 @@ rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Req
 		printf -- '- %s\n' "${notes[@]}"
 	fi
 } | tee "$OUT/latest.md"
+
+# Mail throughput: BENCH_MAILS (10,000) queued emails to the stack's mail
+# sink, with one mailer and with two (tools/bench_mail.sh).
+BENCH_MAIL_TENANT=${BENCH_MAIL_TENANT:-demo} BENCH_MAILS=${BENCH_MAILS:-10000}
+{
+	echo
+	echo "## Mail: $BENCH_MAILS queued emails to the local sink (rtrw-mailer --tenant once)"
+	echo
+	BENCH_MAIL_TENANT=$BENCH_MAIL_TENANT BENCH_MAILS=$BENCH_MAILS tools/bench_mail.sh "$DIR"
+} | tee -a "$OUT/latest.md"
