@@ -121,6 +121,20 @@ placeholder_at(const char *p, const char **name, size_t *name_len)
 	return i + 2;
 }
 
+/*
+ * The next "{{" at or after p, or NULL.  A plain loop rather than
+ * strstr(): the whole scan of a text stays linear, also under
+ * sanitizers whose strstr() measures the rest of the string each call.
+ */
+static const char *
+find_open(const char *p)
+{
+	for (; *p; p++)
+		if (p[0] == '{' && p[1] == '{')
+			return p;
+	return NULL;
+}
+
 static int
 documented(const struct template_key *k, const char *name, size_t n)
 {
@@ -172,7 +186,7 @@ template_check(const struct template_key *k, enum template_part part,
 		         TEMPLATE_BODY_MAX);
 		return -1;
 	}
-	for (const char *p = strstr(text, "{{"); p; p = strstr(p, "{{")) {
+	for (const char *p = find_open(text); p; p = find_open(p)) {
 		const char *name;
 		size_t n, whole = placeholder_at(p, &name, &n);
 
@@ -273,7 +287,12 @@ value_text(const cJSON *v, char *tmp, size_t tmplen)
 static void
 add_html_escaped(struct buf *out, const char *s)
 {
-	for (; *s; s++) {
+	while (*s && !out->over) {
+		/* Runs of plain text go in one append. */
+		size_t n = strcspn(s, "&<>\"'");
+
+		buf_add(out, s, n);
+		s += n;
 		switch (*s) {
 		case '&':
 			buf_adds(out, "&amp;");
@@ -291,9 +310,10 @@ add_html_escaped(struct buf *out, const char *s)
 			buf_adds(out, "&#39;");
 			break;
 		default:
-			buf_addch(out, *s);
+			return;
 		}
-		if (out->over)
+		s++;
+		if (out->len > TEMPLATE_RENDERED_MAX)
 			return;
 	}
 }
@@ -306,7 +326,7 @@ template_render(const char *text, enum template_part part, const cJSON *vars,
 	const char *p = text;
 
 	for (;;) {
-		const char *open = strstr(p, "{{"), *name, *val;
+		const char *open = find_open(p), *name, *val;
 		char key[TEMPLATE_NAME_MAX + 1], num[32];
 		size_t n, whole;
 

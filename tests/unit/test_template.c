@@ -227,6 +227,8 @@ END_TEST
 /*
  * The worst input under the limits costs milliseconds: a body made of
  * placeholders, each replaced by a long value, stops at the output cap.
+ * (About 3 ms optimised and 11 ms under ASan here; the bound leaves room
+ * for a loaded machine.)
  */
 START_TEST(worst_case_is_bounded)
 {
@@ -255,7 +257,7 @@ START_TEST(worst_case_is_bounded)
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	ck_assert_msg(ms < 200, "took %.1f ms", ms);
+	ck_assert_msg(ms < 50, "took %.1f ms", ms);
 	buf_release(&out);
 	cJSON_Delete(v);
 }
