@@ -120,6 +120,14 @@ mailer_new(const struct config *c, struct db *db, enum mailer_scope scope,
 		         c->mail_lease_seconds);
 		return NULL;
 	}
+	if (c->smtp_username[0] &&
+	    (sec == MAIL_PLAIN || sec == MAIL_STARTTLS_OPTIONAL)) {
+		snprintf(err, errlen,
+		         "smtp_username is set but smtp_security is '%s': "
+		         "credentials are only sent over TLS (starttls or tls)",
+		         c->smtp_security);
+		return NULL;
+	}
 	if (c->smtp_host[0] && !mail_address_ok(c->smtp_from)) {
 		snprintf(err, errlen,
 		         "smtp_from '%s' is not an email address (it is the "
