@@ -22,6 +22,7 @@
 #define ERROR_MAX    480 /* of last_error, VARCHAR(500) */
 #define PASSWORD_MAX 256
 #define SEALED_MAX   (PASSWORD_MAX + CRYPTO_OVERHEAD)
+#define CANDIDATES   32 /* due rows read at once, then locked one by one */
 
 struct mailer {
 	const struct config *cfg;
@@ -34,6 +35,11 @@ struct mailer {
 	char password[PASSWORD_MAX];
 	char domain[CONFIG_STR_MAX];
 	int platform_turn; /* MAILER_ALL alternates between the queues */
+	/* Due rows seen by the last candidate read, per queue (0 tenant). */
+	struct candidates {
+		int64_t id[CANDIDATES];
+		size_t n, next;
+	} cand[2];
 	struct mailer_stats stats;
 };
 
@@ -47,6 +53,7 @@ struct job {
 	char token[33];
 	const char *key;
 	int attempts;
+	int64_t claimed_usec; /* monotonic time of the claim's commit */
 };
 
 /* The text of a named column of row 0; NULL for SQL NULL or no column. */
@@ -308,31 +315,67 @@ finish_sent(struct job *j)
 /* ---- claiming ------------------------------------------------------------ */
 
 /*
- * Picks one due row of the job's queue with FOR UPDATE SKIP LOCKED:
- * first one whose lease ran out, then a queued one.  1 picked, 0 none,
- * -1 error.  Runs inside the claim transaction.
+ * Reads up to CANDIDATES due ids of the job's queue without locking
+ * them: expired leases first, then queued rows (see lib/store/mail.c for
+ * why the locks are taken by key afterwards).  0 or -1.
  */
 static int
-pick(struct job *j, struct dbres *row)
+refill(struct job *j, struct candidates *c)
 {
 	struct mailer *m = j->m;
 	int order[2] = {MAIL_PICK_EXPIRED, MAIL_PICK_QUEUED};
 	int gorder[2] = {MAIL_G_PICK_EXPIRED, MAIL_G_PICK_QUEUED};
 
-	for (int i = 0; i < 2; i++) {
+	c->n = c->next = 0;
+	for (int i = 0; i < 2 && c->n < CANDIDATES; i++) {
+		int64_t want = (int64_t)(CANDIDATES - c->n);
+		struct dbres ids;
 		int rc;
 
 		if (j->platform)
 			rc = db_query(m->db, &m->a,
 			              &store_mail_platform_stmts[order[i]],
-			              DB_NOARGS, row);
+			              DB_ARGS(DBI(want)), &ids);
 		else if (m->scope == MAILER_TENANT)
 			rc = tdb_query(j->t, &store_mail_stmts[order[i]],
-			               DB_NOARGS, row);
+			               DB_ARGS(DBI(want)), &ids);
 		else
 			rc = db_query(m->db, &m->a,
 			              &store_mail_global_stmts[gorder[i]],
-			              DB_NOARGS, row);
+			              DB_ARGS(DBI(want)), &ids);
+		if (rc < 0)
+			return -1;
+		for (size_t r = 0; r < ids.nrows && c->n < CANDIDATES; r++)
+			c->id[c->n++] = dbres_int(&ids, r, 0);
+	}
+	return 0;
+}
+
+/*
+ * Locks the next candidate that is still due and not locked by another
+ * mailer, inside the claim transaction.  1 locked (row holds it), 0 the
+ * candidates ran out, -1 error.
+ */
+static int
+pick(struct job *j, struct candidates *c, struct dbres *row)
+{
+	struct mailer *m = j->m;
+
+	while (c->next < c->n) {
+		int64_t id = c->id[c->next++];
+		int rc;
+
+		if (j->platform)
+			rc = db_query(m->db, &m->a,
+			              &store_mail_platform_stmts[MAIL_LOCK],
+			              DB_ARGS(DBI(id)), row);
+		else if (m->scope == MAILER_TENANT)
+			rc = tdb_query(j->t, &store_mail_stmts[MAIL_LOCK],
+			               DB_ARGS(DBI(id)), row);
+		else
+			rc = db_query(m->db, &m->a,
+			              &store_mail_global_stmts[MAIL_G_LOCK],
+			              DB_ARGS(DBI(id)), row);
 		if (rc < 0)
 			return -1;
 		if (row->nrows == 1)
@@ -355,17 +398,33 @@ claim(struct job *j)
 	struct dbres row, res;
 	int expired, started, rc;
 
-	if (db_begin(m->db) < 0)
-		return -1;
+	struct candidates *c = &m->cand[j->platform];
+
 	if (!j->platform && m->scope == MAILER_TENANT) {
 		j->t = tdb_open(m->db, &m->a, m->tenant);
 		if (!j->t)
-			goto out_rollback;
+			return -1;
 	}
-	rc = pick(j, &row);
-	if (rc <= 0) {
+	/*
+	 * A fresh candidate list whose rows were all taken by other mailers
+	 * meanwhile is read again, a few times at most: then this mailer
+	 * says nothing is due and polls later.
+	 */
+	for (int round = 0;; round++) {
+		if (c->next >= c->n) {
+			if (round >= 3 || refill(j, c) < 0)
+				return round >= 3 ? 0 : -1;
+			if (c->n == 0)
+				return 0;
+		}
+		if (db_begin(m->db) < 0)
+			return -1;
+		rc = pick(j, c, &row);
+		if (rc == 1)
+			break;
 		db_rollback(m->db);
-		return rc;
+		if (rc < 0)
+			return -1;
 	}
 	j->id = cell_int(&row, "id");
 	j->tenant = cell_int(&row, "tenant_id");
@@ -418,6 +477,7 @@ claim(struct job *j)
 		goto out_rollback;
 	if (db_commit(m->db) < 0)
 		return -1;
+	j->claimed_usec = now_usec();
 	j->attempts++;
 	return 1;
 
@@ -635,6 +695,19 @@ deliver(struct job *j)
 	};
 	if (mail_build(&mm, &msg, why, sizeof(why)) < 0) {
 		rc = finish_failed(j, MAIL_FAIL, why);
+		goto out;
+	}
+	/*
+	 * The lease must outlast the whole send.  Should the reads since
+	 * the claim have stalled so long that it might not, the row is
+	 * given back unsent rather than risk a second sender.
+	 */
+	if ((now_usec() - j->claimed_usec) / 1000000 +
+	        m->cfg->smtp_connect_timeout_seconds +
+	        m->cfg->smtp_timeout_seconds + 5 >
+	    m->cfg->mail_lease_seconds) {
+		rc = finish_retry(j, "the claim grew too old before sending "
+		                     "(the database was slow); not sent");
 		goto out;
 	}
 	if (mail_send(m->conn, &p.server, p.from_email, p.to_email, msg.s,

@@ -15,8 +15,11 @@
  *	                     `-- lease ran out (the mailer died) --> claimed
  *	                         again: sent once more, or failed (below)
  *
- * Claiming is one short transaction: SELECT one due row FOR UPDATE SKIP
- * LOCKED, then UPDATE it to 'sending' with a fresh random claim_token,
+ * Claiming is one short transaction: lock one due row by its key with
+ * SELECT ... FOR UPDATE SKIP LOCKED (the candidates come from a plain
+ * read of up to 32 due ids; a range scan FOR UPDATE would take gap locks
+ * that make writers queueing notifications wait or deadlock), then
+ * UPDATE it to 'sending' with a fresh random claim_token,
  * attempts + 1, send_started_at = now and a lease (send_after = now +
  * mail_lease_seconds), COMMIT.  Only then is the SMTP transaction opened,
  * and right after the server's reply the row is finished with an UPDATE

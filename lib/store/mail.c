@@ -23,21 +23,29 @@
 /* clang-format off */
 const struct stmt_def store_mail_stmts[] = {
 	/*
-	 * Claims are SELECT ... FOR UPDATE SKIP LOCKED of one row: two
-	 * mailers never wait for each other and never take the same row.
-	 * Rows whose lease ran out (status 'sending', send_after past) are
-	 * taken before queued ones; they are rare, and each pick is an
-	 * ordered range of ix_notifications_tenant_status.
+	 * Claiming is two steps.  A plain (non-locking) read lists due
+	 * candidates, rows whose lease ran out (status 'sending',
+	 * send_after past) before queued ones; then each candidate is
+	 * locked by its primary key with FOR UPDATE SKIP LOCKED and the
+	 * due condition checked again on the current row.  Locking by key
+	 * takes a record lock only: a range scan FOR UPDATE would take
+	 * next-key locks on ix_notifications_status and make every writer
+	 * that queues a notification (in its own business transaction)
+	 * wait for, or deadlock with, the mailer.  Two mailers never wait
+	 * for each other and never take the same row.
 	 */
-	[MAIL_PICK_EXPIRED] = STMT("mail_pick_expired", SCOPE_TENANT, "t",
-	     PICK_COLS ", tenant_id FROM notifications"
+	[MAIL_PICK_EXPIRED] = STMT("mail_pick_expired", SCOPE_TENANT, "ti",
+	     "SELECT id FROM notifications"
 	     " WHERE tenant_id = ? AND status = 'sending'"
-	     " AND send_after <= NOW() ORDER BY send_after, id LIMIT 1"
-	     " FOR UPDATE SKIP LOCKED"),
-	[MAIL_PICK_QUEUED] = STMT("mail_pick_queued", SCOPE_TENANT, "t",
-	     PICK_COLS ", tenant_id FROM notifications"
+	     " AND send_after <= NOW() ORDER BY send_after, id LIMIT ?"),
+	[MAIL_PICK_QUEUED] = STMT("mail_pick_queued", SCOPE_TENANT, "ti",
+	     "SELECT id FROM notifications"
 	     " WHERE tenant_id = ? AND status = 'queued'"
-	     " AND send_after <= NOW() ORDER BY send_after, id LIMIT 1"
+	     " AND send_after <= NOW() ORDER BY send_after, id LIMIT ?"),
+	[MAIL_LOCK] = STMT("mail_lock", SCOPE_TENANT, "ti",
+	     PICK_COLS ", tenant_id FROM notifications"
+	     " WHERE tenant_id = ? AND id = ?"
+	     " AND status IN ('queued', 'sending') AND send_after <= NOW()"
 	     " FOR UPDATE SKIP LOCKED"),
 	/* Claim and start in one: status, token, attempt, lease. */
 	[MAIL_START] = STMT("mail_start", SCOPE_TENANT, "siisti",
@@ -135,14 +143,18 @@ store_mail_seed(struct tdb *t)
 
 /* The mailer's claims across every tenant (ix_notifications_status). */
 const struct stmt_def store_mail_global_stmts[] = {
-	[MAIL_G_PICK_EXPIRED] = STMT("mail_g_pick_expired", SCOPE_GLOBAL, "",
-	     PICK_COLS ", tenant_id FROM notifications"
+	[MAIL_G_PICK_EXPIRED] = STMT("mail_g_pick_expired", SCOPE_GLOBAL, "i",
+	     "SELECT id FROM notifications"
 	     " WHERE status = 'sending' AND send_after <= NOW()"
-	     " ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
-	[MAIL_G_PICK_QUEUED] = STMT("mail_g_pick_queued", SCOPE_GLOBAL, "",
-	     PICK_COLS ", tenant_id FROM notifications"
+	     " ORDER BY send_after, id LIMIT ?"),
+	[MAIL_G_PICK_QUEUED] = STMT("mail_g_pick_queued", SCOPE_GLOBAL, "i",
+	     "SELECT id FROM notifications"
 	     " WHERE status = 'queued' AND send_after <= NOW()"
-	     " ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	     " ORDER BY send_after, id LIMIT ?"),
+	[MAIL_G_LOCK] = STMT("mail_g_lock", SCOPE_GLOBAL, "i",
+	     PICK_COLS ", tenant_id FROM notifications WHERE id = ?"
+	     " AND status IN ('queued', 'sending') AND send_after <= NOW()"
+	     " FOR UPDATE SKIP LOCKED"),
 	[MAIL_G__MAX] = STMT_END
 };
 
@@ -151,14 +163,18 @@ const struct stmt_def store_mail_global_stmts[] = {
  * like store_mail_stmts and taking the same arguments without the tenant.
  */
 const struct stmt_def store_mail_platform_stmts[] = {
-	[MAIL_PICK_EXPIRED] = STMT("mail_p_pick_expired", SCOPE_GLOBAL, "",
-	     PICK_COLS ", 0 AS tenant_id FROM platform_notifications"
+	[MAIL_PICK_EXPIRED] = STMT("mail_p_pick_expired", SCOPE_GLOBAL, "i",
+	     "SELECT id FROM platform_notifications"
 	     " WHERE status = 'sending' AND send_after <= NOW()"
-	     " ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
-	[MAIL_PICK_QUEUED] = STMT("mail_p_pick_queued", SCOPE_GLOBAL, "",
-	     PICK_COLS ", 0 AS tenant_id FROM platform_notifications"
+	     " ORDER BY send_after, id LIMIT ?"),
+	[MAIL_PICK_QUEUED] = STMT("mail_p_pick_queued", SCOPE_GLOBAL, "i",
+	     "SELECT id FROM platform_notifications"
 	     " WHERE status = 'queued' AND send_after <= NOW()"
-	     " ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
+	     " ORDER BY send_after, id LIMIT ?"),
+	[MAIL_LOCK] = STMT("mail_p_lock", SCOPE_GLOBAL, "i",
+	     PICK_COLS ", 0 AS tenant_id FROM platform_notifications"
+	     " WHERE id = ? AND status IN ('queued', 'sending')"
+	     " AND send_after <= NOW() FOR UPDATE SKIP LOCKED"),
 	[MAIL_START] = STMT("mail_p_start", SCOPE_GLOBAL, "siisi",
 	     "UPDATE platform_notifications SET status = 'sending',"
 	     " claim_token = ?, attempts = attempts + 1, interrupted = ?,"

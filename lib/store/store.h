@@ -267,6 +267,7 @@ extern const struct stmt_def store_dashboard_stmts[];
 enum {
 	MAIL_PICK_EXPIRED,
 	MAIL_PICK_QUEUED,
+	MAIL_LOCK,
 	MAIL_START,
 	MAIL_GET,
 	MAIL_SENT,
@@ -300,7 +301,7 @@ enum {
 extern const struct stmt_def store_mail_platform_stmts[];
 
 /* The claims across tenants of a mailer that serves them all. */
-enum { MAIL_G_PICK_EXPIRED, MAIL_G_PICK_QUEUED, MAIL_G__MAX };
+enum { MAIL_G_PICK_EXPIRED, MAIL_G_PICK_QUEUED, MAIL_G_LOCK, MAIL_G__MAX };
 extern const struct stmt_def store_mail_global_stmts[];
 
 /*
