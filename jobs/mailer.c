@@ -45,12 +45,15 @@
 #include "arena.h"
 #include "buf.h"
 #include "config.h"
-#include "db.h"
 #include "json.h"
 #include "log.h"
 #include "mail.h"
 #include "mailer.h"
 #include "notify.h"
+#include "row.h"
+#include "store/mail.h"
+#include "store/registry.h"
+#include "tdb.h"
 #include "template.h"
 #include "util.h"
 
@@ -182,13 +185,116 @@ print_json(const cJSON *v)
 	return 0;
 }
 
+/* Prints the tenant's templates as the API lists them. */
+static int
+print_templates(struct tdb *t)
+{
+	struct rows rs;
+	cJSON *arr;
+	int rc;
+
+	if (store_mail_template_list(t, &rs) < 0)
+		return 1;
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < rs.n; i++) {
+		cJSON *o = mailer_template_json(rows_at(&rs, i));
+
+		if (!o) {
+			cJSON_Delete(arr);
+			return 1;
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	rc = arr ? print_json(arr) : 1;
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static int
+set_smtp(const struct config *cfg, struct tdb *t, const struct opts *o)
+{
+	struct mailer_smtp_input in = {
+	    .host = o->host,
+	    .port = o->port,
+	    .security = o->security,
+	    .username = o->username,
+	    .from_email = o->from,
+	    .from_name = o->from_name,
+	    .verify_tls = !o->no_verify,
+	};
+	struct mailer_field_error e;
+	struct mail_smtp current;
+	char *pw = NULL;
+	size_t n = 0;
+	int r;
+
+	if (o->password_stdin) {
+		pw = read_stdin(1024, &n);
+		if (!pw) {
+			fprintf(stderr, "rtrw-mailer: password: too long\n");
+			return 3;
+		}
+		while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+			pw[--n] = '\0';
+		in.password = pw;
+		in.set_password = 1;
+	}
+	if (tdb_begin(t) < 0)
+		r = -1;
+	else if ((r = store_mail_smtp_lock(t, &current)) >= 0)
+		r = mailer_smtp_put(t, cfg, &in, r == 1 ? &current : NULL, &e);
+	if (r == 1 && tdb_commit(t) < 0)
+		r = -1;
+	if (r != 1)
+		tdb_rollback(t);
+	if (pw) {
+		explicit_bzero(pw, n);
+		free(pw);
+	}
+	if (r == 0)
+		fprintf(stderr, "rtrw-mailer: %s: %s\n", e.field, e.message);
+	return r < 0 ? 1 : r == 0 ? 3 : 0;
+}
+
+static int
+set_template(struct arena *a, struct tdb *t, const char *key)
+{
+	struct template_error e;
+	const cJSON *s, *h, *x;
+	char *text;
+	size_t n;
+	cJSON *body;
+	int r;
+
+	text = read_stdin(4 * TEMPLATE_BODY_MAX, &n);
+	if (!text || json_parse(a, text, n, &body) != JSON_OK ||
+	    !cJSON_IsObject(body)) {
+		fprintf(stderr, "rtrw-mailer: standard input is not a JSON "
+		                "object\n");
+		free(text);
+		return 3;
+	}
+	free(text);
+	s = cJSON_GetObjectItemCaseSensitive(body, "subject");
+	h = cJSON_GetObjectItemCaseSensitive(body, "body_html");
+	x = cJSON_GetObjectItemCaseSensitive(body, "body_text");
+	r = mailer_template_put(t, key, cJSON_GetStringValue(s),
+	                        cJSON_GetStringValue(h),
+	                        cJSON_GetStringValue(x), &e);
+	if (r == 0)
+		fprintf(stderr, "rtrw-mailer: %s: %s\n",
+		        e.field ? e.field : "key", e.message);
+	return r < 0 ? 1 : r == 0 ? 3 : 0;
+}
+
 static int
 cmd_settings(const struct config *cfg, struct db *db, const struct opts *o,
              const char *cmd, const char *arg)
 {
+	struct mail_smtp set;
 	struct arena a;
 	struct tdb *t;
-	cJSON *out = NULL;
+	cJSON *out;
 	int rc = 1, r;
 
 	arena_init(&a, (size_t)cfg->arena_cap_bytes);
@@ -196,84 +302,29 @@ cmd_settings(const struct config *cfg, struct db *db, const struct opts *o,
 	if (!t)
 		goto out;
 	if (strcmp(cmd, "smtp-show") == 0) {
-		r = mailer_smtp_get(t, &a, &out);
+		r = store_mail_smtp_get(t, &set);
 		if (r < 0)
 			goto out;
-		rc = r ? print_json(out) : (puts("null"), 0);
+		if (r == 0) {
+			puts("null");
+			rc = 0;
+			goto out;
+		}
+		out = row_json(&mail_smtp_row, &set);
+		rc = out ? print_json(out) : 1;
+		cJSON_Delete(out);
 	} else if (strcmp(cmd, "smtp-delete") == 0) {
-		r = mailer_smtp_delete(t);
+		r = store_mail_smtp_delete(t);
 		if (r < 0)
 			goto out;
 		printf("%s\n", r ? "deleted" : "none");
 		rc = 0;
 	} else if (strcmp(cmd, "templates") == 0) {
-		if (mailer_template_list(t, &a, &out) < 0)
-			goto out;
-		rc = print_json(out);
+		rc = print_templates(t);
 	} else if (strcmp(cmd, "smtp-set") == 0) {
-		struct mailer_smtp_input in = {
-		    .host = o->host,
-		    .port = o->port,
-		    .security = o->security,
-		    .username = o->username,
-		    .from_email = o->from,
-		    .from_name = o->from_name,
-		    .verify_tls = !o->no_verify,
-		};
-		struct mailer_field_error e;
-		char *pw = NULL;
-		size_t n = 0;
-
-		if (o->password_stdin) {
-			pw = read_stdin(1024, &n);
-			if (!pw) {
-				fprintf(stderr, "rtrw-mailer: password: "
-				                "too long\n");
-				rc = 3;
-				goto out;
-			}
-			while (n > 0 &&
-			       (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-				pw[--n] = '\0';
-			in.password = pw;
-			in.set_password = 1;
-		}
-		r = mailer_smtp_put(t, cfg, &in, &e);
-		if (pw) {
-			explicit_bzero(pw, n);
-			free(pw);
-		}
-		if (r == 0)
-			fprintf(stderr, "rtrw-mailer: %s: %s\n", e.field,
-			        e.message);
-		rc = r < 0 ? 1 : r == 0 ? 3 : 0;
+		rc = set_smtp(cfg, t, o);
 	} else {
-		struct template_error e;
-		const cJSON *s, *h, *x;
-		char *text;
-		size_t n;
-		cJSON *body;
-
-		text = read_stdin(4 * TEMPLATE_BODY_MAX, &n);
-		if (!text || json_parse(&a, text, n, &body) != JSON_OK ||
-		    !cJSON_IsObject(body)) {
-			fprintf(stderr, "rtrw-mailer: standard input is not "
-			                "a JSON object\n");
-			free(text);
-			rc = 3;
-			goto out;
-		}
-		free(text);
-		s = cJSON_GetObjectItemCaseSensitive(body, "subject");
-		h = cJSON_GetObjectItemCaseSensitive(body, "body_html");
-		x = cJSON_GetObjectItemCaseSensitive(body, "body_text");
-		r = mailer_template_put(t, arg, cJSON_GetStringValue(s),
-		                        cJSON_GetStringValue(h),
-		                        cJSON_GetStringValue(x), &e);
-		if (r == 0)
-			fprintf(stderr, "rtrw-mailer: %s: %s\n",
-			        e.field ? e.field : "key", e.message);
-		rc = r < 0 ? 1 : r == 0 ? 3 : 0;
+		rc = set_template(&a, t, arg);
 	}
 out:
 	if (rc == 1)
@@ -425,7 +476,7 @@ main(int argc, char **argv)
 	log_setup("rtrw-mailer", LOG_INFO);
 	if (config_load(&cfg, o.config, err, sizeof(err)) < 0 ||
 	    config_load_secrets(&cfg, err, sizeof(err)) < 0 ||
-	    db_check_statements(err, sizeof(err)) < 0) {
+	    store_register(err, sizeof(err)) < 0) {
 		log_error("mailer start failed: %s", err);
 		config_wipe(&cfg);
 		return 1;

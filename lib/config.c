@@ -89,6 +89,12 @@ static const struct ckey ckeys[] = {
 	I(mail_poll_seconds, 1, 3600),
 	I(mail_retry_seconds, 0, 86400),
 	I(mail_lease_seconds, 30, 86400),
+	S(events_listen),
+	S(events_socket),
+	I(events_poll_ms, 50, 60000),
+	I(events_ping_seconds, 1, 3600),
+	I(events_max_connections, 1, 1000000),
+	I(events_retention_days, 1, 3650),
 };
 /* clang-format on */
 
@@ -151,6 +157,13 @@ config_defaults(struct config *c)
 	/* Retries wait 2 and then 8 minutes (lib/mailer.c). */
 	c->mail_retry_seconds = 120;
 	c->mail_lease_seconds = 300;
+	set_str(c->events_listen, sizeof(c->events_listen), "127.0.0.1:8091");
+	set_str(c->events_socket, sizeof(c->events_socket),
+	        "/run/rtrw-events/nudge.sock");
+	c->events_poll_ms = 500;
+	c->events_ping_seconds = 30;
+	c->events_max_connections = 10000;
+	c->events_retention_days = 7;
 }
 
 static const struct ckey *

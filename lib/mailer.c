@@ -1,5 +1,6 @@
 #include "mailer.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,11 @@
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
-#include "db.h"
 #include "json.h"
 #include "log.h"
 #include "mail.h"
-#include "store/store.h"
+#include "store/mail.h"
+#include "tdb.h"
 #include "template.h"
 #include "util.h"
 
@@ -46,45 +47,14 @@ struct mailer {
 /* One claimed row and the queue it came from. */
 struct job {
 	struct mailer *m;
-	int platform;
-	int64_t tenant; /* 0 for platform mail */
-	struct tdb *t;
+	struct mail_q q; /* q.t is the row's tenant once it is known */
+	int64_t tenant;  /* 0 for platform mail */
 	int64_t id;
 	char token[33];
 	const char *key;
 	int attempts;
 	int64_t claimed_usec; /* monotonic time of the claim's commit */
 };
-
-/* The text of a named column of row 0; NULL for SQL NULL or no column. */
-static const char *
-cell(const struct dbres *res, const char *name)
-{
-	int col = dbres_col(res, name);
-
-	return col < 0 || res->nrows == 0 ? NULL
-	                                  : dbres_get(res, 0, (size_t)col);
-}
-
-static int64_t
-cell_int(const struct dbres *res, const char *name)
-{
-	int col = dbres_col(res, name);
-
-	return col < 0 || res->nrows == 0 ? 0 : dbres_int(res, 0, (size_t)col);
-}
-
-/* Runs transition idx of the job's queue (the tenant's or the platform's). */
-static int
-jq(struct job *j, int idx, const struct dbv *args, size_t nargs,
-   struct dbres *out)
-{
-	if (j->platform)
-		return db_query(j->m->db, &j->m->a,
-		                &store_mail_platform_stmts[idx], args, nargs,
-		                out);
-	return tdb_query(j->t, &store_mail_stmts[idx], args, nargs, out);
-}
 
 /*
  * Keeps an error fit for last_error and for logs: printable ASCII only
@@ -196,54 +166,50 @@ mailer_stats(const struct mailer *m)
 static int
 raise_alert(struct job *j, const char *why)
 {
-	char msg[500], id[24];
+	char msg[500];
 	cJSON *d;
-	int rc;
 
-	if (j->platform)
+	if (j->q.platform)
 		return 0;
 	d = json_own(&j->m->a, cJSON_CreateObject());
 	if (!d)
 		return -1;
-	snprintf(id, sizeof(id), "%" PRId64, j->id);
 	json_add_int(d, "notification_id", j->id);
 	cJSON_AddStringToObject(d, "template_key", j->key ? j->key : "");
 	json_add_int(d, "attempts", j->attempts);
 	cJSON_AddStringToObject(d, "error", why);
 	snprintf(msg, sizeof(msg),
-	         "email \"%s\" (notification %s) was not delivered: %.400s",
-	         j->key ? j->key : "?", id, why);
-	rc = alert_raise(j->t, "email_failed", "email_template",
-	                 j->key ? j->key : "unknown", msg, d);
-	return rc < 0 ? -1 : 0;
+	         "email \"%s\" (notification %" PRId64
+	         ") was not delivered: %.400s",
+	         j->key ? j->key : "?", j->id, why);
+	return alert_raise(j->q.t, "email_failed", "email_template",
+	                   j->key ? j->key : "unknown", msg, d) < 0
+	           ? -1
+	           : 0;
 }
 
 /*
- * Marks the job failed (idx MAIL_FAIL: by claim token; MAIL_ABANDON: a
- * row the caller's transaction locked) and raises the alert, in one
+ * Marks the job failed (by its claim token, or with abandon a row that
+ * the caller's claim transaction locked) and raises the alert, in one
  * transaction unless the caller already holds one.
  */
 static int
-finish_failed(struct job *j, int idx, const char *why)
+finish_failed(struct job *j, int abandon, const char *why)
 {
 	char err[ERROR_MAX + 1];
-	struct dbres res;
 	int own = !db_in_transaction(j->m->db);
 	int rc;
 
 	clean_error(why, err, sizeof(err));
 	if (own && db_begin(j->m->db) < 0)
 		return -1;
-	if (idx == MAIL_FAIL)
-		rc = jq(j, MAIL_FAIL,
-		        DB_ARGS(DBS(err), DBI(j->id), DBS(j->token)), &res);
-	else
-		rc = jq(j, MAIL_ABANDON, DB_ARGS(DBS(err), DBI(j->id)), &res);
-	if (rc < 0 || (res.affected == 1 && raise_alert(j, err) < 0))
+	rc = abandon ? store_mail_abandon(&j->q, j->id, err)
+	             : store_mail_fail(&j->q, j->id, j->token, err);
+	if (rc < 0 || (rc == 1 && raise_alert(j, err) < 0))
 		goto out_rollback;
 	if (own && db_commit(j->m->db) < 0)
 		return -1;
-	if (res.affected != 1) {
+	if (rc == 0) {
 		j->m->stats.lost++;
 		log_warn("mail claim lost: notification %" PRId64
 		         " was taken over before it failed",
@@ -253,7 +219,7 @@ finish_failed(struct job *j, int idx, const char *why)
 	j->m->stats.failed++;
 	log_warn("mail failed: %s notification %" PRId64 " tenant %" PRId64
 	         " after %d attempts: %s",
-	         j->platform ? "platform" : "tenant", j->id, j->tenant,
+	         j->q.platform ? "platform" : "tenant", j->id, j->tenant,
 	         j->attempts, err);
 	return 0;
 
@@ -268,19 +234,18 @@ static int
 finish_retry(struct job *j, const char *why)
 {
 	char err[ERROR_MAX + 1];
-	struct dbres res;
 	int64_t delay = j->m->cfg->mail_retry_seconds;
+	int rc;
 
 	if (j->attempts >= MAILER_MAX_ATTEMPTS)
-		return finish_failed(j, MAIL_FAIL, why);
+		return finish_failed(j, 0, why);
 	for (int i = 1; i < j->attempts; i++)
 		delay *= 4;
 	clean_error(why, err, sizeof(err));
-	if (jq(j, MAIL_RETRY,
-	       DB_ARGS(DBI(delay), DBS(err), DBI(j->id), DBS(j->token)),
-	       &res) < 0)
+	rc = store_mail_retry(&j->q, j->id, j->token, delay, err);
+	if (rc < 0)
 		return -1;
-	if (res.affected != 1) {
+	if (rc == 0) {
 		j->m->stats.lost++;
 		log_warn("mail claim lost: notification %" PRId64, j->id);
 		return 0;
@@ -295,11 +260,11 @@ finish_retry(struct job *j, const char *why)
 static int
 finish_sent(struct job *j)
 {
-	struct dbres res;
+	int rc = store_mail_sent(&j->q, j->id, j->token);
 
-	if (jq(j, MAIL_SENT, DB_ARGS(DBI(j->id), DBS(j->token)), &res) < 0)
+	if (rc < 0)
 		return -1;
-	if (res.affected != 1) {
+	if (rc == 0) {
 		j->m->stats.lost++;
 		log_warn("mail claim lost: notification %" PRId64
 		         " was sent but taken over meanwhile",
@@ -322,31 +287,18 @@ finish_sent(struct job *j)
 static int
 refill(struct job *j, struct candidates *c)
 {
-	struct mailer *m = j->m;
-	int order[2] = {MAIL_PICK_EXPIRED, MAIL_PICK_QUEUED};
-	int gorder[2] = {MAIL_G_PICK_EXPIRED, MAIL_G_PICK_QUEUED};
-
 	c->n = c->next = 0;
-	for (int i = 0; i < 2 && c->n < CANDIDATES; i++) {
-		int64_t want = (int64_t)(CANDIDATES - c->n);
-		struct dbres ids;
-		int rc;
+	for (int expired = 1; expired >= 0 && c->n < CANDIDATES; expired--) {
+		struct rows ids;
 
-		if (j->platform)
-			rc = db_query(m->db, &m->a,
-			              &store_mail_platform_stmts[order[i]],
-			              DB_ARGS(DBI(want)), &ids);
-		else if (m->scope == MAILER_TENANT)
-			rc = tdb_query(j->t, &store_mail_stmts[order[i]],
-			               DB_ARGS(DBI(want)), &ids);
-		else
-			rc = db_query(m->db, &m->a,
-			              &store_mail_global_stmts[gorder[i]],
-			              DB_ARGS(DBI(want)), &ids);
-		if (rc < 0)
+		if (store_mail_due(&j->q, expired, (int64_t)(CANDIDATES - c->n),
+		                   &ids) < 0)
 			return -1;
-		for (size_t r = 0; r < ids.nrows && c->n < CANDIDATES; r++)
-			c->id[c->n++] = dbres_int(&ids, r, 0);
+		for (size_t r = 0; r < ids.n && c->n < CANDIDATES; r++) {
+			const struct mail_due *d = rows_at(&ids, r);
+
+			c->id[c->n++] = d->id;
+		}
 	}
 	return 0;
 }
@@ -357,29 +309,13 @@ refill(struct job *j, struct candidates *c)
  * candidates ran out, -1 error.
  */
 static int
-pick(struct job *j, struct candidates *c, struct dbres *row)
+pick(struct job *j, struct candidates *c, struct mail_claim *row)
 {
-	struct mailer *m = j->m;
-
 	while (c->next < c->n) {
-		int64_t id = c->id[c->next++];
-		int rc;
+		int rc = store_mail_lock(&j->q, c->id[c->next++], row);
 
-		if (j->platform)
-			rc = db_query(m->db, &m->a,
-			              &store_mail_platform_stmts[MAIL_LOCK],
-			              DB_ARGS(DBI(id)), row);
-		else if (m->scope == MAILER_TENANT)
-			rc = tdb_query(j->t, &store_mail_stmts[MAIL_LOCK],
-			               DB_ARGS(DBI(id)), row);
-		else
-			rc = db_query(m->db, &m->a,
-			              &store_mail_global_stmts[MAIL_G_LOCK],
-			              DB_ARGS(DBI(id)), row);
-		if (rc < 0)
-			return -1;
-		if (row->nrows == 1)
-			return 1;
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -392,17 +328,15 @@ static int
 claim(struct job *j)
 {
 	struct mailer *m = j->m;
-	unsigned char rnd[16];
+	struct candidates *c = &m->cand[j->q.platform];
 	char msgid[MAIL_MESSAGE_ID_MAX + 1];
-	int64_t interrupted;
-	struct dbres row, res;
-	int expired, started, rc;
+	unsigned char rnd[16];
+	struct mail_claim row;
+	int expired, rc;
 
-	struct candidates *c = &m->cand[j->platform];
-
-	if (!j->platform && m->scope == MAILER_TENANT) {
-		j->t = tdb_open(m->db, &m->a, m->tenant);
-		if (!j->t)
+	if (!j->q.platform && m->scope == MAILER_TENANT) {
+		j->q.t = tdb_open(m->db, &m->a, m->tenant);
+		if (!j->q.t)
 			return -1;
 	}
 	/*
@@ -412,8 +346,10 @@ claim(struct job *j)
 	 */
 	for (int round = 0;; round++) {
 		if (c->next >= c->n) {
-			if (round >= 3 || refill(j, c) < 0)
-				return round >= 3 ? 0 : -1;
+			if (round >= 3)
+				return 0;
+			if (refill(j, c) < 0)
+				return -1;
 			if (c->n == 0)
 				return 0;
 		}
@@ -426,22 +362,21 @@ claim(struct job *j)
 		if (rc < 0)
 			return -1;
 	}
-	j->id = cell_int(&row, "id");
-	j->tenant = cell_int(&row, "tenant_id");
-	j->attempts = (int)cell_int(&row, "attempts");
-	j->key = cell(&row, "template_key");
-	if (!j->platform && !j->t) {
-		j->t = tdb_open(m->db, &m->a, j->tenant);
-		if (!j->t)
+	j->id = row.id;
+	j->tenant = row.tenant_id;
+	j->attempts = (int)row.attempts;
+	j->key = row.template_key;
+	/* A mailer of every tenant learns the row's tenant from its claim. */
+	if (!j->q.platform && !j->q.t) {
+		j->q.t = tdb_open(m->db, &m->a, j->tenant);
+		if (!j->q.t)
 			goto out_rollback;
 	}
-	expired = strcmp(cell(&row, "status"), "sending") == 0;
-	started = cell_int(&row, "started") != 0;
-	interrupted = cell_int(&row, "interrupted");
-	if (expired && started && interrupted >= 1) {
+	expired = strcmp(row.status, "sending") == 0;
+	if (expired && row.started && row.interrupted >= 1) {
 		/* The second send whose outcome nobody saw: stop here. */
 		if (finish_failed(
-		        j, MAIL_ABANDON,
+		        j, 1,
 		        "sending was interrupted twice before its "
 		        "outcome was recorded; not sent again, so "
 		        "that it is never delivered more than twice") < 0 ||
@@ -450,7 +385,7 @@ claim(struct job *j)
 		return 2;
 	}
 	if (expired && j->attempts >= MAILER_MAX_ATTEMPTS) {
-		if (finish_failed(j, MAIL_ABANDON,
+		if (finish_failed(j, 1,
 		                  "the last attempt was interrupted before its "
 		                  "outcome was recorded; no attempts left") <
 		        0 ||
@@ -469,11 +404,9 @@ claim(struct job *j)
 	        0)
 		goto out_rollback;
 	hex_encode(rnd, sizeof(rnd), j->token);
-	if (jq(j, MAIL_START,
-	       DB_ARGS(DBS(j->token), DBI(interrupted + (expired && started)),
-	               DBI(m->cfg->mail_lease_seconds), DBS(msgid), DBI(j->id)),
-	       &res) < 0 ||
-	    res.affected != 1)
+	if (store_mail_start(&j->q, j->id, j->token,
+	                     row.interrupted + (expired && row.started),
+	                     m->cfg->mail_lease_seconds, msgid) < 0)
 		goto out_rollback;
 	if (db_commit(m->db) < 0)
 		return -1;
@@ -506,56 +439,47 @@ choose_server(struct job *j, struct prepared *p, const char *tenant_name,
 {
 	const struct config *c = j->m->cfg;
 	struct mail_server *s = &p->server;
-	struct dbres set;
+	struct mail_smtp set;
+	char aad[48];
+	int rc, sec;
 
 	s->connect_timeout = c->smtp_connect_timeout_seconds;
 	s->timeout = c->smtp_timeout_seconds;
 	s->helo_domain = j->m->domain;
 	s->ca_file = c->smtp_ca_file;
-	if (!j->platform) {
-		if (tdb_query(j->t, &store_mail_stmts[MAIL_SMTP_GET], DB_NOARGS,
-		              &set) < 0)
-			return -1;
-		if (set.nrows == 1) {
-			int col = dbres_col(&set, "password_enc");
-			const char *enc = dbres_get(&set, 0, (size_t)col);
-			char aad[48];
-
-			s->host = cell(&set, "host");
-			s->port = (int)cell_int(&set, "port");
-			s->security = (enum mail_security)mail_security_parse(
-			    cell(&set, "security"));
-			s->username = cell(&set, "username");
-			s->verify_tls = cell_int(&set, "verify_tls") != 0;
-			s->ca_file = NULL;
-			p->from_email = cell(&set, "from_email");
-			p->from_name = cell(&set, "from_name");
-			if (!p->from_name)
-				p->from_name = tenant_name;
-			if ((int)s->security < 0) {
+	rc = j->q.platform ? 0 : store_mail_smtp_get(j->q.t, &set);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		sec = mail_security_parse(set.security);
+		if (sec < 0) {
+			snprintf(why, whylen,
+			         "the tenant's smtp security is unknown");
+			return 1;
+		}
+		s->host = set.host;
+		s->port = (int)set.port;
+		s->security = (enum mail_security)sec;
+		s->username = set.username;
+		s->verify_tls = set.verify_tls;
+		s->ca_file = NULL;
+		s->password = NULL;
+		p->from_email = set.from_email;
+		p->from_name = set.from_name ? set.from_name : tenant_name;
+		if (set.password_enc.p) {
+			snprintf(aad, sizeof(aad), "tenant:%" PRId64 ":smtp",
+			         j->tenant);
+			if (crypto_open(c, aad, set.password_enc.p,
+			                set.password_enc.n, p->password,
+			                sizeof(p->password)) < 0) {
 				snprintf(why, whylen,
-				         "the tenant's smtp "
-				         "security is unknown");
+				         "the tenant's smtp password does not "
+				         "open with the data key");
 				return 1;
 			}
-			s->password = NULL;
-			if (enc) {
-				snprintf(aad, sizeof(aad),
-				         "tenant:%" PRId64 ":smtp", j->tenant);
-				if (crypto_open(c, aad,
-				                (const unsigned char *)enc,
-				                set.lens[col], p->password,
-				                sizeof(p->password)) < 0) {
-					snprintf(why, whylen,
-					         "the tenant's smtp password "
-					         "does not open with the data "
-					         "key");
-					return 1;
-				}
-				s->password = p->password;
-			}
-			return 0;
+			s->password = p->password;
 		}
+		return 0;
 	}
 	if (!c->smtp_host[0]) {
 		snprintf(why, whylen,
@@ -599,6 +523,39 @@ variables(struct job *j, const char *payload, const char *tenant_name,
 }
 
 /*
+ * Renders the parts of tpl into subject, text and html; a body the
+ * template does not have stays NULL in *text or *html.  0, or -1 with a
+ * sentence in why.
+ */
+static int
+render(const struct mail_template_text *tpl, const cJSON *vars,
+       struct buf *subject, struct buf *text, struct buf *html,
+       const char **text_out, const char **html_out, char *why, size_t whylen)
+{
+	*text_out = *html_out = NULL;
+	if (template_render(tpl->subject, TEMPLATE_SUBJECT, vars, subject, why,
+	                    whylen) < 0)
+		return -1;
+	if (tpl->body_text) {
+		if (template_render(tpl->body_text, TEMPLATE_TEXT, vars, text,
+		                    why, whylen) < 0)
+			return -1;
+		*text_out = text->s;
+	}
+	if (tpl->body_html) {
+		if (template_render(tpl->body_html, TEMPLATE_HTML, vars, html,
+		                    why, whylen) < 0)
+			return -1;
+		*html_out = html->s;
+	}
+	if (!*text_out && !*html_out) {
+		snprintf(why, whylen, "the template has no body");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Reads, renders, builds and sends the claimed job, then finishes it.
  * 0 when the row was finished (any outcome), -1 on a database error
  * (the row stays claimed and its lease runs out).
@@ -607,71 +564,66 @@ static int
 deliver(struct job *j)
 {
 	struct mailer *m = j->m;
-	struct dbres row, rcpt, ten, tpl;
 	struct buf subject = BUF_INIT(4096), text = BUF_INIT(1024 * 1024),
 	           html = BUF_INIT(1024 * 1024),
 	           msg = BUF_INIT(4 * 1024 * 1024);
+	struct mail_template_text tpl;
+	struct mail_recipient rcpt;
+	struct mail_job row;
 	struct prepared p;
 	struct mail_msg mm;
 	struct mail_result res;
-	const char *tenant_name = NULL;
-	char why[400] = "";
+	const char *tenant_name = NULL, *text_s, *html_s;
+	char why[TEMPLATE_ERROR_MAX] = "";
 	cJSON *vars;
-	int64_t uid;
 	int rc = -1, r;
 
 	memset(&p, 0, sizeof(p));
-	if (jq(j, MAIL_GET, DB_ARGS(DBI(j->id), DBS(j->token)), &row) < 0)
-		goto out;
-	if (row.nrows != 1) {
-		/* The tenant (and its queue) went away meanwhile. */
-		rc = 0;
+	r = store_mail_get(&j->q, j->id, j->token, &row);
+	if (r <= 0) {
+		/* 0: the tenant (and its queue) went away meanwhile. */
+		rc = r;
 		goto out;
 	}
-	j->key = cell(&row, "template_key");
-	p.message_id = cell(&row, "message_id");
-	uid = cell_int(&row, "recipient_user_id");
-	p.to_email = cell(&row, "recipient_email");
-	if (uid > 0) {
-		if (jq(j, MAIL_RECIPIENT, DB_ARGS(DBI(uid)), &rcpt) < 0)
+	j->key = row.template_key;
+	p.message_id = row.message_id;
+	p.to_email = row.recipient_email;
+	if (row.recipient_user_id > 0) {
+		r = store_mail_recipient(&j->q, row.recipient_user_id, &rcpt);
+		if (r < 0)
 			goto out;
-		if (rcpt.nrows != 1 || cell_int(&rcpt, "active") == 0) {
-			rc = finish_failed(j, MAIL_FAIL,
+		if (r == 0 || !rcpt.active) {
+			rc = finish_failed(j, 0,
 			                   "the recipient is no longer an "
 			                   "active user");
 			goto out;
 		}
-		p.to_email = cell(&rcpt, "email");
-		p.to_name = cell(&rcpt, "name");
+		p.to_email = rcpt.email;
+		p.to_name = rcpt.name;
 	}
 	if (!p.to_email || !mail_address_ok(p.to_email)) {
-		rc = finish_failed(j, MAIL_FAIL,
+		rc = finish_failed(j, 0,
 		                   p.to_email ? "the recipient's address is "
 		                                "not a plain email address"
 		                              : "the notification has no "
 		                                "recipient");
 		goto out;
 	}
-	if (jq(j, MAIL_TENANT, DB_NOARGS, &ten) < 0)
+	if (store_mail_tenant_name(&j->q, &tenant_name) < 0)
 		goto out;
-	tenant_name = cell(&ten, "name");
-	if (jq(j, MAIL_TEMPLATE, DB_ARGS(DBS(j->key), DBS(j->key)), &tpl) < 0)
+	r = store_mail_template_text(&j->q, j->key, &tpl);
+	if (r < 0)
 		goto out;
-	if (tpl.nrows != 1) {
+	if (r == 0) {
 		snprintf(why, sizeof(why), "no template for key \"%s\"",
 		         j->key);
-		rc = finish_failed(j, MAIL_FAIL, why);
+		rc = finish_failed(j, 0, why);
 		goto out;
 	}
-	vars = variables(j, cell(&row, "payload"), tenant_name, p.to_name);
-	if (!vars ||
-	    template_render(cell(&tpl, "subject"), TEMPLATE_SUBJECT, vars,
-	                    &subject, why, sizeof(why)) < 0 ||
-	    template_render(cell(&tpl, "body_text"), TEMPLATE_TEXT, vars, &text,
-	                    why, sizeof(why)) < 0 ||
-	    template_render(cell(&tpl, "body_html"), TEMPLATE_HTML, vars, &html,
-	                    why, sizeof(why)) < 0) {
-		rc = finish_failed(j, MAIL_FAIL,
+	vars = variables(j, row.payload, tenant_name, p.to_name);
+	if (!vars || render(&tpl, vars, &subject, &text, &html, &text_s,
+	                    &html_s, why, sizeof(why)) < 0) {
+		rc = finish_failed(j, 0,
 		                   why[0] ? why : "out of memory rendering");
 		goto out;
 	}
@@ -688,13 +640,13 @@ deliver(struct job *j)
 	    .to_email = p.to_email,
 	    .to_name = p.to_name,
 	    .subject = subject.s,
-	    .text = text.s,
-	    .html = html.s,
+	    .text = text_s,
+	    .html = html_s,
 	    .message_id = p.message_id,
 	    .date = time(NULL),
 	};
 	if (mail_build(&mm, &msg, why, sizeof(why)) < 0) {
-		rc = finish_failed(j, MAIL_FAIL, why);
+		rc = finish_failed(j, 0, why);
 		goto out;
 	}
 	/*
@@ -734,7 +686,9 @@ step_queue(struct mailer *m, int platform)
 
 	memset(&j, 0, sizeof(j));
 	j.m = m;
-	j.platform = platform;
+	j.q.db = m->db;
+	j.q.a = &m->a;
+	j.q.platform = platform;
 	arena_reset(&m->a);
 	rc = claim(&j);
 	if (rc == 1)
@@ -782,28 +736,6 @@ mailer_drain(struct mailer *m, volatile sig_atomic_t *stop)
 
 /* ---- settings ------------------------------------------------------------ */
 
-int
-mailer_smtp_get(struct tdb *t, struct arena *a, cJSON **out)
-{
-	struct dbres res;
-	cJSON *o;
-
-	*out = NULL;
-	if (tdb_query(t, &store_mail_stmts[MAIL_SMTP_GET], DB_NOARGS, &res) < 0)
-		return -1;
-	if (res.nrows == 0)
-		return 0;
-	/* Binary columns are left out of dbres_row_json(): no password. */
-	o = json_own(a, dbres_row_json(&res, 0, NULL));
-	if (!o)
-		return -1;
-	cJSON_DeleteItemFromObjectCaseSensitive(o, "password_enc");
-	cJSON_AddBoolToObject(o, "password_set",
-	                      cell(&res, "password_enc") != NULL);
-	*out = o;
-	return 1;
-}
-
 static int
 refuse(struct mailer_field_error *e, const char *field, const char *msg)
 {
@@ -826,28 +758,43 @@ line_ok(const char *s, size_t max)
 	return 1;
 }
 
+/* A host name, an IPv4 address or an IPv6 literal without brackets. */
+static int
+host_ok(const char *host)
+{
+	char check[MAIL_ADDR_MAX + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t n = host ? strlen(host) : 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return 1;
+	/* A host name is valid where an address's domain would be. */
+	snprintf(check, sizeof(check), "x@%s", host);
+	return mail_address_ok(check);
+}
+
 int
 mailer_smtp_put(struct tdb *t, const struct config *c,
                 const struct mailer_smtp_input *in,
-                struct mailer_field_error *e)
+                const struct mail_smtp *current, struct mailer_field_error *e)
 {
 	unsigned char sealed[SEALED_MAX];
 	const char *user =
 	    in->username && in->username[0] ? in->username : NULL;
-	char aad[48], hostcheck[MAIL_ADDR_MAX + 1];
 	int sec = mail_security_parse(in->security);
+	int will_have_password = in->set_password
+	                             ? in->password && in->password[0]
+	                             : current && current->password_set;
+	struct mail_smtp s;
+	char aad[48];
 	long n;
 
 	e->field = NULL;
 	e->message[0] = '\0';
-	/* A host is valid where an address's domain would be. */
-	snprintf(hostcheck, sizeof(hostcheck), "x@%s",
-	         in->host ? in->host : "");
-	if (!in->host ||
-	    (!mail_address_ok(hostcheck) &&
-	     strspn(in->host, "0123456789abcdefABCDEF:.") !=
-	         strlen(in->host)) ||
-	    !in->host[0])
+	if (!host_ok(in->host))
 		return refuse(e, "host", "must be a host name or IP address");
 	if (in->port < 1 || in->port > 65535)
 		return refuse(e, "port", "must be 1 to 65535");
@@ -864,81 +811,36 @@ mailer_smtp_put(struct tdb *t, const struct config *c,
 		return refuse(e, "security",
 		              "must be starttls or tls when a username is "
 		              "set: credentials only travel over TLS");
-	if (!mail_address_ok(in->from_email))
-		return refuse(e, "from_email", "must be an email address");
+	if (user && !will_have_password)
+		return refuse(e, "password",
+		              "is required with a username (none is stored)");
+	if (!in->from_email || !mail_address_ok(in->from_email))
+		return refuse(e, "from_email",
+		              "must be a plain ASCII email address");
 	if (in->from_name && in->from_name[0] && !line_ok(in->from_name, 100))
 		return refuse(e, "from_name",
 		              "must be 1 to 100 characters on one line");
-	if (tdb_query(
-	        t, &store_mail_stmts[MAIL_SMTP_PUT],
-	        DB_ARGS(DBS(in->host), DBI(in->port), DBS(in->security),
-	                DBS(user), DBS(in->from_email),
-	                DBS(in->from_name && in->from_name[0] ? in->from_name
-	                                                      : NULL),
-	                DBI(in->verify_tls ? 1 : 0)),
-	        NULL) < 0)
+	memset(&s, 0, sizeof(s));
+	s.host = in->host;
+	s.port = in->port;
+	s.security = mail_security_name((enum mail_security)sec);
+	s.username = user;
+	s.from_email = in->from_email;
+	s.from_name = in->from_name && in->from_name[0] ? in->from_name : NULL;
+	s.verify_tls = in->verify_tls;
+	if (store_mail_smtp_put(t, &s) < 0)
 		return -1;
 	if (!in->set_password)
 		return 1;
 	if (!in->password || !in->password[0])
-		return tdb_query(t, &store_mail_stmts[MAIL_SMTP_SET_PASSWORD],
-		                 DB_ARGS(DBNULL('b')), NULL) < 0
-		           ? -1
-		           : 1;
+		return store_mail_smtp_set_password(t, NULL, 0) < 0 ? -1 : 1;
 	snprintf(aad, sizeof(aad), "tenant:%" PRId64 ":smtp", tdb_tenant(t));
 	n = crypto_seal(c, aad, in->password, strlen(in->password), sealed,
 	                sizeof(sealed));
-	if (n < 0)
-		return -1;
-	n = tdb_query(t, &store_mail_stmts[MAIL_SMTP_SET_PASSWORD],
-	              DB_ARGS(DBB(sealed, (size_t)n)), NULL);
+	if (n >= 0)
+		n = store_mail_smtp_set_password(t, sealed, (size_t)n);
 	explicit_bzero(sealed, sizeof(sealed));
 	return n < 0 ? -1 : 1;
-}
-
-int
-mailer_smtp_delete(struct tdb *t)
-{
-	struct dbres res;
-
-	if (tdb_query(t, &store_mail_stmts[MAIL_SMTP_DELETE], DB_NOARGS, &res) <
-	    0)
-		return -1;
-	return res.affected > 0 ? 1 : 0;
-}
-
-int
-mailer_template_list(struct tdb *t, struct arena *a, cJSON **out)
-{
-	struct dbres res;
-	cJSON *arr;
-
-	*out = NULL;
-	if (tdb_query(t, &store_mail_stmts[MAIL_TEMPLATE_LIST], DB_NOARGS,
-	              &res) < 0)
-		return -1;
-	arr = json_own(a, cJSON_CreateArray());
-	if (!arr)
-		return -1;
-	for (size_t i = 0; i < res.nrows; i++) {
-		cJSON *o = dbres_row_json(&res, i, NULL), *v;
-		const struct template_key *k;
-
-		if (!o)
-			return -1;
-		cJSON_AddItemToArray(arr, o);
-		/* "key" as API.md names it; the column is template_key. */
-		v = cJSON_DetachItemFromObjectCaseSensitive(o, "template_key");
-		if (v)
-			cJSON_AddItemToObject(o, "key", v);
-		k = template_key_find(v ? v->valuestring : NULL);
-		v = cJSON_AddArrayToObject(o, "variables");
-		for (size_t n = 0; k && v && k->variables[n]; n++)
-			cJSON_AddItemToArray(
-			    v, cJSON_CreateString(k->variables[n]));
-	}
-	*out = arr;
-	return 0;
 }
 
 int
@@ -946,18 +848,32 @@ mailer_template_put(struct tdb *t, const char *key, const char *subject,
                     const char *body_html, const char *body_text,
                     struct template_error *e)
 {
-	switch (template_validate(key, subject, body_html, body_text, e)) {
-	case -1:
+	struct mail_template m = {.key = key,
+	                          .subject = subject,
+	                          .body_html = body_html,
+	                          .body_text = body_text};
+	int rc = template_validate(key, subject, body_html, body_text, e);
+
+	if (rc <= 0)
 		return 0;
-	case 0:
-		return 0;
-	default:
-		break;
+	return store_mail_template_put(t, &m) < 0 ? -1 : 1;
+}
+
+cJSON *
+mailer_template_json(const struct mail_template *m)
+{
+	const struct template_key *k = template_key_find(m->key);
+	cJSON *o = row_json(&mail_template_row, m), *vars;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "description", k ? k->trigger : "");
+	vars = cJSON_AddArrayToObject(o, "variables");
+	for (size_t i = 0; k && vars && k->variables[i]; i++)
+		cJSON_AddItemToArray(vars, cJSON_CreateString(k->variables[i]));
+	if (!vars) {
+		cJSON_Delete(o);
+		return NULL;
 	}
-	if (tdb_query(
-	        t, &store_mail_stmts[MAIL_TEMPLATE_PUT],
-	        DB_ARGS(DBS(key), DBS(subject), DBS(body_html), DBS(body_text)),
-	        NULL) < 0)
-		return -1;
-	return 1;
+	return o;
 }

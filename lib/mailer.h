@@ -57,6 +57,8 @@
 struct arena;
 struct config;
 struct db;
+struct mail_smtp;
+struct mail_template;
 struct tdb;
 struct template_error;
 
@@ -107,7 +109,7 @@ long mailer_drain(struct mailer *m, volatile sig_atomic_t *stop);
 
 const struct mailer_stats *mailer_stats(const struct mailer *m);
 
-/* ---- Settings the API changes (GET/PUT /settings/smtp, templates) ---- */
+/* ---- Settings the API changes (PUT /settings/smtp, templates) ---- */
 
 /* A refused field: its name and a sentence (the 422 detail). */
 struct mailer_field_error {
@@ -116,15 +118,15 @@ struct mailer_field_error {
 };
 
 /*
- * A tenant's SMTP settings as the API takes them.  The password is
- * write-only: set_password 0 keeps the stored one, 1 replaces it with
- * password (NULL or "" clears it).
+ * A tenant's SMTP settings as the API takes them (a whole replacement:
+ * PUT).  The password is write-only: set_password 0 keeps the stored
+ * one, 1 replaces it with password (NULL or "" clears it).
  */
 struct mailer_smtp_input {
 	const char *host;
 	int64_t port;
 	const char *security; /* starttls, starttls_optional, tls, none */
-	const char *username; /* NULL: no AUTH */
+	const char *username; /* NULL or "": no AUTH */
 	const char *password;
 	int set_password;
 	const char *from_email;
@@ -133,39 +135,39 @@ struct mailer_smtp_input {
 };
 
 /*
- * The handle's tenant's SMTP settings as a JSON object in *out (owned by
- * the arena): host, port, security, username, from_email, from_name,
- * verify_tls, password_set, created_at, updated_at.  The password itself
- * never leaves the table.  1 found, 0 none (the platform's server is
- * used), -1 error.
- */
-int mailer_smtp_get(struct tdb *t, struct arena *a, cJSON **out);
-
-/*
- * Validates and stores in (the password sealed with the data key under
- * "tenant:ID:smtp") in the caller's transaction, if any.  1 stored, 0
- * refused (e says which field and why; nothing changed), -1 error.
+ * Validates in against current (the stored settings, NULL when there are
+ * none) and stores it, the password sealed with the data key under
+ * "tenant:ID:smtp" and the sealed copy wiped, in the caller's
+ * transaction.  Refused: a host that is neither a host name nor an IP
+ * address, a port outside 1..65535, an unknown security, a username over
+ * a connection without TLS (starttls_optional or none) or without a
+ * password, a From address that is not a plain ASCII addr-spec, a
+ * multi-line name.  1 stored, 0 refused (e says which field and why;
+ * nothing changed), -1 error.  The caller wipes in->password.
  */
 int mailer_smtp_put(struct tdb *t, const struct config *c,
                     const struct mailer_smtp_input *in,
+                    const struct mail_smtp *current,
                     struct mailer_field_error *e);
 
-/* Forgets the tenant's settings; 1 removed, 0 there were none, -1. */
-int mailer_smtp_delete(struct tdb *t);
-
 /*
- * The tenant's templates as a JSON array in *out (owned by the arena) of
- * {key, subject, body_html, body_text, variables, updated_at}; 0 or -1.
- */
-int mailer_template_list(struct tdb *t, struct arena *a, cJSON **out);
-
-/*
- * Validates (lib/template.h) and stores one template.  1 stored; 0 not
- * stored: e->field is NULL when key is not a template key (404), else it
- * names the refused field (422); -1 error.
+ * Validates (lib/template.h: subject and at least one body, only the
+ * key's documented placeholders) and stores one template of the
+ * handle's tenant; a NULL body means the message has no such part.
+ * 1 stored; 0 not stored: e->field is NULL when key is not a template
+ * key (404), else it names the refused field (422); -1 error.
  */
 int mailer_template_put(struct tdb *t, const char *key, const char *subject,
                         const char *body_html, const char *body_text,
                         struct template_error *e);
+
+/*
+ * A template as the API shows it: its row (key, subject, body_html,
+ * body_text, created_at, updated_at) with what lib/template.c documents
+ * for its key, "description" (what sends it, to whom) and "variables"
+ * (the placeholders it may use).  NULL when out of memory; the caller
+ * owns it.
+ */
+cJSON *mailer_template_json(const struct mail_template *m);
 
 #endif

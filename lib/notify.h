@@ -1,11 +1,14 @@
 /*
  * Queueing email notifications.  Rows go into the notifications table in
- * the caller's transaction; the mailer job (email issue) renders the
+ * the caller's transaction; rtrw-mailer (lib/mailer.h) renders the
  * tenant's template for template_key with the payload's variables and
  * sends them, retrying up to 3 times.
  *
  * Template keys: payment_overdue, ticket_created, speed_boost_approved,
- * device_offline, report_ready, backup_failed.
+ * device_offline, report_ready, backup_failed.  The variables each key
+ * may use, and so what its payload should carry, are listed in
+ * lib/template.c (and GET /email-templates shows them); the mailer adds
+ * tenant_name and recipient_name itself.
  */
 #ifndef RTRW_NOTIFY_H
 #define RTRW_NOTIFY_H
@@ -13,9 +16,9 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "db.h"
-
-extern const struct stmt_def store_notify_stmts[];
+struct arena;
+struct db;
+struct tdb;
 
 /*
  * Queues one email to a user of the tenant (user_id) or to an address
@@ -40,7 +43,6 @@ int notify_admins(struct tdb *t, const char *template_key, const cJSON *payload,
  * idempotent as in notify_admins().  Returns the number of rows queued,
  * or -1.
  */
-struct arena;
 int notify_platform_admins(struct db *db, struct arena *a,
                            const char *template_key, const cJSON *payload,
                            const char *dedupe_key);

@@ -14,21 +14,9 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "principal.h"
 
 struct field;
-
-/* Roles in rising order of power; a route names the least it needs. */
-/* clang-format off */
-enum role {
-	ROLE_PUBLIC = 0,   /* no token */
-	ROLE_VIEWER,
-	ROLE_TECHNICIAN,
-	ROLE_OPERATOR,
-	ROLE_ADMIN,
-	ROLE_PLATFORM,     /* platform administrators, not a tenant role */
-	ROLE__MAX
-};
-/* clang-format on */
 
 /* Route flags. */
 #define R_BODY         0x1 /* takes a JSON object body (fields may be NULL) */
@@ -47,10 +35,6 @@ struct route {
 	unsigned flags;
 	const char *summary; /* one line, also checked against the docs */
 };
-
-/* Name of a role ("viewer"...) and back; -1 when unknown. */
-const char *role_name(enum role role);
-int role_parse(const char *s);
 
 /*
  * Finds the route for method and path in a table closed by a zero entry.

@@ -31,6 +31,7 @@ struct buf;
 #define TEMPLATE_BODY_MAX     65535 /* bytes of each body (TEXT) */
 #define TEMPLATE_NAME_MAX     64
 #define TEMPLATE_RENDERED_MAX (512 * 1024) /* bytes of one rendered part */
+#define TEMPLATE_ERROR_MAX    512          /* bytes of an error sentence */
 
 /* Where a rendered text goes: it decides how values are escaped. */
 enum template_part { TEMPLATE_SUBJECT, TEMPLATE_TEXT, TEMPLATE_HTML };
@@ -51,7 +52,7 @@ const struct template_key *template_key_find(const char *key);
 /* A validation failure: the field at fault and a sentence. */
 struct template_error {
 	const char *field; /* "subject", "body_html" or "body_text" */
-	char message[200];
+	char message[TEMPLATE_ERROR_MAX];
 };
 
 /*

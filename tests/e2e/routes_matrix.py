@@ -167,9 +167,10 @@ def _plan(t, db):
 
 
 def _customer(t, db):
+    from support import make_router
     r = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000001",
                                        "address": "x", "service_plan_id": _plan(t, db),
-                                       "router_id": 1})
+                                       "router_id": make_router(t, db)})
     return r.json()["data"]["id"]
 
 

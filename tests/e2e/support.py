@@ -142,6 +142,18 @@ def anon():
     return Client()
 
 
+def make_router(tenant, db, name=None, host="192.0.2.1"):
+    """A routers row of tenant, written straight into the database (no
+    login is tried): for tests about customers on a router, not about
+    routers.  Returns its id."""
+    cur = db.cursor()
+    cur.execute("INSERT INTO routers (tenant_id, name, host, api_port,"
+                " username) VALUES (%s, %s, %s, 8728, 'api')",
+                (tenant.id, name or unique("router"), host))
+    db.commit()
+    return cur.lastrowid
+
+
 def mysql_connect(user="root", password=None, database="rtrw"):
     return pymysql.connect(unix_socket=os.environ["MYSQL_SOCKET"], user=user,
                            password=password or "", database=database,

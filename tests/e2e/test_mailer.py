@@ -493,7 +493,7 @@ def test_platform_mail_to_platform_admins(platform_admin, mysql, quiet_stack):
 
 
 def defaults_block(dialect):
-    text = (ROOT / "sql" / dialect / "0009_mail.up.sql").read_text()
+    text = (ROOT / "sql" / dialect / "0011_mail.up.sql").read_text()
     return text.split("-- defaults begin")[1].split("-- defaults end")[0]
 
 

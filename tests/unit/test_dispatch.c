@@ -66,6 +66,7 @@ static struct app app;
 static struct arena a;
 static struct buf hdrs, body;
 static struct req r;
+static const char *authorization; /* the next request's header */
 
 static void
 run(enum http_method m, const char *path, const char *ctype,
@@ -88,6 +89,7 @@ run(enum http_method m, const char *path, const char *ctype,
 	r.content_type = ctype;
 	r.body = payload;
 	r.body_len = payload ? (len ? len : strlen(payload)) : 0;
+	r.authorization = authorization;
 	handler_calls = 0;
 	dispatch(&app, &r, too_large);
 }
@@ -225,8 +227,115 @@ START_TEST(protected_routes_need_a_token)
 }
 END_TEST
 
+/*
+ * Worst-case header values the pipeline parses: Authorization and
+ * Content-Type.  nginx passes header lines of up to 8 KiB
+ * (large_client_header_buffers 4 8k); each value below is that long and
+ * the whole request must cost at most UNIT_CPU_BUDGET_MS of CPU.
+ */
+#define HEADER_CAP 8192
+
+static void
+timed_run(const char *what, enum http_method m, const char *path,
+          const char *ctype, const char *payload)
+{
+	UNIT_CPU_AT_MOST(UNIT_CPU_BUDGET_MS, what,
+	                 run(m, path, ctype, payload, 0, 0));
+}
+
+START_TEST(worst_case_authorization)
+{
+	static char h[HEADER_CAP];
+
+	/* A bearer token of the whole header: refused on its length. */
+	memcpy(h, "Bearer ", 7);
+	memset(h + 7, 'A', sizeof(h) - 8);
+	authorization = h;
+	timed_run("header: 8 KiB bearer token", HTTP_GET, "/api/v1/secret",
+	          NULL, NULL);
+	expect(401, "unauthorized");
+	ck_assert_int_eq(handler_calls, 0);
+	done();
+	/* Just under the token cap, three segments of junk. */
+	memset(h + 7, '.', 1016);
+	h[7 + 1016] = '\0';
+	memset(h + 7, '*', 1000);
+	timed_run("header: 1016-byte junk token", HTTP_GET, "/api/v1/secret",
+	          NULL, NULL);
+	expect(401, "unauthorized");
+	done();
+	/* Not a bearer scheme at all. */
+	memset(h, ' ', sizeof(h) - 1);
+	h[sizeof(h) - 1] = '\0';
+	timed_run("header: 8 KiB of spaces", HTTP_GET, "/api/v1/secret", NULL,
+	          NULL);
+	expect(401, "unauthorized");
+	done();
+	authorization = NULL;
+}
+END_TEST
+
+START_TEST(worst_case_content_types)
+{
+	static const char payload[] = "{\"name\":\"x\"}";
+	struct buf ct = BUF_INIT(0);
+
+	/* Parameters padded with spaces to the cap are still JSON. */
+	buf_adds(&ct, "application/json;");
+	while (ct.len + 14 < HEADER_CAP)
+		buf_addch(&ct, ' ');
+	buf_adds(&ct, "charset=utf-8");
+	timed_run("header: 8 KiB Content-Type", HTTP_POST, "/api/v1/things",
+	          ct.s, payload);
+	expect(201, NULL);
+	done();
+	/* A charset of 8 KiB is not UTF-8. */
+	buf_reset(&ct);
+	buf_adds(&ct, "application/json; charset=");
+	while (ct.len < HEADER_CAP - 1)
+		buf_addch(&ct, 'u');
+	timed_run("header: 8 KiB charset", HTTP_POST, "/api/v1/things", ct.s,
+	          payload);
+	expect(400, "bad_request");
+	ck_assert_int_eq(handler_calls, 0);
+	done();
+	/* Not JSON, 8 KiB long. */
+	buf_reset(&ct);
+	while (ct.len < HEADER_CAP - 1)
+		buf_addch(&ct, 'x');
+	timed_run("header: 8 KiB other type", HTTP_POST, "/api/v1/things", ct.s,
+	          payload);
+	expect(400, "bad_request");
+	done();
+	buf_release(&ct);
+}
+END_TEST
+
+/*
+ * The bounds of json_parse() reach the client as 400 bad_request with a
+ * sentence naming the bound, and the handler never runs.
+ */
+START_TEST(bodies_past_the_json_bounds_are_400)
+{
+	struct buf b = BUF_INIT(0);
+
+	buf_adds(&b, "{\"name\":\"x\"");
+	for (int i = 0; i < 2000; i++)
+		buf_addf(&b, ",\"k%d\":0", i);
+	buf_addch(&b, '}');
+	timed_run("dispatch: 2000 members", HTTP_POST, "/api/v1/things", JSON,
+	          b.s);
+	expect(400, "bad_request");
+	ck_assert_ptr_nonnull(strstr(body.s, "more than 1000 members"));
+	ck_assert_int_eq(handler_calls, 0);
+	done();
+	buf_release(&b);
+}
+END_TEST
+
 UNIT_MAIN("dispatch", good_request_reaches_handler,
           bad_bodies_never_reach_handler, too_large_is_413, routing_errors,
           handler_failure_is_500_without_details,
           actions_take_empty_or_empty_object_bodies,
-          protected_routes_need_a_token)
+          protected_routes_need_a_token, worst_case_authorization,
+          worst_case_content_types, bodies_past_the_json_bounds_are_400)
