@@ -313,10 +313,11 @@ mail_build(const struct mail_msg *m, struct buf *out, char *err, size_t errlen)
 		snprintf(err, errlen, "bad message id");
 		return -1;
 	}
-	if (!m->subject || !m->text || !m->html ||
-	    !utf8_valid(m->text, strlen(m->text)) ||
-	    !utf8_valid(m->html, strlen(m->html))) {
-		snprintf(err, errlen, "the message is not valid UTF-8 text");
+	if (!m->subject || (!m->text && !m->html) ||
+	    (m->text && !utf8_valid(m->text, strlen(m->text))) ||
+	    (m->html && !utf8_valid(m->html, strlen(m->html)))) {
+		snprintf(err, errlen,
+		         "the message has no body or is not valid UTF-8 text");
 		return -1;
 	}
 	/*
@@ -355,14 +356,26 @@ mail_build(const struct mail_msg *m, struct buf *out, char *err, size_t errlen)
 	}
 	buf_addf(out,
 	         "\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
-	         "Auto-Submitted: auto-generated\r\n"
-	         "Content-Type: multipart/alternative;\r\n"
-	         " boundary=\"%s\"\r\n\r\n"
-	         "This is a multi-part message in MIME format.\r\n\r\n",
-	         m->message_id, boundary);
-	add_part(out, boundary, "text/plain", m->text);
-	add_part(out, boundary, "text/html", m->html);
-	buf_addf(out, "--%s--\r\n", boundary);
+	         "Auto-Submitted: auto-generated\r\n",
+	         m->message_id);
+	if (m->text && m->html) {
+		buf_addf(out,
+		         "Content-Type: multipart/alternative;\r\n"
+		         " boundary=\"%s\"\r\n\r\n"
+		         "This is a multi-part message in MIME format.\r\n\r\n",
+		         boundary);
+		add_part(out, boundary, "text/plain", m->text);
+		add_part(out, boundary, "text/html", m->html);
+		buf_addf(out, "--%s--\r\n", boundary);
+	} else {
+		/* A template with one body: a single-part message. */
+		buf_addf(out,
+		         "Content-Type: %s; charset=UTF-8\r\n"
+		         "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+		         m->text ? "text/plain" : "text/html");
+		mail_qp_encode(out, m->text ? m->text : m->html);
+		buf_adds(out, "\r\n");
+	}
 	if (out->over) {
 		snprintf(err, errlen, "the message is too large");
 		return -1;

@@ -4,8 +4,9 @@
  * mail_build() writes one RFC 5322 message: Date, From, To, Subject,
  * Message-ID, MIME-Version, Auto-Submitted (RFC 3834: no auto-replies),
  * and a multipart/alternative body with a text/plain and a text/html
- * part, both UTF-8 in quoted-printable (every line stays under 78
- * characters whatever the template holds).  Subjects and display names
+ * part (or one of them alone when the template has only that body),
+ * UTF-8 in quoted-printable (every line stays under 78 characters
+ * whatever the template holds).  Subjects and display names
  * that are not plain ASCII become RFC 2047 encoded-words (UTF-8, base64).
  * Addresses are plain ASCII addr-specs (no SMTPUTF8); anything else, and
  * any CR/LF that could start a header, is refused.
@@ -37,8 +38,8 @@ struct mail_msg {
 	const char *to_email;
 	const char *to_name; /* may be NULL */
 	const char *subject;
-	const char *text;       /* the text/plain part */
-	const char *html;       /* the text/html part */
+	const char *text;       /* the text/plain part, NULL: none */
+	const char *html;       /* the text/html part, NULL: none */
 	const char *message_id; /* "<...@...>", see mail_message_id() */
 	time_t date;
 };

@@ -24,17 +24,13 @@ static const char *const vars_ticket_created[] = {
     "customer_id", "tenant_name",   "recipient_name", NULL,
 };
 static const char *const vars_speed_boost_approved[] = {
-    "boost_id",
-    "customer_id",
-    "customer_name",
-    "customer_code",
-    "speed_download",
-    "speed_upload",
-    "starts_at",
-    "ends_at",
-    "tenant_name",
-    "recipient_name",
-    NULL,
+    "boost_id",       "customer_id",
+    "customer_name",  "customer_code",
+    "plan_name",      "speed_download",
+    "speed_upload",   "duration_hours",
+    "price",          "starts_at",
+    "ends_at",        "tenant_name",
+    "recipient_name", NULL,
 };
 static const char *const vars_device_offline[] = {
     "device_id",       "name",      "ip_address",  "location",       "status",
@@ -46,7 +42,8 @@ static const char *const vars_report_ready[] = {
 };
 /* Platform mail: no tenant, so no tenant_name. */
 static const char *const vars_backup_failed[] = {
-    "backup_id", "started_at", "host", "error", "recipient_name", NULL,
+    "backup_id", "source",         "started_at", "host",
+    "error",     "recipient_name", NULL,
 };
 
 /* clang-format off */
@@ -158,11 +155,61 @@ part_name(enum template_part part)
 	return "body_text";
 }
 
+/*
+ * The distinct unknown placeholders of one text, up to UNKNOWN_MAX (what
+ * one error sentence can name); the search among those noted stays
+ * bounded by UNKNOWN_MAX, so a text of many placeholders still costs
+ * linear time.  more says whether other unknown names were left out.
+ */
+#define UNKNOWN_MAX 16
+struct unknown {
+	const char *name[UNKNOWN_MAX];
+	size_t len[UNKNOWN_MAX];
+	size_t n;
+	int more;
+};
+
+static void
+note_unknown(struct unknown *u, const char *name, size_t n)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->len[i] == n && memcmp(u->name[i], name, n) == 0)
+			return;
+	if (u->n == UNKNOWN_MAX) {
+		u->more = 1;
+		return;
+	}
+	u->name[u->n] = name;
+	u->len[u->n++] = n;
+}
+
+/* "unknown placeholders {{a}}, {{b}}; KEY may use: x, y". */
+static void
+unknown_message(const struct template_key *k, const struct unknown *u,
+                char *err, size_t errlen)
+{
+	struct buf b = BUF_INIT(errlen);
+
+	buf_adds(&b,
+	         u->n > 1 ? "unknown placeholders " : "unknown placeholder ");
+	for (size_t i = 0; i < u->n; i++)
+		buf_addf(&b, "%s{{%.*s}}", i ? ", " : "", (int)u->len[i],
+		         u->name[i]);
+	if (u->more)
+		buf_adds(&b, " and others");
+	buf_addf(&b, "; %s may use: ", k->key);
+	for (const char *const *v = k->variables; *v; v++)
+		buf_addf(&b, "%s%s", *v, v[1] ? ", " : "");
+	snprintf(err, errlen, "%s", b.s);
+	buf_release(&b);
+}
+
 int
 template_check(const struct template_key *k, enum template_part part,
                const char *text, char *err, size_t errlen)
 {
 	size_t len = strlen(text);
+	struct unknown unknown;
 
 	if (!utf8_valid(text, len)) {
 		snprintf(err, errlen, "must be valid UTF-8 text");
@@ -186,6 +233,7 @@ template_check(const struct template_key *k, enum template_part part,
 		         TEMPLATE_BODY_MAX);
 		return -1;
 	}
+	memset(&unknown, 0, sizeof(unknown));
 	for (const char *p = find_open(text); p; p = find_open(p)) {
 		const char *name;
 		size_t n, whole = placeholder_at(p, &name, &n);
@@ -197,21 +245,13 @@ template_check(const struct template_key *k, enum template_part part,
 			         (size_t)(p - text));
 			return -1;
 		}
-		if (!documented(k, name, n)) {
-			snprintf(err, errlen,
-			         "unknown placeholder {{%.*s}}; %s may use: ",
-			         (int)n, name, k->key);
-			for (const char *const *v = k->variables; *v; v++) {
-				size_t used = strlen(err);
-
-				if (used + 1 >= errlen)
-					break;
-				snprintf(err + used, errlen - used, "%s%s", *v,
-				         v[1] ? ", " : "");
-			}
-			return -1;
-		}
+		if (!documented(k, name, n))
+			note_unknown(&unknown, name, n);
 		p += whole;
+	}
+	if (unknown.n > 0) {
+		unknown_message(k, &unknown, err, errlen);
+		return -1;
 	}
 	return 0;
 }
@@ -237,13 +277,22 @@ template_validate(const char *key, const char *subject, const char *body_html,
 		         "unknown template key");
 		return -1;
 	}
+	if (!subject) {
+		e->field = "subject";
+		snprintf(e->message, sizeof(e->message), "is required");
+		return 0;
+	}
+	if (!body_html && !body_text) {
+		e->field = "body_text";
+		snprintf(e->message, sizeof(e->message),
+		         "body_html or body_text is required (a message needs "
+		         "at least one body)");
+		return 0;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
 		e->field = part_name(parts[i].part);
-		if (!parts[i].text) {
-			snprintf(e->message, sizeof(e->message), "is required");
-			return 0;
-		}
-		if (template_check(k, parts[i].part, parts[i].text, e->message,
+		if (parts[i].text &&
+		    template_check(k, parts[i].part, parts[i].text, e->message,
 		                   sizeof(e->message)) < 0)
 			return 0;
 	}

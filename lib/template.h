@@ -57,16 +57,20 @@ struct template_error {
 
 /*
  * Checks one text of a template of key k for the given part.  Returns 0,
- * or -1 with a sentence in err (unknown or malformed placeholder, bad
- * UTF-8, too long, CR/LF in a subject).
+ * or -1 with a sentence in err: a malformed placeholder, bad UTF-8, too
+ * long, CR/LF in a subject, or unknown placeholders, which the sentence
+ * names, every distinct one up to the size of err, followed by the
+ * variables the key documents.
  */
 int template_check(const struct template_key *k, enum template_part part,
                    const char *text, char *err, size_t errlen);
 
 /*
- * Checks a whole template of key (subject, HTML and text bodies).
- * Returns 1 when it is valid, 0 when it is not (e says which field and
- * why), -1 when key is not a template key (e->field is NULL).
+ * Checks a whole template of key: the subject (required) and the HTML
+ * and text bodies, of which at least one must be given (a NULL body is a
+ * message without that part).  Returns 1 when it is valid, 0 when it is
+ * not (e says which field and why), -1 when key is not a template key
+ * (e->field is NULL).
  */
 int template_validate(const char *key, const char *subject,
                       const char *body_html, const char *body_text,

@@ -1,6 +1,8 @@
 -- Reverts 0011 mail.
 DROP TABLE IF EXISTS platform_notifications;
 ALTER TABLE notifications
+	DROP KEY ix_notifications_tenant_template,
+	DROP KEY ix_notifications_tenant_id,
 	DROP COLUMN message_id,
 	DROP COLUMN interrupted,
 	DROP COLUMN send_started_at,

@@ -17,19 +17,22 @@ CREATE TABLE email_template_defaults (
 
 -- A tenant's templates, one row per key (PUT /email-templates/{key}
 -- changes them).  The keys and the placeholders each may use are listed
--- in lib/template.c, which refuses any other placeholder.
+-- in lib/template.c, which refuses any other placeholder.  A NULL body
+-- is a message without that part; one of the two is always there.
 CREATE TABLE email_templates (
 	tenant_id BIGINT UNSIGNED NOT NULL,
 	template_key VARCHAR(40) NOT NULL,
 	subject VARCHAR(255) NOT NULL,
-	body_html TEXT NOT NULL,
-	body_text TEXT NOT NULL,
+	body_html TEXT NULL,
+	body_text TEXT NULL,
 	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 		ON UPDATE CURRENT_TIMESTAMP,
 	PRIMARY KEY (tenant_id, template_key),
 	CONSTRAINT fk_email_templates_tenant FOREIGN KEY (tenant_id)
-		REFERENCES tenants (id) ON DELETE CASCADE
+		REFERENCES tenants (id) ON DELETE CASCADE,
+	CONSTRAINT ck_email_templates_body
+		CHECK (body_html IS NOT NULL OR body_text IS NOT NULL)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- A tenant's own SMTP server (/api/v1/settings/smtp); without a row the
@@ -63,11 +66,17 @@ CREATE TABLE tenant_smtp_settings (
 -- interrupted counts sends whose outcome nobody recorded (the mailer
 -- died); message_id is fixed at the first attempt and reused by every
 -- later one.
+-- The two indexes serve GET /notifications: the newest first of the
+-- whole queue, and a template_key filter (with or without status);
+-- ix_notifications_tenant_status (0003) serves a status filter alone.
 ALTER TABLE notifications
 	ADD COLUMN claim_token CHAR(32) NULL,
 	ADD COLUMN send_started_at DATETIME NULL,
 	ADD COLUMN interrupted INT UNSIGNED NOT NULL DEFAULT 0,
-	ADD COLUMN message_id VARCHAR(255) NULL;
+	ADD COLUMN message_id VARCHAR(255) NULL,
+	ADD KEY ix_notifications_tenant_id (tenant_id, id),
+	ADD KEY ix_notifications_tenant_template
+		(tenant_id, template_key, status, id);
 
 -- Platform mail (backup failed -> platform admins) has no tenant, so it
 -- has its own queue with the same columns and the same state machine

@@ -1,5 +1,7 @@
 -- Reverts 0011 mail.
 DROP TABLE IF EXISTS platform_notifications;
+DROP INDEX IF EXISTS ix_notifications_tenant_template;
+DROP INDEX IF EXISTS ix_notifications_tenant_id;
 ALTER TABLE notifications
 	DROP COLUMN message_id,
 	DROP COLUMN interrupted,

@@ -12,11 +12,13 @@ CREATE TABLE email_templates (
 	tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
 	template_key varchar(40) NOT NULL,
 	subject varchar(255) NOT NULL,
-	body_html text NOT NULL,
-	body_text text NOT NULL,
+	body_html text NULL,
+	body_text text NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	updated_at timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (tenant_id, template_key)
+	PRIMARY KEY (tenant_id, template_key),
+	CONSTRAINT ck_email_templates_body
+		CHECK (body_html IS NOT NULL OR body_text IS NOT NULL)
 );
 
 CREATE TABLE tenant_smtp_settings (
@@ -41,6 +43,9 @@ ALTER TABLE notifications
 	ADD COLUMN send_started_at timestamptz NULL,
 	ADD COLUMN interrupted integer NOT NULL DEFAULT 0,
 	ADD COLUMN message_id varchar(255) NULL;
+CREATE INDEX ix_notifications_tenant_id ON notifications (tenant_id, id);
+CREATE INDEX ix_notifications_tenant_template
+	ON notifications (tenant_id, template_key, status, id);
 
 CREATE TABLE platform_notifications (
 	id bigserial PRIMARY KEY,

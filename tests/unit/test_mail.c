@@ -190,6 +190,43 @@ START_TEST(builds_a_multipart_message)
 }
 END_TEST
 
+/* A template with one body gives a message of that part alone. */
+START_TEST(one_body_makes_a_single_part_message)
+{
+	struct buf out = BUF_INIT(0), h = BUF_INIT(0), dec = BUF_INIT(0);
+	struct mail_msg m = sample();
+	const char *body;
+	char err[200];
+
+	m.html = NULL;
+	ck_assert_int_eq(mail_build(&m, &out, err, sizeof(err)), 0);
+	assert_lines(out.s);
+	ck_assert_str_eq(header(out.s, "Content-Type", &h),
+	                 "text/plain; charset=UTF-8");
+	ck_assert_str_eq(header(out.s, "Content-Transfer-Encoding", &h),
+	                 "quoted-printable");
+	ck_assert_ptr_null(strstr(out.s, "multipart"));
+	body = strstr(out.s, "\r\n\r\n") + 4;
+	qp_decode(body, strlen(body) - 2, &dec);
+	ck_assert_str_eq(dec.s, "Yth. Budi,\r\nTagihan Rp 150.000 = lunas?\r\n"
+	                        ".\r\nbaris terakhir dengan spasi   \r\n");
+	m = sample();
+	m.text = NULL;
+	buf_reset(&out);
+	ck_assert_int_eq(mail_build(&m, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(header(out.s, "Content-Type", &h),
+	                 "text/html; charset=UTF-8");
+	/* Neither body: no message. */
+	m.html = NULL;
+	buf_reset(&out);
+	ck_assert_int_eq(mail_build(&m, &out, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no body"));
+	buf_release(&out);
+	buf_release(&h);
+	buf_release(&dec);
+}
+END_TEST
+
 START_TEST(plain_subjects_stay_plain)
 {
 	struct buf out = BUF_INIT(0), h = BUF_INIT(0);
@@ -356,9 +393,10 @@ int
 main(void)
 {
 	const TTest *const tests[] = {
-	    builds_a_multipart_message,           plain_subjects_stay_plain,
-	    header_injection_is_refused,          addresses_and_message_ids,
-	    qp_keeps_lines_short_and_round_trips, send_checks_before_connecting,
+	    builds_a_multipart_message,    one_body_makes_a_single_part_message,
+	    plain_subjects_stay_plain,     header_injection_is_refused,
+	    addresses_and_message_ids,     qp_keeps_lines_short_and_round_trips,
+	    send_checks_before_connecting,
 	};
 	int rc;
 

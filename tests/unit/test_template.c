@@ -169,6 +169,52 @@ START_TEST(validation_refuses_unknown_placeholders)
 }
 END_TEST
 
+START_TEST(validation_names_every_unknown_placeholder)
+{
+	struct template_error e;
+
+	/* Each distinct unknown name once, in order, then the documented. */
+	ck_assert_int_eq(
+	    template_validate("ticket_created", "T {{title}}",
+	                      "<p>{{amount}} {{ password }} {{amount}}</p>",
+	                      NULL, &e),
+	    0);
+	ck_assert_str_eq(e.field, "body_html");
+	ck_assert_ptr_nonnull(strstr(
+	    e.message, "unknown placeholders {{amount}}, {{password}};"));
+	ck_assert_ptr_null(strstr(e.message, "{{amount}}, {{password}}, "));
+	ck_assert_ptr_nonnull(strstr(e.message, "ticket_created may use: "));
+	ck_assert_ptr_nonnull(strstr(e.message, "ticket_number"));
+	ck_assert_int_eq(
+	    template_validate("ticket_created", "T {{nope}}", NULL, "x", &e),
+	    0);
+	ck_assert_ptr_nonnull(
+	    strstr(e.message, "unknown placeholder {{nope}};"));
+}
+END_TEST
+
+START_TEST(one_body_is_enough_none_is_not)
+{
+	struct template_error e;
+
+	ck_assert_int_eq(template_validate("ticket_created", "T {{title}}",
+	                                   NULL, "{{title}}", &e),
+	                 1);
+	ck_assert_int_eq(template_validate("ticket_created", "T {{title}}",
+	                                   "<p>{{title}}</p>", NULL, &e),
+	                 1);
+	ck_assert_int_eq(
+	    template_validate("ticket_created", "T {{title}}", NULL, NULL, &e),
+	    0);
+	ck_assert_str_eq(e.field, "body_text");
+	ck_assert_ptr_nonnull(strstr(e.message, "body_html or body_text"));
+	/* Given, a body may not be empty. */
+	ck_assert_int_eq(template_validate("ticket_created", "T", "", "x", &e),
+	                 0);
+	ck_assert_str_eq(e.field, "body_html");
+}
+END_TEST
+
 START_TEST(validation_limits_subjects_and_bodies)
 {
 	struct template_error e;
@@ -269,5 +315,6 @@ UNIT_MAIN("template", renders_each_part_escaped_for_it,
           subject_values_with_line_breaks_are_refused,
           malformed_placeholders_fail_to_render,
           validation_refuses_unknown_placeholders,
-          validation_limits_subjects_and_bodies, every_key_is_documented,
-          worst_case_is_bounded)
+          validation_names_every_unknown_placeholder,
+          one_body_is_enough_none_is_not, validation_limits_subjects_and_bodies,
+          every_key_is_documented, worst_case_is_bounded)
