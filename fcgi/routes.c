@@ -80,6 +80,10 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
 	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
 
+	/* Exports. */
+	{ HTTP_GET,    "/exports/customers",      ROLE_OPERATOR,   exports_customers,        NULL,                    0,  "Export customers as CSV or XLSX" },
+	{ HTTP_GET,    "/exports/payments",       ROLE_OPERATOR,   exports_payments,         NULL,                    0,  "Export payments as CSV or XLSX" },
+
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };
 

@@ -122,4 +122,8 @@ int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
 
+/* fcgi/exports.c */
+int exports_customers(struct req *r);
+int exports_payments(struct req *r);
+
 #endif

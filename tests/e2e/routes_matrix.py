@@ -90,6 +90,8 @@ ROLE.update({
     ("GET", "/api/v1/alerts"): V,
     ("GET", "/api/v1/alerts/{id}"): V,
     ("POST", "/api/v1/alerts/{id}/acknowledge"): T,
+    ("GET", "/api/v1/exports/customers"): O,
+    ("GET", "/api/v1/exports/payments"): O,
 })
 
 
