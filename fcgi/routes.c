@@ -84,6 +84,16 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/exports/customers",      ROLE_OPERATOR,   exports_customers,        NULL,                    0,  "Export customers as CSV or XLSX" },
 	{ HTTP_GET,    "/exports/payments",       ROLE_OPERATOR,   exports_payments,         NULL,                    0,  "Export payments as CSV or XLSX" },
 
+	/* Email: the tenant's SMTP server, templates and notification queue. */
+	{ HTTP_GET,    "/settings/smtp",          ROLE_ADMIN,      email_smtp_get,           NULL,                    0,  "The tenant's own SMTP server" },
+	{ HTTP_PUT,    "/settings/smtp",          ROLE_ADMIN,      email_smtp_put,           email_smtp_fields,       B,  "Set the tenant's own SMTP server" },
+	{ HTTP_DELETE, "/settings/smtp",          ROLE_ADMIN,      email_smtp_delete,        NULL,                    0,  "Go back to the platform's SMTP server" },
+	{ HTTP_GET,    "/email-templates",        ROLE_OPERATOR,   email_templates_list,     NULL,                    0,  "List email templates and their variables" },
+	{ HTTP_GET,    "/email-templates/{key}",  ROLE_OPERATOR,   email_templates_get,      NULL,                    0,  "Get an email template" },
+	{ HTTP_PUT,    "/email-templates/{key}",  ROLE_ADMIN,      email_templates_put,      email_template_fields,   B,  "Change an email template" },
+	{ HTTP_GET,    "/notifications",          ROLE_OPERATOR,   email_notifications_list, NULL,                    0,  "List queued, sent and failed emails" },
+	{ HTTP_GET,    "/notifications/:id",      ROLE_OPERATOR,   email_notifications_get,  NULL,                    0,  "Get a queued, sent or failed email" },
+
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };
 

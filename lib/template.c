@@ -65,6 +65,17 @@ const struct template_key template_keys[] = {
 };
 /* clang-format on */
 
+/* In the order of template_keys (test_template.c checks it). */
+const char *const template_key_names[] = {
+    "payment_overdue",
+    "ticket_created",
+    "speed_boost_approved",
+    "device_offline",
+    "report_ready",
+    "backup_failed",
+    NULL,
+};
+
 const struct template_key *
 template_key_find(const char *key)
 {

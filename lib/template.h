@@ -46,6 +46,9 @@ struct template_key {
 /* Every key, closed by an entry whose key is NULL. */
 extern const struct template_key template_keys[];
 
+/* The same keys' names, NULL-terminated (query filters, field enums). */
+extern const char *const template_key_names[];
+
 /* The key named key, or NULL when there is none. */
 const struct template_key *template_key_find(const char *key);
 

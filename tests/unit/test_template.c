@@ -267,6 +267,9 @@ START_TEST(every_key_is_documented)
 	}
 	ck_assert_ptr_null(template_key_find("nope"));
 	ck_assert_ptr_null(template_key_find(NULL));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(template_key_names[i], template_keys[i].key);
+	ck_assert_ptr_null(template_key_names[n]);
 }
 END_TEST
 
