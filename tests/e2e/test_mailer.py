@@ -268,6 +268,10 @@ def test_always_fails_three_attempts_then_failed_and_alert(tenant, mysql,
     assert a["subject_id"] == "device_offline" and a["occurrences"] == 2
     assert a["details"]["notification_id"] in nids
     assert a["details"]["attempts"] == 3
+    # The API shows them as failed, with the server's reply.
+    failed = tenant.operator.get("/notifications?status=failed").json()["data"]
+    assert sorted(n["id"] for n in failed) == sorted(nids)
+    assert all(n["attempts"] == 3 and "554" in n["last_error"] for n in failed)
     # Nothing is sent again, however often a mailer runs.
     with Server(Recorder()) as s:
         mailer("--tenant", str(tenant.id), "once", port=s.port)
@@ -447,6 +451,35 @@ def test_tenant_smtp_starttls_auth_and_sealed_password(tenant, mysql, tls_files,
     assert mailer("--tenant", str(tenant.id), "smtp-show").stdout.strip() == "null"
 
 
+def test_tenant_smtp_set_through_the_api(tenant, mysql, tls_files, quiet_stack):
+    """PUT /settings/smtp seals the password as the mailer opens it: the
+    tenant's server gets AUTH with it over STARTTLS."""
+    ctx, cert = tls_files
+    password = "api-" + unique("smtp")
+    with auth_server(Recorder(), ctx, "api-user", password) as s:
+        r = tenant.admin.put("/settings/smtp", {
+            "host": "127.0.0.1", "port": s.port, "security": "starttls",
+            "username": "api-user", "password": password,
+            "from_email": "noc@rt07.example.id", "verify_tls": False})
+        assert r.status_code == 200, r.text
+        assert password not in r.text and r.json()["data"]["password_set"]
+        nid = queue(mysql, tenant.id, "ticket_created", "tech@example.com",
+                    payload={"title": "API"})
+        mailer("--tenant", str(tenant.id), "once", port=free_port())
+        assert row(mysql, nid)["status"] == "sent"
+        assert s.handler.auth[-1][1:] == ("api-user", True)
+        env, msg = s.handler.messages[0]
+        assert env.mail_from == "noc@rt07.example.id"
+        # No from_name: the tenant's name.
+        assert msg["From"].addresses[0].display_name == "RT/RW Net " + tenant.slug
+    # Back on the platform's server once the settings are gone.
+    assert tenant.admin.delete("/settings/smtp").status_code == 204
+    nid = queue(mysql, tenant.id, "ticket_created", "tech@example.com")
+    with Server(Recorder()) as plain:
+        mailer("--tenant", str(tenant.id), "once", port=plain.port)
+    assert row(mysql, nid)["status"] == "sent" and len(plain.handler.messages) == 1
+
+
 def test_platform_smtp_verifies_with_a_ca_file(tenant, mysql, tls_files, quiet_stack):
     ctx, cert = tls_files
     with Server(Recorder(), tls_context=ctx, require_starttls=True) as s:
@@ -539,6 +572,35 @@ def test_templates_seeded_listed_and_validated(tenant, mysql, quiet_stack):
     assert parts(msg) == ("99000.00\n", "<h1>99000.00</h1>\n") or \
         [p.strip() for p in parts(msg)] == ["99000.00", "<h1>99000.00</h1>"]
     assert row(mysql, nid)["status"] == "sent"
+
+
+def test_template_with_one_body_sends_one_part(tenant, mysql, quiet_stack):
+    r = tenant.admin.put("/email-templates/device_offline", {
+        "subject": "{{name}} mati",
+        "body_text": "Perangkat {{name}} <{{ip_address}}> & {{location}} mati."})
+    assert r.status_code == 200, r.text
+    nid = queue(mysql, tenant.id, "device_offline", "noc@example.com",
+                payload={"name": "OLT-2", "ip_address": "10.0.0.9",
+                         "location": "Pos <RW> 05"})
+    with Server(Recorder()) as s:
+        mailer("--tenant", str(tenant.id), "once", port=s.port)
+    (env, msg), = s.handler.messages
+    assert msg["Subject"] == "OLT-2 mati"
+    assert msg.get_content_type() == "text/plain" and not msg.is_multipart()
+    # Text parts take values as they are.
+    assert msg.get_content().strip() == \
+        "Perangkat OLT-2 <10.0.0.9> & Pos <RW> 05 mati."
+    assert row(mysql, nid)["status"] == "sent"
+    # HTML only: one text/html part, values escaped.
+    tenant.admin.put("/email-templates/device_offline", {
+        "subject": "{{name}} mati", "body_html": "<p>{{location}}</p>"})
+    nid = queue(mysql, tenant.id, "device_offline", "noc@example.com",
+                payload={"name": "OLT-2", "location": "Pos <RW> 05"})
+    with Server(Recorder()) as s:
+        mailer("--tenant", str(tenant.id), "once", port=s.port)
+    (env, msg), = s.handler.messages
+    assert msg.get_content_type() == "text/html"
+    assert msg.get_content().strip() == "<p>Pos &lt;RW&gt; 05</p>"
 
 
 def test_every_default_template_renders(tenant, mysql, quiet_stack):
