@@ -603,6 +603,47 @@ def test_template_with_one_body_sends_one_part(tenant, mysql, quiet_stack):
     assert msg.get_content().strip() == "<p>Pos &lt;RW&gt; 05</p>"
 
 
+def test_triggers_render_their_variables(tenant, mysql, quiet_stack):
+    """The triggers that exist (the overdue job, a device going offline)
+    queue what their default templates use: the emails they cause carry
+    the values, not empty placeholders."""
+    from test_billing_jobs import create_customer, overdue
+    from test_devices import listener, new_device
+
+    assert tenant.admin.patch("/tenant", {"timezone": "Asia/Jakarta"}).status_code == 200
+    c = create_customer(tenant.operator, name="Sari Wulandari", billing_day=10,
+                        email="sari@example.id")
+    p = tenant.operator.post("/payments", {"customer_id": c["id"], "amount": 175000,
+                                           "period": "2026-03"}).json()["data"]
+    assert overdue(tenant, "2026-03-11T00:00:00Z")["overdue"] == "1"
+    lst = listener()
+    d = new_device(tenant.technician, port=lst.getsockname()[1],
+                   name="OLT Pos 05 & RW's")
+    assert tenant.technician.post(f"/devices/{d['id']}/check").status_code == 200
+    lst.close()
+    r = tenant.technician.post(f"/devices/{d['id']}/check")
+    assert r.json()["data"]["status"] == "offline"
+    with Server(Recorder()) as s:
+        mailer("--tenant", str(tenant.id), "once", port=s.port)
+    got = {e.rcpt_tos[0]: m for e, m in s.handler.messages}
+    assert set(got) == {"sari@example.id", tenant.users["admin"]["email"]}, got
+    bill = got["sari@example.id"]
+    assert bill["Subject"] == f"Tagihan 2026-03 sudah jatuh tempo ({c['customer_code']})"
+    text, html = parts(bill)
+    assert "Yth. Sari Wulandari," in text and "Rp 175000.00" in text
+    assert "2026-03-10" in text and "RT/RW Net " + tenant.slug in text
+    dev = got[tenant.users["admin"]["email"]]
+    assert dev["Subject"] == "Perangkat OLT Pos 05 & RW's offline"
+    text, html = parts(dev)
+    assert "Halo Admin " + tenant.slug in text
+    assert "OLT Pos 05 & RW's (127.0.0.1) di Pos RW 05" in text
+    assert "OLT Pos 05 &amp; RW&#39;s" in html
+    assert tenant.operator.get("/notifications?status=sent").json()["meta"]["total"] == 2
+    (note,) = tenant.operator.get(
+        "/notifications?template_key=payment_overdue").json()["data"]
+    assert note["payload"]["payment_id"] == p["id"] and note["status"] == "sent"
+
+
 def test_every_default_template_renders(tenant, mysql, quiet_stack):
     with mysql.cursor() as cur:
         cur.execute("SELECT template_key FROM email_template_defaults")
