@@ -72,6 +72,7 @@ build/$(1)/bin/rtrw-api: $$($(1)_FCGI_OBJS) $$($(1)_LIBA)
 # rtrw-api's worker with the test routes of tests/e2e/stream_probe.c, for
 # tests/e2e/test_stream.py; never installed.
 build/$(1)/bin/stream_probe: build/$(1)/obj/fcgi/main.o \
+		build/$(1)/obj/fcgi/schema.o \
 		build/$(1)/obj/tests/e2e/stream_probe.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)

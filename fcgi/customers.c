@@ -101,7 +101,7 @@ static const struct filter_def customer_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec customer_list = {
+const struct list_spec customer_list_spec = {
     .store = &store_customer_list,
     .filters = customer_filters,
 };
@@ -268,7 +268,7 @@ write_failed(struct req *r)
 int
 customers_list(struct req *r)
 {
-	return reply_list(r, &customer_list);
+	return reply_list(r, &customer_list_spec);
 }
 
 int

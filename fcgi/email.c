@@ -37,8 +37,8 @@
 
 #include <string.h>
 
+#include "arena.h"
 #include "fields.h"
-#include "json.h"
 #include "mailer.h"
 #include "reply.h"
 #include "store/mail.h"
@@ -95,7 +95,7 @@ static const struct filter_def notification_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec notification_list = {
+const struct list_spec email_notification_list_spec = {
     .store = &store_mail_notification_list,
     .filters = notification_filters,
 };
@@ -204,17 +204,20 @@ path_key(struct req *r)
 static int
 reply_template(struct req *r, int status, const struct mail_template *m)
 {
-	cJSON *o = mailer_template_json(m);
+	struct mailer_template_item item;
 
-	return o ? req_data(r, status, o) : -1;
+	if (mailer_template_item(m, r->a, &item) < 0)
+		return -1;
+	return reply_row(r, status, &mailer_template_item_row, &item);
 }
 
 int
 email_templates_list(struct req *r)
 {
-	int64_t page, per_page;
-	struct rows rs;
-	cJSON *items;
+	struct mailer_template_item *items;
+	int64_t page, per_page, first;
+	struct rows rs, out;
+	size_t n = 0;
 
 	/*
 	 * A tenant has one template per key (six), so the page is cut
@@ -223,20 +226,20 @@ email_templates_list(struct req *r)
 	if (req_page(r, &page, &per_page) < 0 ||
 	    store_mail_template_list(r->tdb, &rs) < 0)
 		return -1;
-	items = cJSON_CreateArray();
+	items = arena_zalloc(r->a, (rs.n + 1) * sizeof(*items));
 	if (!items)
 		return -1;
-	for (size_t i = (size_t)((page - 1) * per_page);
-	     i < rs.n && (int64_t)cJSON_GetArraySize(items) < per_page; i++) {
-		cJSON *o = mailer_template_json(rows_at(&rs, i));
-
-		if (!o) {
-			cJSON_Delete(items);
+	first = (page - 1) * per_page;
+	for (size_t i = 0; i < rs.n; i++) {
+		if ((int64_t)i < first || (int64_t)n >= per_page)
+			continue;
+		if (mailer_template_item(rows_at(&rs, i), r->a, &items[n++]) <
+		    0)
 			return -1;
-		}
-		cJSON_AddItemToArray(items, o);
 	}
-	return req_list(r, items, page, per_page, (int64_t)rs.n);
+	out = (struct rows){
+	    .type = &mailer_template_item_row, .n = n, .data = items};
+	return reply_page(r, &out, page, per_page, (int64_t)rs.n);
 }
 
 int
@@ -285,7 +288,7 @@ email_templates_put(struct req *r)
 int
 email_notifications_list(struct req *r)
 {
-	return reply_list(r, &notification_list);
+	return reply_list(r, &email_notification_list_spec);
 }
 
 int

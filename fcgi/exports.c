@@ -158,7 +158,42 @@ payment_row(void *ctx, const struct export_payment *p)
 	return row_end(s);
 }
 
-/* The query parameters every export takes. */
+/* The query parameters of the exports (read by req_query()). */
+struct export_query {
+	const char *format, *status, *from, *to;
+	int bom, by_payment_date;
+};
+
+/* clang-format off */
+static const struct filter_def customer_params[] = {
+	FILTER_REQUIRED_ENUM_(struct export_query, format, formats,
+	                      "the file format"),
+	FILTER_BOOL_(struct export_query, bom,
+	             "CSV only: a UTF-8 byte order mark first (Excel)"),
+	FILTER_ENUM_(struct export_query, status, statuses,
+	             "only customers with this status"),
+	FILTER_END
+};
+static const struct filter_def payment_params[] = {
+	FILTER_REQUIRED_ENUM_(struct export_query, format, formats,
+	                      "the file format"),
+	FILTER_BOOL_(struct export_query, bom,
+	             "CSV only: a UTF-8 byte order mark first (Excel)"),
+	FILTER_DATE_(struct export_query, from,
+	             "first day of the range (inclusive)"),
+	FILTER_DATE_(struct export_query, to,
+	             "last day of the range (inclusive)"),
+	FILTER_NAMED_INDEX_(struct export_query, by_payment_date, "date_field",
+	                    date_fields, "the date the range filters"),
+	FILTER_END
+};
+/* clang-format on */
+
+/* The route table names these for --schema: query parameters only. */
+const struct list_spec exports_customers_query = {.filters = customer_params};
+const struct list_spec exports_payments_query = {.filters = payment_params};
+
+/* What an export needs of its request. */
 struct export_req {
 	int xlsx, bom;
 	char today[BILLING_DATE_LEN];
@@ -166,22 +201,18 @@ struct export_req {
 };
 
 static int
-export_params(struct req *r, const char *what, struct export_req *e)
+export_params(struct req *r, const char *what, const struct filter_def *params,
+              struct export_query *q, struct export_req *e)
 {
-	const char *format;
-	int bom;
-
-	if (req_param_enum(r, "format", formats, &format) < 0 ||
-	    req_param_bool(r, "bom", &bom) < 0)
+	memset(q, 0, sizeof(*q));
+	if (req_query(r, params, q) < 0)
 		return -1;
-	if (!format)
-		return req_invalid(r, "format", "is required: csv or xlsx");
-	e->xlsx = strcmp(format, "xlsx") == 0;
-	e->bom = bom == 1;
+	e->xlsx = strcmp(q->format, "xlsx") == 0;
+	e->bom = q->bom;
 	if (billing_today(r->who_row ? r->who_row->tenant_timezone : NULL,
 	                  time(NULL), e->today) < 0)
 		return -1;
-	e->filename = arena_printf(r->a, "%s-%s.%s", what, e->today, format);
+	e->filename = arena_printf(r->a, "%s-%s.%s", what, e->today, q->format);
 	return e->filename ? 0 : -1;
 }
 
@@ -252,11 +283,12 @@ int
 exports_customers(struct req *r)
 {
 	struct customer_args a;
+	struct export_query q;
 	struct export_req e;
 
-	if (export_params(r, "customers", &e) < 0 ||
-	    req_param_enum(r, "status", statuses, &a.status) < 0)
+	if (export_params(r, "customers", customer_params, &q, &e) < 0)
 		return -1;
+	a.status = q.status;
 	a.today = e.today;
 	return export_run(r, &e, customer_cols, CUSTOMER_NCOLS, "Customers",
 	                  run_customers, &a);
@@ -280,17 +312,16 @@ int
 exports_payments(struct req *r)
 {
 	struct payment_args a = {0};
+	struct export_query q;
 	struct export_req e;
-	const char *field;
 
-	if (export_params(r, "payments", &e) < 0 ||
-	    req_param_date(r, "from", &a.from) < 0 ||
-	    req_param_date(r, "to", &a.to) < 0 ||
-	    req_param_enum(r, "date_field", date_fields, &field) < 0)
+	if (export_params(r, "payments", payment_params, &q, &e) < 0)
 		return -1;
-	if (a.from && a.to && strcmp(a.from, a.to) > 0)
+	if (q.from && q.to && strcmp(q.from, q.to) > 0)
 		return req_invalid(r, "to", "must not be before from");
-	a.by_paid = field && strcmp(field, "payment_date") == 0;
+	a.from = q.from;
+	a.to = q.to;
+	a.by_paid = q.by_payment_date;
 	a.today = e.today;
 	return export_run(r, &e, payment_cols, PAYMENT_NCOLS, "Payments",
 	                  run_payments, &a);

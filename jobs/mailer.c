@@ -187,7 +187,7 @@ print_json(const cJSON *v)
 
 /* Prints the tenant's templates as the API lists them. */
 static int
-print_templates(struct tdb *t)
+print_templates(struct arena *a, struct tdb *t)
 {
 	struct rows rs;
 	cJSON *arr;
@@ -197,8 +197,11 @@ print_templates(struct tdb *t)
 		return 1;
 	arr = cJSON_CreateArray();
 	for (size_t i = 0; arr && i < rs.n; i++) {
-		cJSON *o = mailer_template_json(rows_at(&rs, i));
+		struct mailer_template_item item;
+		cJSON *o = NULL;
 
+		if (mailer_template_item(rows_at(&rs, i), a, &item) == 0)
+			o = row_json(&mailer_template_item_row, &item);
 		if (!o) {
 			cJSON_Delete(arr);
 			return 1;
@@ -320,7 +323,7 @@ cmd_settings(const struct config *cfg, struct db *db, const struct opts *o,
 		printf("%s\n", r ? "deleted" : "none");
 		rc = 0;
 	} else if (strcmp(cmd, "templates") == 0) {
-		rc = print_templates(t);
+		rc = print_templates(&a, t);
 	} else if (strcmp(cmd, "smtp-set") == 0) {
 		rc = set_smtp(cfg, t, o);
 	} else {

@@ -859,21 +859,44 @@ mailer_template_put(struct tdb *t, const char *key, const char *subject,
 	return store_mail_template_put(t, &m) < 0 ? -1 : 1;
 }
 
-cJSON *
-mailer_template_json(const struct mail_template *m)
+/* clang-format off */
+static const struct col template_item_cols[] = {
+	COL_STR(struct mailer_template_item, key, 0),
+	COL_STR(struct mailer_template_item, subject, 0),
+	COL_STR(struct mailer_template_item, body_html, COL_F_NULL),
+	COL_STR(struct mailer_template_item, body_text, COL_F_NULL),
+	COL_STR(struct mailer_template_item, description, 0),
+	COL_JSON(struct mailer_template_item, variables, 0),
+	COL_TIME(struct mailer_template_item, created_at, 0),
+	COL_TIME(struct mailer_template_item, updated_at, 0),
+	COL_END
+};
+/* clang-format on */
+const struct rowtype mailer_template_item_row =
+    ROWTYPE(struct mailer_template_item, "email_template", template_item_cols);
+
+int
+mailer_template_item(const struct mail_template *m, struct arena *a,
+                     struct mailer_template_item *out)
 {
 	const struct template_key *k = template_key_find(m->key);
-	cJSON *o = row_json(&mail_template_row, m), *vars;
+	struct buf b = BUF_INIT(4096);
 
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "description", k ? k->trigger : "");
-	vars = cJSON_AddArrayToObject(o, "variables");
-	for (size_t i = 0; k && vars && k->variables[i]; i++)
-		cJSON_AddItemToArray(vars, cJSON_CreateString(k->variables[i]));
-	if (!vars) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	/* Variable names are [a-z][a-z0-9_]*: nothing to escape. */
+	buf_addch(&b, '[');
+	for (size_t i = 0; k && k->variables[i]; i++)
+		buf_addf(&b, "%s\"%s\"", i ? "," : "", k->variables[i]);
+	buf_addch(&b, ']');
+	*out = (struct mailer_template_item){
+	    .key = m->key,
+	    .subject = m->subject,
+	    .body_html = m->body_html,
+	    .body_text = m->body_text,
+	    .description = k ? k->trigger : "",
+	    .variables = arena_strdup(a, b.s),
+	    .created_at = m->created_at,
+	    .updated_at = m->updated_at,
+	};
+	buf_release(&b);
+	return out->variables ? 0 : -1;
 }

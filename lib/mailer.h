@@ -50,9 +50,10 @@
 #ifndef RTRW_MAILER_H
 #define RTRW_MAILER_H
 
-#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdint.h>
+
+#include "row.h"
 
 struct arena;
 struct config;
@@ -162,12 +163,22 @@ int mailer_template_put(struct tdb *t, const char *key, const char *subject,
                         struct template_error *e);
 
 /*
- * A template as the API shows it: its row (key, subject, body_html,
- * body_text, created_at, updated_at) with what lib/template.c documents
- * for its key, "description" (what sends it, to whom) and "variables"
- * (the placeholders it may use).  NULL when out of memory; the caller
- * owns it.
+ * A template as the API shows it: its row with what lib/template.c
+ * documents for its key, description (what sends it, to whom) and
+ * variables (the placeholders it may use, a JSON array).
  */
-cJSON *mailer_template_json(const struct mail_template *m);
+struct mailer_template_item {
+	const char *key, *subject, *body_html, *body_text;
+	const char *description, *variables;
+	const char *created_at, *updated_at;
+};
+extern const struct rowtype mailer_template_item_row;
+
+/*
+ * Fills out from m; its strings point into m and into a.  0, or -1 when
+ * the arena is full.
+ */
+int mailer_template_item(const struct mail_template *m, struct arena *a,
+                         struct mailer_template_item *out);
 
 #endif

@@ -30,9 +30,10 @@
 
 #include "arena.h"
 #include "config.h"
-#include "db.h"
 #include "events.h"
 #include "log.h"
+#include "store/registry.h"
+#include "tdb.h"
 #include "util.h"
 
 #define RXBUF 8192
@@ -333,8 +334,8 @@ main(int argc, char **argv)
 	if (failed_open)
 		rc = 1;
 
-	db = db_open(&cfg, DB_ACCOUNT_APP, err, sizeof(err));
-	if (!db) {
+	if (store_register(err, sizeof(err)) < 0 ||
+	    !(db = db_open(&cfg, DB_ACCOUNT_APP, err, sizeof(err)))) {
 		fprintf(stderr, "bench_events: %s\n", err);
 		return 1;
 	}

@@ -13,8 +13,8 @@ PACKAGES=(
 	openssl wrk curl procps psmisc gettext-base nodejs npm
 	python3 python3-pytest python3-requests python3-yaml
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
-	python3-openpyxl
-	python3-websocket python3-jsonschema
+	python3-openpyxl python3-jsonschema
+	python3-websocket
 	sqlmap
 )
 

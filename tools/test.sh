@@ -3,7 +3,8 @@
 #
 #   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
 #      background while the steps that do not need it run)
-#   2. clang-format check (make format-check)
+#   2. clang-format check (make format-check), then the layer check
+#      (tools/layers.py: includes against lib/LAYERS, SQL only in lib/store/)
 #   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
 #      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5), from
 #      the worst-case seeds of tests/fuzz/seeds.py, with -max_len at the
@@ -24,8 +25,8 @@
 # HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, WS_PORT=18091,
 # the simulated router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729,
 # the mail sink SMTP_PORT=22525 (each from its TEST_ variable when set).
-# PYTEST_ARGS adds
-# arguments to pytest, e.g. PYTEST_ARGS="-k health".
+# PYTEST_ARGS adds arguments to pytest, as shell words:
+# PYTEST_ARGS="-k 'health or auth'".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -101,6 +102,15 @@ stack_pid=$!
 echo "test: format-check"
 if ! make --no-print-directory format-check; then
 	step_fail format-check
+fi
+
+# 2b. Layers: every #include against lib/LAYERS, lib/db.h and SQL only in
+# the data layer; a file that no layer names fails too.
+echo "test: layers"
+if /usr/bin/python3 tools/layers.py; then
+	passed=$((passed + 1))
+else
+	step_fail layers
 fi
 
 # 3. Unit tests.
@@ -187,9 +197,9 @@ if wait "$stack_pid"; then
 		# A CA bundle from the environment would override the tests'
 		# verify=False for the stack's self-signed certificate.
 		unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
-		# shellcheck disable=SC2086
-		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
-			${PYTEST_ARGS:-}
+		# PYTEST_ARGS is shell words: -k "a or b" stays one argument.
+		eval "set -- ${PYTEST_ARGS:-}"
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e "$@"
 	) 2>&1 | tee "$pytest_out"
 	# "3 passed, 1 failed, 1 error in 2.01s" (any order, any subset).
 	summary=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$pytest_out" | tail -1)

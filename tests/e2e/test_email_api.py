@@ -256,11 +256,15 @@ def test_template_put_validates_and_changes_only_that_template(tenant, tenant_b,
 
 def queue(mysql, tenant_id, key, status="queued", email="x@example.com",
           attempts=0, error=None, payload=None):
+    """A queue row as the mailer leaves it.  Rows it could still take
+    (queued, sending) are due only tomorrow, so that the stack's mailer
+    service leaves them alone during the test."""
     with mysql.cursor() as cur:
         cur.execute("INSERT INTO notifications (tenant_id, template_key,"
                     " recipient_email, status, attempts, last_error, payload,"
-                    " claim_token, dedupe_key)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " claim_token, dedupe_key, send_after)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                    " NOW() + INTERVAL 1 DAY)",
                     (tenant_id, key, email, status, attempts, error,
                      json.dumps(payload) if payload is not None else None,
                      "c" * 32 if status == "sending" else None,

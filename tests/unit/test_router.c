@@ -15,14 +15,14 @@ h(struct req *r)
 
 /* clang-format off */
 static const struct route table[] = {
-	{ HTTP_GET,    "/customers",              ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_POST,   "/customers",              ROLE_OPERATOR, h, NULL, 0, NULL },
-	{ HTTP_GET,    "/customers/stats",        ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_GET,    "/customers/:id",          ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_DELETE, "/customers/:id",          ROLE_ADMIN,    h, NULL, 0, NULL },
-	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, h, NULL, 0, NULL },
-	{ HTTP_PUT,    "/email-templates/{key}",  ROLE_ADMIN,    h, NULL, 0, NULL },
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	{ HTTP_GET,    "/customers",              ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_POST,   "/customers",              ROLE_OPERATOR, h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_GET,    "/customers/stats",        ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_GET,    "/customers/:id",          ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_DELETE, "/customers/:id",          ROLE_ADMIN,    h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_PUT,    "/email-templates/{key}",  ROLE_ADMIN,    h, NULL, 0, NULL, NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 /* clang-format on */
 
@@ -177,12 +177,15 @@ big_table(void)
 			snprintf(p, n, "/res%d/:id/sub/:id", i / 4);
 			break;
 		}
-		big[i] =
-		    (struct route){HTTP_GET, p, ROLE_VIEWER, h, NULL, 0, NULL};
+		big[i] = (struct route){.method = HTTP_GET,
+		                        .pattern = p,
+		                        .role = ROLE_VIEWER,
+		                        .handler = h};
 	}
-	big[NROUTES] = (struct route){
-	    HTTP_GET, "/customers/:id/comments/:id", ROLE_VIEWER, h, NULL, 0,
-	    NULL};
+	big[NROUTES] = (struct route){.method = HTTP_GET,
+	                              .pattern = "/customers/:id/comments/:id",
+	                              .role = ROLE_VIEWER,
+	                              .handler = h};
 	memset(&big[NROUTES + 1], 0, sizeof(big[0]));
 }
 

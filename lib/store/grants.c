@@ -1,4 +1,4 @@
-#include "grants.h"
+#include "store/grants.h"
 
 #include <mysql.h>
 #include <stdio.h>
@@ -62,7 +62,7 @@ account_hosts(const char *list, char hosts[][256], int max)
 }
 
 int
-grants_apply(const struct config *c, char *err, size_t errlen)
+store_grants_apply(const struct config *c, char *err, size_t errlen)
 {
 	const char *admin = c->db_admin_user[0] ? c->db_admin_user : c->db_user;
 	char pw[256], tables[256][65], hosts[8][256];
