@@ -130,7 +130,8 @@ san_env() {
 
 #
 # The command line must name one of DIR's own paths (DIR/rtrw.conf,
-# DIR/mysql, DIR/nginx/, DIR/run/), not merely contain DIR: the stacks of
+# DIR/mysql, DIR/nginx/, DIR/run/, the mail sink's DIR/mail), not merely
+# contain DIR: the stacks of
 # make test live inside var/, and a test stack's process is no process of
 # var's.  It is read into a variable, not piped into grep -q, whose early
 # exit could fail the pipeline and make a live process look gone.
@@ -140,7 +141,7 @@ pid_of() {
 	pid=$(tr -dc 0-9 <"$f")
 	[ -n "$pid" ] || return 1
 	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/) ]] || return 1
+	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/|mail\ ) ]] || return 1
 	running "$pid" || return 1
 	echo "$pid"
 }
