@@ -5,9 +5,11 @@
 
 Reads OUT_DIR/rows.tsv (one line per table row: name, path, req/s, p50
 ms, p99 ms, ceiling, ratio, cpu us/request, cpu ratio, load, baseline
-ratio; "-" or empty for none) and OUT_DIR/notes.txt, and writes
+ratio; "-" or empty for none), OUT_DIR/notes.txt and the text sections
+events.md, cache.txt and mail.md when they exist, and writes
 OUT_DIR/latest.json with the KEY=VALUE pairs (numbers where they parse)
-at the top level and under "rows" one object per row.  Keys with a dot
+at the top level, under "rows" one object per row and under "events",
+"cache" and "mail" the sections' lines.  Keys with a dot
 (worker_rss_kb.start=123) make a nested object.
 """
 import datetime
@@ -51,6 +53,12 @@ def main():
     notes = os.path.join(out, "notes.txt")
     doc["notes"] = [n for n in open(notes, encoding="utf-8").read()
                     .splitlines() if n] if os.path.exists(notes) else []
+    for key, name in (("events", "events.md"), ("cache", "cache.txt"),
+                      ("mail", "mail.md")):
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            doc[key] = [line for line in open(path, encoding="utf-8")
+                        .read().splitlines() if line.strip()]
     with open(os.path.join(out, "latest.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")

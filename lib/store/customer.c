@@ -52,6 +52,8 @@
 	COL_INT(T, service_plan_id, 0), \
 	COL_STR(T, status, 0), \
 	COL_INT(T, router_id, COL_F_NULL), \
+	COL_STR(T, router_state, COL_F_NULL), \
+	COL_STR(T, router_error, COL_F_NULL), \
 	COL_STR(T, pppoe_username, COL_F_NULL), \
 	COL_DEC(T, monthly_price, 0), \
 	COL_INT(T, billing_day, 0), \
@@ -107,7 +109,7 @@ struct customer_in {
 	int64_t id, service_plan_id, router_id, billing_day, customer_id;
 	const char *customer_code, *name, *phone, *email, *address;
 	const char *pppoe_username, *monthly_price, *installed_at, *notes;
-	const char *status, *action, *payload;
+	const char *status, *action, *payload, *router_state, *router_error;
 	struct bytes password;
 };
 static const struct col customer_in_cols[] = {
@@ -128,6 +130,8 @@ static const struct col customer_in_cols[] = {
 	COL_STR(struct customer_in, status, 0),
 	COL_STR(struct customer_in, action, 0),
 	COL_JSON(struct customer_in, payload, COL_F_NULL),
+	COL_STR(struct customer_in, router_state, COL_F_NULL),
+	COL_STR(struct customer_in, router_error, COL_F_NULL),
 	COL_BYTES(struct customer_in, password, COL_F_NULL),
 	COL_END
 };
@@ -187,7 +191,8 @@ static const struct sort_def customer_search_id_sorts[] = {
 
 #define CUSTOMER_COLS \
 	"id, customer_code, name, phone, email, address, service_plan_id," \
-	" status, router_id, pppoe_username, monthly_price, billing_day," \
+	" status, router_id, router_state, router_error, pppoe_username," \
+	" monthly_price, billing_day," \
 	" installed_at, notes, created_at, updated_at"
 
 /* The filters every list and count shares: status, plan, router. */
@@ -315,7 +320,7 @@ enum { SHAPE_ONE, SHAPE_ANY2, SHAPE_ANY8, SHAPE__MAX };
 enum {
 	S_GET, S_LOCK, S_LIST_ALL, S_LIST, S_COUNT, S_SEARCH,
 	S_INSERT = S_SEARCH + 3 * SHAPE__MAX, S_SET_PASSWORD, S_UPDATE,
-	S_SET_STATUS, S_DELETE, S_COUNTS, S_JOB_INSERT,
+	S_SET_STATUS, S_DELETE, S_COUNTS, S_JOB_INSERT, S_ROUTER_STATE,
 };
 
 const struct stmt_def store_customer_stmts[] = {
@@ -382,6 +387,10 @@ const struct stmt_def store_customer_stmts[] = {
 	     "INSERT INTO provisioning_jobs (tenant_id, customer_id, router_id,"
 	     " action, payload) VALUES (:tenant, :customer_id, :router_id,"
 	     " :action, :payload)", &customer_in, NULL, NULL },
+	[S_ROUTER_STATE] = { "customer_router_state", SCOPE_TENANT,
+	     "UPDATE customers SET router_state = :router_state,"
+	     " router_error = :router_error WHERE tenant_id = :tenant AND id = :id",
+	     &customer_in, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 /* clang-format on */

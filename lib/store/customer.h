@@ -25,6 +25,7 @@ struct customer {
 	int64_t service_plan_id;
 	const char *status;
 	int64_t router_id;
+	const char *router_state, *router_error;
 	const char *pppoe_username, *monthly_price;
 	int64_t billing_day;
 	const char *installed_at, *notes, *created_at, *updated_at;
@@ -70,9 +71,20 @@ struct customer_counts {
 };
 int store_customer_counts(struct tdb *t, struct customer_counts *out);
 
-/* Queues a router operation for a customer; payload is JSON text. */
+/*
+ * Queues a router operation for a customer (payload is JSON text) and
+ * marks the customer's router_state pending; 0 or -1.
+ */
 int store_customer_queue_job(struct tdb *t, int64_t customer_id,
                              int64_t router_id, const char *action,
                              const char *payload);
+
+/*
+ * Records what the router confirmed of customer id: state synced,
+ * pending or failed (NULL without a router) and the last router error
+ * (NULL clears it); 0 or -1.
+ */
+int store_customer_set_router_state(struct tdb *t, int64_t id,
+                                    const char *state, const char *error);
 
 #endif
