@@ -13,7 +13,7 @@
  *
  * Uncached, the figures cost one statement of primary-key reads
  * (lib/store/dashboard.c) of rows that triggers keep: customer_counts and
- * payment_months (sql/mysql/0006), ticket_counts (0015).
+ * payment_months (sql/mysql/0006), ticket_counts (0016).
  */
 #include "routes.h"
 

@@ -1,5 +1,5 @@
 /*
- * What a tenant with 10,000 customers costs (sql/mysql/0006, 0015):
+ * What a tenant with 10,000 customers costs (sql/mysql/0006, 0016):
  *  - A list page reads per_page entries of an index leading with
  *    (tenant_id, deleted_at) in the sort's order; FORCE INDEX names it,
  *    because MariaDB's index dives over customers' many indexes cost
@@ -15,7 +15,7 @@
  *    than reading the page.
  *  - A search matches q against the customer code and the phone by
  *    prefix, the email exactly and the name by word prefix: every word of
- *    q must start a word of the name (customer_words, migration 0015: one
+ *    q must start a word of the name (customer_words, migration 0016: one
  *    row per word of each live customer's name, kept by triggers, whose
  *    collation makes the match case- and accent-insensitive).  Each part
  *    is an index range inside the tenant, as long as its matches.
@@ -442,7 +442,7 @@ out_bad:
 
 /*
  * Whether code point c separates the words of a name: the set of
- * sql/mysql/0015_search_and_dashboard.up.sql (and its PostgreSQL twin),
+ * sql/mysql/0016_search_and_dashboard.up.sql (and its PostgreSQL twin),
  * which splits the names into customer_words.  The two must agree, or a
  * word of q could never match a word of a name.
  */
@@ -503,7 +503,7 @@ search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
 		}
 		/*
 		 * One word as a LIKE prefix, without the combining marks
-		 * U+0300..U+036F (the words of 0015 have none: "bu\u0301di" is
+		 * U+0300..U+036F (the words of 0016 have none: "bu\u0301di" is
 		 * "budi", as "b\u00fadi" is under the collation).  A word of
 		 * marks alone is no word.
 		 */

@@ -1,6 +1,6 @@
 /*
  * The dashboard's figures are three rows kept by triggers in the writing
- * transactions: customer_counts (sql/mysql/0006), ticket_counts (0015)
+ * transactions: customer_counts (sql/mysql/0006), ticket_counts (0016)
  * and this month's and last month's payment_months (0006), read in one
  * statement of primary-key lookups.  MariaDB resolves such lookups as
  * constant tables before it optimises anything else: 80-110 us of

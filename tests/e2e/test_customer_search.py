@@ -1,10 +1,10 @@
-"""Customer search (issue 13): the word index of migration 0015 against
+"""Customer search (issue 13): the word index of migration 0016 against
 the full-text search it replaced, on one seeded data set.
 
 The old implementation is the FULLTEXT statement of lib/store/customer.c
-before 0015 and its boolean-mode term (fulltext_term(), ported below as
+before 0016 and its boolean-mode term (fulltext_term(), ported below as
 old_term()).  It runs in a database of its own, rtrw_search_old, migrated
-with rtrw-migrate to the version before 0015 (where the index exists),
+with rtrw-migrate to the version before 0016 (where the index exists),
 holding the same customers as a tenant of the stack, which the new
 implementation answers through the API.  Every query must give the same
 customers, except where the old one was wrong, and those cases are
@@ -26,7 +26,7 @@ from support import bin_path, config_path, mysql_connect
 OLD_DB = "rtrw_search_old"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
-# The separators of migration 0015 and lib/store/customer.c.
+# The separators of migration 0016 and lib/store/customer.c.
 SEPARATORS = re.compile(
     "[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\xbf\xd7\xf7"
     "\u2000-\u206f\u3000-\u303f\ufeff]+")
@@ -60,7 +60,7 @@ def reference(customers, q):
 
 
 def old_term(q, tenant_id):
-    """fulltext_term() of lib/store/customer.c before 0015: "+tnt<id>"
+    """fulltext_term() of lib/store/customer.c before 0016: "+tnt<id>"
     and "+word*" for every run of ASCII letters and digits and bytes of
     0x80 and up (whole characters beyond ASCII, in UTF-8), at most 8;
     empty without a word."""
@@ -178,7 +178,7 @@ def insert(conn, tenant_id, plan_id, customers):
 
 @pytest.fixture
 def old_db():
-    """rtrw_search_old at the version before 0015: a tenant, a plan and
+    """rtrw_search_old at the version before 0016: a tenant, a plan and
     no customers yet."""
     version = next(int(f[:4]) for f in os.listdir(
         os.path.join(ROOT, "sql", "mysql"))

@@ -72,7 +72,7 @@ def test_numbers(tenant, mysql):
 
 
 def test_ticket_counts_follow_the_tickets(tenant, mysql):
-    """ticket_counts (0015), which the dashboard reads, follows tickets
+    """ticket_counts (0016), which the dashboard reads, follows tickets
     created and moved through the API and changed or deleted in SQL."""
     op, tech = tenant.operator, tenant.technician
     c = create_customer(op)

@@ -624,7 +624,7 @@ def assert_schema(db):
                     assert schema[t]["columns"][c][1], (db.name, t, name, c)
 
     # (e) Full-text search on customer names (requirement 19.7) is the
-    # word index of 0015: (tenant_id, word, customer_id) kept by triggers
+    # word index of 0016: (tenant_id, word, customer_id) kept by triggers
     # on customers.  No FULLTEXT or GIN index is left: nothing reads one.
     words = schema["customer_words"]["indexes"]
     assert any(primary and cols == ("tenant_id", "word", "customer_id")
@@ -1000,7 +1000,7 @@ def test_multi_statement_file_with_trigger(db, tmp_path):
         db.ok("status", sql_dir=str(sql))
 
 
-# Names for the word index of 0015.  MariaDB stores each word lower-cased
+# Names for the word index of 0016.  MariaDB stores each word lower-cased
 # and compares under its collation; PostgreSQL stores it folded (accents
 # that Unicode decomposes removed, lower-cased).  Both must split alike.
 WORD_NAMES = [
@@ -1073,7 +1073,7 @@ def test_customer_words_agree(both):
 
 
 def test_ticket_counts_agree(both):
-    """ticket_counts of 0015 in both dialects: filled from the tickets
+    """ticket_counts of 0016 in both dialects: filled from the tickets
     there are, then kept by the triggers."""
     version = next(v for v, name in migrations(SQL_DIRS["mysql"])
                    if name == "search_and_dashboard")

@@ -1,4 +1,4 @@
--- 0015 search and dashboard (issue 13): the per-tenant word index and
+-- 0016 search and dashboard (issue 13): the per-tenant word index and
 -- ticket counts; see the MariaDB file for the why.  The words are split at the same separators
 -- and kept by a trigger in the writing transaction.  PostgreSQL has no
 -- case- and accent-insensitive collation that LIKE can use, so the words

@@ -1,4 +1,4 @@
--- Reverts 0015: back to the FULLTEXT index of 0007, no ticket counts.
+-- Reverts 0016: back to the FULLTEXT index of 0007, no ticket counts.
 DROP TRIGGER IF EXISTS tr_tickets_count_delete;
 DROP TRIGGER IF EXISTS tr_tickets_count_update;
 DROP TRIGGER IF EXISTS tr_tickets_count_insert;

@@ -1,4 +1,4 @@
--- 0015 search and dashboard (issue 13): a per-tenant word index for
+-- 0016 search and dashboard (issue 13): a per-tenant word index for
 -- customer search (the full-text search index of requirement 19.7) and
 -- ticket counts for the dashboard.
 --

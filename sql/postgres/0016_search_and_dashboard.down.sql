@@ -1,4 +1,4 @@
--- Reverts 0015.
+-- Reverts 0016.
 DROP TRIGGER IF EXISTS tr_tickets_counts ON tickets;
 DROP FUNCTION IF EXISTS rtrw_ticket_counts();
 DROP TABLE IF EXISTS ticket_counts;
