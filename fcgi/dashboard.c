@@ -89,10 +89,12 @@ revenue(const char *current, const char *previous)
 int
 dashboard_stats(struct req *r)
 {
-	char key[64], today[BILLING_DATE_LEN], at[32];
 	char prev[BILLING_DATE_LEN], start[BILLING_DATE_LEN];
 	char next[BILLING_DATE_LEN];
-	struct dashboard_figures f;
+	const char *current, *previous;
+	char key[64], today[BILLING_DATE_LEN], at[32];
+	struct customer_counts customers;
+	struct ticket_counts tickets;
 	time_t now = time(NULL);
 	struct tm tm;
 	struct cache *cache = r->cache;
@@ -111,15 +113,16 @@ dashboard_stats(struct req *r)
 	if (billing_today(r->who_row ? r->who_row->tenant_timezone : NULL, now,
 	                  today) < 0 ||
 	    billing_month_bounds(today, prev, start, next) < 0 ||
-	    store_dashboard_figures(r->tdb, start, prev, &f) < 0)
+	    store_dashboard_figures(r->tdb, start, prev, &customers, &tickets,
+	                            &current, &previous) < 0)
 		return -1;
-	rev = revenue(f.current, f.previous);
+	rev = revenue(current, previous);
 	if (!rev)
 		return -1;
 	d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "customers", customer_counts(&f.customers));
+	cJSON_AddItemToObject(d, "customers", customer_counts(&customers));
 	cJSON_AddItemToObject(d, "revenue", rev);
-	cJSON_AddItemToObject(d, "tickets", ticket_counts(&f.tickets));
+	cJSON_AddItemToObject(d, "tickets", ticket_counts(&tickets));
 	/* XXX zeros until the monitoring issue stores usage samples. */
 	bw = cJSON_AddObjectToObject(d, "bandwidth");
 	json_add_int(bw, "capacity_kbps", 0);

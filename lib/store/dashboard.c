@@ -73,7 +73,10 @@ const struct stmt_def store_dashboard_stmts[] = {
 
 int
 store_dashboard_figures(struct tdb *t, const char *month_first,
-                        const char *prev_first, struct dashboard_figures *out)
+                        const char *prev_first,
+                        struct customer_counts *customers,
+                        struct ticket_counts *tickets, const char **current,
+                        const char **previous)
 {
 	struct dashboard_in in = {month_first, prev_first};
 	struct dashboard_row row = {.current_month = "0.00",
@@ -82,15 +85,15 @@ store_dashboard_figures(struct tdb *t, const char *month_first,
 
 	if (rc < 0)
 		return -1;
-	out->customers.pending = row.c_pending;
-	out->customers.active = row.c_active;
-	out->customers.suspended = row.c_suspended;
-	out->customers.terminated = row.c_terminated;
-	out->tickets.open = row.t_open;
-	out->tickets.in_progress = row.t_in_progress;
-	out->tickets.resolved = row.t_resolved;
-	out->tickets.closed = row.t_closed;
-	out->current = row.current_month;
-	out->previous = row.previous_month;
+	customers->pending = row.c_pending;
+	customers->active = row.c_active;
+	customers->suspended = row.c_suspended;
+	customers->terminated = row.c_terminated;
+	tickets->open = row.t_open;
+	tickets->in_progress = row.t_in_progress;
+	tickets->resolved = row.t_resolved;
+	tickets->closed = row.t_closed;
+	*current = row.current_month;
+	*previous = row.previous_month;
 	return 0;
 }

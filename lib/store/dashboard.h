@@ -16,23 +16,17 @@
 #include "tdb.h"
 
 /*
- * The figures.  Zeros before the first customer or ticket; current and
- * previous are decimal text in the arena of the handle ("0.00" when
- * nothing was paid).
- */
-struct dashboard_figures {
-	struct customer_counts customers;
-	struct ticket_counts tickets;
-	const char *current, *previous;
-};
-
-/*
  * Reads the figures for the month that starts at month_first and the one
- * before it (prev_first), dates "YYYY-MM-DD" of the tenant's time zone.
- * 0 or -1.
+ * before it (prev_first), dates "YYYY-MM-DD" of the tenant's time zone:
+ * the customer and ticket counts (zeros before the first customer or
+ * ticket) and the amounts paid in each month, *current and *previous,
+ * decimal text in the arena of the handle ("0.00" when nothing was
+ * paid).  0 or -1.
  */
 int store_dashboard_figures(struct tdb *t, const char *month_first,
                             const char *prev_first,
-                            struct dashboard_figures *out);
+                            struct customer_counts *customers,
+                            struct ticket_counts *tickets, const char **current,
+                            const char **previous);
 
 #endif
