@@ -334,14 +334,56 @@ def test_words_follow_every_write(tenant, mysql):
         assert cur.fetchone()[0] == 0
 
 
+def test_rows_inserted_by_sql_are_found(tenant, mysql):
+    """Customers that reach the table without the API (an import from a
+    router writes its own INSERT; seed_bulk writes multi-row INSERTs) get
+    their words from the insert trigger in the same transaction, in one
+    statement of several rows too; a rolled-back insert leaves none."""
+    pid = plan_of(mysql, tenant.id)
+    with mysql.cursor() as cur:
+        cur.execute("INSERT INTO customers (tenant_id, customer_code, name,"
+                    " phone, address, service_plan_id, status, router_state,"
+                    " pppoe_username, monthly_price, billing_day, notes)"
+                    " VALUES (%s, 'C-IMP01', 'Wayan Sudarsana', '0812999001',"
+                    " 'Jl. B', %s, 'active', NULL, 'wayan', 150000.00, 1,"
+                    " 'imported'), (%s, 'C-IMP02', 'Ni Luh Wayan',"
+                    " '0812999002', 'Jl. C', %s, 'active', NULL, 'niluh',"
+                    " 150000.00, 1, NULL)", (tenant.id, pid, tenant.id, pid))
+    mysql.begin()
+    with mysql.cursor() as cur:
+        cur.execute("INSERT INTO customers (tenant_id, customer_code, name,"
+                    " phone, address, service_plan_id, status,"
+                    " monthly_price, billing_day) VALUES (%s, 'C-IMP03',"
+                    " 'Wayan Gone', '0812999003', 'Jl. D', %s, 'active',"
+                    " 150000.00, 1)", (tenant.id, pid))
+    mysql.rollback()
+    op = tenant.operator
+    r = op.get("/customers?q=wayan&sort=code")
+    assert r.status_code == 200, r.text
+    assert [c["customer_code"] for c in r.json()["data"]] == \
+        ["C-IMP01", "C-IMP02"]
+    assert r.json()["meta"]["total"] == 2
+    assert [c["customer_code"] for c in
+            op.get("/customers?q=luh wa").json()["data"]] == ["C-IMP02"]
+    with mysql.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM customer_words w JOIN customers c"
+                    " ON c.tenant_id = w.tenant_id AND c.id = w.customer_id"
+                    " WHERE w.tenant_id = %s AND c.customer_code LIKE"
+                    " 'C-IMP%%'", (tenant.id,))
+        assert cur.fetchone()[0] == 5
+        cur.execute("SELECT COUNT(*) FROM customer_words WHERE tenant_id = %s"
+                    " AND word = 'gone'", (tenant.id,))
+        assert cur.fetchone()[0] == 0
+
+
 def test_search_input_is_only_data(tenant, mysql):
     """LIKE wildcards, the old boolean operators and long inputs are
     text; words past the eighth are ignored."""
     pid = plan_of(mysql, tenant.id)
     insert(mysql, tenant.id, pid, [
-        {"code": "C-000001", "name": "Budi 100% Santoso", "phone": "0811",
+        {"code": "C-000001", "name": "Budi 100% Santoso", "phone": "081100000001",
          "email": "a_b@x.id"},
-        {"code": "C-000002", "name": "Budi Santoso", "phone": "0812",
+        {"code": "C-000002", "name": "Budi Santoso", "phone": "081200000002",
          "email": None}])
     v = tenant.viewer
     assert new_search(v, "100%") == {"C-000001"}
