@@ -227,7 +227,13 @@ static const struct sort_def customer_search_id_sorts[] = {
  * as much as the prefixes' words; a first word that drives and a subquery
  * per match for each other word (EXISTS or a join) cost two to three
  * times more per match in MariaDB 10.11, measured for "budi santoso".
- * A search of one or two words has the shorter statement.  Every part
+ * A search of one or two words has the shorter statement.
+ * SEARCH_MAIL, for a q with an '@' and several words: the email and the
+ * name parts alone, since no code or phone holds an '@', and the name
+ * part is skipped outright when :w2 or :w3 starts no word of the tenant
+ * (one index probe each): an email's domain ("gmail", "com") rarely
+ * starts a name's word, while its other words ("budi") may match
+ * thousands in a large tenant.  Every part
  * reads an index that leads with the tenant, named with FORCE INDEX for
  * the reason the list forces its own (without it the optimiser's index
  * dives over customers' sixteen indexes cost 60-120 us a search);
@@ -253,17 +259,35 @@ static const struct sort_def customer_search_id_sorts[] = {
 	" UNION SELECT id FROM customers" \
 	" FORCE INDEX (ix_customers_tenant_email)" \
 	" WHERE tenant_id = :tenant AND email = :q AND deleted_at IS NULL" \
-	" UNION SELECT customer_id FROM customer_words FORCE INDEX (PRIMARY)" \
+	" UNION" SEARCH_NAME(words, "", having)
+
+/* The name part of SEARCH_ANY and SEARCH_MAIL. */
+#define SEARCH_NAME(words, guard, having) \
+	" SELECT customer_id FROM customer_words FORCE INDEX (PRIMARY)" \
 	" WHERE tenant_id = :tenant AND (word LIKE :w1 ESCAPE '!'" words ")" \
-	" GROUP BY customer_id HAVING MAX(word LIKE :w1 ESCAPE '!') = 1" having
+	guard " GROUP BY customer_id" \
+	" HAVING MAX(word LIKE :w1 ESCAPE '!') = 1" having
+
+#define SEARCH_SOME(n) \
+	" AND EXISTS (SELECT 1 FROM customer_words FORCE INDEX (PRIMARY)" \
+	" WHERE tenant_id = :tenant AND word LIKE :w" #n " ESCAPE '!')"
+
+#define SEARCH_OR8 \
+	SEARCH_OR(2) SEARCH_OR(3) SEARCH_OR(4) SEARCH_OR(5) SEARCH_OR(6) \
+	SEARCH_OR(7) SEARCH_OR(8)
+#define SEARCH_HAS8 \
+	SEARCH_HAS(2) SEARCH_HAS(3) SEARCH_HAS(4) SEARCH_HAS(5) SEARCH_HAS(6) \
+	SEARCH_HAS(7) SEARCH_HAS(8)
 
 #define SEARCH_ANY2(col) SEARCH_ANY(col, SEARCH_OR(2), SEARCH_HAS(2))
-#define SEARCH_ANY8(col) \
-	SEARCH_ANY(col, \
-	           SEARCH_OR(2) SEARCH_OR(3) SEARCH_OR(4) SEARCH_OR(5) \
-	           SEARCH_OR(6) SEARCH_OR(7) SEARCH_OR(8), \
-	           SEARCH_HAS(2) SEARCH_HAS(3) SEARCH_HAS(4) SEARCH_HAS(5) \
-	           SEARCH_HAS(6) SEARCH_HAS(7) SEARCH_HAS(8))
+#define SEARCH_ANY8(col) SEARCH_ANY(col, SEARCH_OR8, SEARCH_HAS8)
+
+#define SEARCH_MAIL(col) \
+	"SELECT id AS " col " FROM customers" \
+	" FORCE INDEX (ix_customers_tenant_email)" \
+	" WHERE tenant_id = :tenant AND email = :q AND deleted_at IS NULL" \
+	" UNION" SEARCH_NAME(SEARCH_OR8, SEARCH_SOME(2) SEARCH_SOME(3), \
+	                     SEARCH_HAS8)
 
 /*
  * A page of a search sorted by id: the matching ids counted, sorted and
@@ -311,7 +335,7 @@ static const struct sort_def customer_search_id_sorts[] = {
 	     &db_count_row, NULL }
 
 /* Search shapes, in the order of their statements. */
-enum { SHAPE_ONE, SHAPE_ANY2, SHAPE_ANY8, SHAPE__MAX };
+enum { SHAPE_ONE, SHAPE_ANY2, SHAPE_ANY8, SHAPE_MAIL, SHAPE__MAX };
 
 #define CUSTOMER_LIVE \
 	" FROM customers WHERE tenant_id = :tenant AND id = :id" \
@@ -350,6 +374,7 @@ const struct stmt_def store_customer_stmts[] = {
 	SEARCH_STMTS(SHAPE_ONE, "one", SEARCH_ONE),
 	SEARCH_STMTS(SHAPE_ANY2, "any2", SEARCH_ANY2),
 	SEARCH_STMTS(SHAPE_ANY8, "any8", SEARCH_ANY8),
+	SEARCH_STMTS(SHAPE_MAIL, "mail", SEARCH_MAIL),
 	[S_INSERT] = { "customer_insert", SCOPE_TENANT,
 	     "INSERT INTO customers (tenant_id, customer_code, name, phone,"
 	     " email, address, service_plan_id, router_id, pppoe_username,"
@@ -478,13 +503,16 @@ search_name_only(uint32_t c)
  * phone prefix), and :w1 .. :w8, the name words as LIKE prefixes, the
  * longest first.
  * Words past the eighth are ignored, as the full-text search of 0007 did.
- * Sets *one when q can only match a name word (see search_name_only()):
- * one word, no '@' (every valid email has one) and a character that no
- * code or phone holds.  Returns the number of words, or -1 when the
- * arena is full.
+ * Sets *shape to the statements that fit q: SHAPE_ONE when q can only
+ * match a name word (see search_name_only()): one word, no '@' (every
+ * valid email has one) and a character that no code or phone holds;
+ * SHAPE_MAIL for an '@' and several words; SHAPE_ANY2 or SHAPE_ANY8 by
+ * the number of words otherwise.  Returns the number of words, or -1
+ * when the arena is full.
  */
 static int
-search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
+search_plan(struct arena *a, const char *q, struct customer_find *in,
+            int *shape)
 {
 	const char **w[SEARCH_MAX_WORDS] = {&in->w1, &in->w2, &in->w3, &in->w4,
 	                                    &in->w5, &in->w6, &in->w7, &in->w8};
@@ -554,7 +582,12 @@ search_plan(struct arena *a, const char *q, struct customer_find *in, int *one)
 	buf_release(&b);
 	if (!in->like)
 		return -1;
-	*one = words == 1 && name_only && !strchr(q, '@');
+	if (strchr(q, '@'))
+		*shape = words >= 2 ? SHAPE_MAIL : SHAPE_ANY2;
+	else if (words == 1 && name_only)
+		*shape = SHAPE_ONE;
+	else
+		*shape = words <= 2 ? SHAPE_ANY2 : SHAPE_ANY8;
 	return words;
 
 out_nomem:
@@ -579,14 +612,11 @@ customer_fetch(struct tdb *t, const struct store_list *l, const void *filter,
 	(void)l;
 	page = filtered ? &S[S_LIST] : &S[S_LIST_ALL];
 	if (f->q) {
-		int one, words, k;
+		int shape, k;
 
-		words = search_plan(tdb_arena(t), f->q, &in, &one);
-		if (words < 0)
+		if (search_plan(tdb_arena(t), f->q, &in, &shape) < 0)
 			return -1;
-		k = S_SEARCH + 3 * (one          ? SHAPE_ONE
-		                    : words <= 2 ? SHAPE_ANY2
-		                                 : SHAPE_ANY8);
+		k = S_SEARCH + 3 * shape;
 		page = &S[!filtered && sort < SEARCH_ID_SORTS ? k : k + 1];
 		count = &S[k + 2];
 	}

@@ -151,7 +151,12 @@ def queries(rng, customers):
           "segun", "SEGUN", "Ségun", "jose", "muller", "MÜLLER", "cakra",
           "noman", "elodie", "zoe", "budi!!", "(budi)", "bu", "b", "s",
           "rt0", "rt05", "blok", "7", "-budi", "budi*", '"siti"',
-          "siti nurha", "Siti-Nurhaliza", "a b c d e f g h i j"}
+          "siti nurha", "Siti-Nurhaliza", "a b c d e f g h i j",
+          # An '@' with several words (the email and name statement):
+          # names that hold every word, and words that start none.
+          "budi@santoso", "santoso@bu", "siti@nurhaliza.id", "joko@wi.do",
+          "budi@santoso.zzz", "zzz@budi", "budi@warga.id", "x@warga.id",
+          "Ségun@José", "@budi", "budi@"}
     for c in rng.sample(customers, 60):
         ws = words(c["name"])
         for w in ws:
