@@ -24,9 +24,11 @@
 # Then rtrw-billing invoices for the future period BENCH_SCALE_PERIOD
 # (2031-01: one invoice per active customer) and rtrw-billing overdue on
 # the second day of that period (the customers billed on the 1st), each
-# timed; the payments, notifications of the run are removed afterwards
-# (its audit entries cannot be).  Results: var/scale/bench/latest.md and
-# latest.json (tools/bench_json.py).
+# timed (a job that fails is noted with its first error, its log kept in
+# var/scale/bench); the payments and notifications of the run are removed
+# afterwards (its audit entries cannot be; its events go with the event
+# retention).  Results: var/scale/bench/latest.md and latest.json
+# (tools/bench_json.py).
 #
 # Ports (the stack is separate from `make run`'s and may run beside it):
 #   BENCH_SCALE_HTTPS_PORT=9443 BENCH_SCALE_HTTP_PORT=9080
@@ -190,11 +192,18 @@ done
 say "rtrw-billing invoices --period $PERIOD"
 last_note=$(sql "SELECT COALESCE(MAX(id), 0) FROM notifications")
 t0=$(date +%s.%N)
-inv=$("$BIN/rtrw-billing" --config "$RTRW_CONFIG" invoices --period "$PERIOD" 2>&1 | tail -1)
+# A job that fails is noted, with its log, and the benchmark goes on.
+"$BIN/rtrw-billing" --config "$RTRW_CONFIG" invoices --period "$PERIOD" \
+	>"$OUT/invoices.log" 2>&1 ||
+	notes+=("rtrw-billing invoices failed: $(grep -m1 'level=error' "$OUT/invoices.log" | sed 's/.* msg=//') (see $OUT/invoices.log)")
 t1=$(date +%s.%N)
+inv=$(tail -1 "$OUT/invoices.log")
 say "rtrw-billing overdue --now ${PERIOD}-02T00:00:00Z"
-ovd=$("$BIN/rtrw-billing" --config "$RTRW_CONFIG" overdue --now "${PERIOD}-02T00:00:00Z" 2>&1 | tail -1)
+"$BIN/rtrw-billing" --config "$RTRW_CONFIG" overdue --now "${PERIOD}-02T00:00:00Z" \
+	>"$OUT/overdue.log" 2>&1 ||
+	notes+=("rtrw-billing overdue failed: $(grep -m1 'level=error' "$OUT/overdue.log" | sed 's/.* msg=//') (see $OUT/overdue.log)")
 t2=$(date +%s.%N)
+ovd=$(tail -1 "$OUT/overdue.log")
 jobs=$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.1f %.1f", b - a, c - b }')
 say "removing the run's invoices and notifications"
 sql "DELETE FROM notifications WHERE id > $last_note" >/dev/null
