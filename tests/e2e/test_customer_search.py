@@ -381,6 +381,56 @@ def test_rows_inserted_by_sql_are_found(tenant, mysql):
         assert cur.fetchone()[0] == 0
 
 
+def test_sorted_and_filtered_pages(tenant, mysql):
+    """A search with a filter or a sort other than by id pages in the
+    sort's order (the page is ordered by its place in the sort, not by
+    re-sorting the rows), every page and the total agreeing."""
+    pid = plan_of(mysql, tenant.id)
+    rng = random.Random(7)
+    names = ["Budi %s" % w for w in ("Santoso", "Ayu", "Zaki", "Eko", "Ayu",
+                                     "Mulyani", "Widodo", "Budiman", "Cakra")]
+    rows = []
+    with mysql.cursor() as cur:
+        for i, name in enumerate(names):
+            status = "active" if i % 3 else "suspended"
+            price = rng.choice([100000, 150000, 200000])
+            cur.execute("INSERT INTO customers (tenant_id, customer_code,"
+                        " name, phone, address, service_plan_id, status,"
+                        " monthly_price, notes) VALUES (%s, %s, %s, %s,"
+                        " 'Jl. S', %s, %s, %s, REPEAT('n', 500))",
+                        (tenant.id, "C-%06d" % (800000 + i), name,
+                         "0877%08d" % i, pid, status, price))
+            rows.append({"id": cur.lastrowid, "name": name,
+                         "code": "C-%06d" % (800000 + i), "status": status,
+                         "price": price})
+    orders = {
+        "name": lambda c: (c["name"], c["id"]),
+        "-name": lambda c: (c["name"], c["id"]),
+        "code": lambda c: c["code"],
+        "-monthly_price": lambda c: (c["price"], c["id"]),
+    }
+    for sort, key in orders.items():
+        for status in (None, "active"):
+            want = sorted((c for c in rows
+                           if status is None or c["status"] == status),
+                          key=key, reverse=sort.startswith("-"))
+            got, page = [], 1
+            while True:
+                params = {"q": "budi", "sort": sort, "per_page": 2,
+                          "page": page}
+                if status:
+                    params["status"] = status
+                r = tenant.viewer.get("/customers", params=params)
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert body["meta"]["total"] == len(want), (sort, status)
+                got += [c["id"] for c in body["data"]]
+                if page >= body["meta"]["total_pages"]:
+                    break
+                page += 1
+            assert got == [c["id"] for c in want], (sort, status)
+
+
 def test_search_input_is_only_data(tenant, mysql):
     """LIKE wildcards, the old boolean operators and long inputs are
     text; words past the eighth are ignored."""
