@@ -56,7 +56,8 @@
 #
 # Then the worker memory check sends BENCH_RSS_REQUESTS (100,000; 0
 # skips it) mixed requests, reads every rtrw-api worker's RSS, sends as
-# many again and reads it again (targets: under 16 MB, no growth).  With
+# many again and reads it again (targets: under 16 MB, no growth: more
+# than BENCH_RSS_SLACK_KB, 64, over the second round is noted).  With
 # BENCH_ONLY it runs only when the list names worker-rss.
 #
 # Last, tools/bench_mail.sh sends BENCH_MAILS (10,000) queued emails of
@@ -451,7 +452,9 @@ LUA
 	rss="Worker memory (largest rtrw-api worker's RSS): $rss0 kB at the start, $rss1 kB after $n1 mixed requests, $rss2 kB after $n2 more (targets: under 16384 kB, no growth)."
 	{ [ "$rss1" -lt 16384 ] && [ "$rss2" -lt 16384 ]; } ||
 		notes+=("worker memory: over 16 MB")
-	[ "$rss2" -le "$rss1" ] ||
+	# RSS grows in pages: a leak of one byte a request shows as 100 kB
+	# over 100,000 requests, a page or two of heap touched late as 4-8 kB.
+	[ $((rss2 - rss1)) -le "${BENCH_RSS_SLACK_KB:-64}" ] ||
 		notes+=("worker memory: grew by $((rss2 - rss1)) kB over the second $n2 requests")
 fi
 
