@@ -201,6 +201,9 @@ fi
 # for the exact lookup that the row measures.
 email_id=$(sql "SELECT id FROM customers WHERE tenant_id = $demo_id
 	AND deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET 100")
+# (A small BENCH_CUSTOMERS has no 101st customer: the first one, then.)
+[ -n "$email_id" ] || email_id=$(sql "SELECT id FROM customers
+	WHERE tenant_id = $demo_id AND deleted_at IS NULL ORDER BY id LIMIT 1")
 sql "UPDATE customers SET email = CONCAT('bench.', id, '@warga.id')
 	WHERE tenant_id = $demo_id AND id = $email_id"
 BENCH_CODE=$(sql "SELECT LEFT(customer_code, LENGTH(customer_code) - 1)
