@@ -80,6 +80,14 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
 	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
 
+	/* Speed boosts. */
+	{ HTTP_GET,    "/speed-boosts",             ROLE_VIEWER,   speed_boosts_list,    NULL,                      0, "List speed boosts" },
+	{ HTTP_POST,   "/speed-boosts",             ROLE_OPERATOR, speed_boosts_create,  speed_boost_fields,        B, "Request a speed boost" },
+	{ HTTP_GET,    "/speed-boosts/:id",         ROLE_VIEWER,   speed_boosts_get,     NULL,                      0, "Get a speed boost" },
+	{ HTTP_POST,   "/speed-boosts/:id/approve", ROLE_OPERATOR, speed_boosts_approve, NULL,                      B, "Approve a speed boost" },
+	{ HTTP_POST,   "/speed-boosts/:id/reject",  ROLE_OPERATOR, speed_boosts_reject,  speed_boost_reject_fields, B, "Reject a speed boost" },
+	{ HTTP_POST,   "/speed-boosts/:id/cancel",  ROLE_OPERATOR, speed_boosts_cancel,  NULL,                      B, "Cancel a speed boost" },
+
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };
 

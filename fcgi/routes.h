@@ -8,6 +8,8 @@
 #include "fields.h"
 #include "router.h"
 
+struct list_spec;
+
 /* Routes under /api/v1 and routes from the root (/health). */
 extern const struct route routes_api[];
 extern const struct route routes_root[];
@@ -121,5 +123,18 @@ int devices_check(struct req *r);
 int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
+
+/* ---- Speed boosts ---------------------------------- */
+
+/* fcgi/speed_boosts.c */
+extern const struct field speed_boost_fields[];
+extern const struct field speed_boost_reject_fields[];
+extern const struct list_spec speed_boost_list_spec;
+int speed_boosts_list(struct req *r);
+int speed_boosts_get(struct req *r);
+int speed_boosts_create(struct req *r);
+int speed_boosts_approve(struct req *r);
+int speed_boosts_reject(struct req *r);
+int speed_boosts_cancel(struct req *r);
 
 #endif
