@@ -192,3 +192,37 @@ BODIES = {
     ("POST", "/api/v1/tickets/{id}/comments"): {"body": "cross-tenant probe"},
     ("POST", "/api/v1/inventory/{id}/adjust"): {"delta": 1, "reason": "probe"},
 }
+
+
+# ---- Speed boosts ---------------------------------------
+ROLE.update({
+    ("GET", "/api/v1/speed-boosts"): V,
+    ("POST", "/api/v1/speed-boosts"): O,
+    ("GET", "/api/v1/speed-boosts/{id}"): V,
+    ("POST", "/api/v1/speed-boosts/{id}/approve"): O,
+    ("POST", "/api/v1/speed-boosts/{id}/reject"): O,
+    ("POST", "/api/v1/speed-boosts/{id}/cancel"): O,
+})
+
+
+def _speed_boost(t, db):
+    slow = _plan(t, db)
+    fast = t.operator.post("/service-plans", {"name": "Matrix boost",
+                                              "speed_download": 2000,
+                                              "speed_upload": 1000,
+                                              "price": 2000}).json()["data"]["id"]
+    cid = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000002",
+                                         "address": "x",
+                                         "service_plan_id": slow}).json()["data"]["id"]
+    r = t.operator.post("/speed-boosts", {"customer_id": cid, "boost_plan_id": fast,
+                                          "duration_hours": 24})
+    return r.json()["data"]["id"]
+
+
+OBJECTS.update({
+    "/api/v1/speed-boosts": ("speed_boosts", _speed_boost),
+})
+
+BODIES.update({
+    ("POST", "/api/v1/speed-boosts/{id}/reject"): {"reason": "cross-tenant probe"},
+})
