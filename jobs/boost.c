@@ -115,6 +115,7 @@ static int
 expire_one(struct run *run, const struct boost_due *due, int *queued)
 {
 	struct boost before, after;
+	enum db_error err;
 	struct customer c;
 	struct tdb *t;
 	int rc;
@@ -157,9 +158,11 @@ expire_one(struct run *run, const struct boost_due *due, int *queued)
 		tdb_rollback(t);
 		return rc;
 	out_retry:
+		/* The rollback resets the error: read it first. */
+		err = tdb_last_error(t);
 		tdb_rollback(t);
 		*queued = 0;
-		if (tdb_last_error(t) != DBE_LOCK)
+		if (err != DBE_LOCK)
 			return -1;
 	}
 	return -1;

@@ -665,6 +665,33 @@ def test_expiry_of_suspended_deleted_and_terminated_customers(tenant, setup, mys
     assert all(len(boost_jobs(mysql, c)) == 1 for c in (susp, term, gone))
 
 
+def test_concurrent_expiry_runs_expire_each_boost_once(tenant, setup, mysql):
+    cids = [customer(tenant, setup["base"], setup["router"]) for _ in range(12)]
+    bs = [approve(tenant, request(tenant, c, setup["fast"], 4)["id"]) for c in cids]
+    now = max(utc(b["end_at"]) for b in bs)
+    results = []
+    lock = threading.Lock()
+
+    def run():
+        s = expire(tenant, now=now)
+        with lock:
+            results.append(s)
+
+    ts = [threading.Thread(target=run) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(results) == 3 and all(s["failed"] == "0" for s in results)
+    assert sum(int(s["expired"]) for s in results) == 12
+    assert sum(int(s["jobs"]) for s in results) == 12
+    for b, c in zip(bs, cids):
+        assert db_row(mysql, b["id"])[0] == "expired"
+        assert [a[0] for a in audit(mysql, tenant.id, b["id"])].count("expire") == 1
+        assert reasons(mysql, c) == [("boost_started", b["id"]),
+                                     ("boost_expired", b["id"])]
+
+
 def test_own_faster_plan_beats_a_slower_boost(tenant, setup, mysql):
     cid = setup["customer"]
     a = approve(tenant, request(tenant, cid, setup["fast"], 48)["id"])
