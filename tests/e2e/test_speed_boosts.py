@@ -9,9 +9,14 @@ The effective plan (what the provisioning daemon applies) is read with
 `rtrw-boost plan`, which asks store_boost_effective_plan() exactly as the
 daemon does."""
 import datetime
+import email
+import email.policy
 import json
+import os
 import pathlib
+import subprocess
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -139,6 +144,17 @@ def events(mysql, tenant_id, bid):
                   " AND entity_type='speed_boost' AND entity_id=%s ORDER BY id",
                   (tenant_id, bid))
         return [(n, json.loads(d)) for n, d in c.fetchall()]
+
+
+# The variables rtrw-mailer adds to every tenant email (lib/notify.h).
+MAILER_ADDS = {"tenant_name", "recipient_name"}
+
+
+def template_variables(t):
+    """The variables GET /email-templates documents for the approval."""
+    r = t.operator.get("/email-templates/speed_boost_approved")
+    assert r.status_code == 200, r.text
+    return set(r.json()["data"]["variables"])
 
 
 def notifications(mysql, tenant_id):
@@ -378,6 +394,9 @@ def test_approve_activates_queues_the_router_change_and_the_email(tenant, setup,
     assert p["speed_download"] == 20000 and p["speed_upload"] == 10000
     assert p["starts_at"] == a["start_at"] and p["ends_at"] == a["end_at"]
     assert p["duration_hours"] == 36 and Decimal(str(p["price"])) == b["price"]
+    # Exactly the variables the template documents, less the two the
+    # mailer adds itself.
+    assert set(p) == template_variables(tenant) - MAILER_ADDS
     # Audit with old and new values, and the event.
     acts = audit(mysql, tenant.id, b["id"])
     assert [x[0] for x in acts] == ["create", "approve"]
@@ -417,6 +436,57 @@ def test_approve_without_email_router_or_active_customer(tenant, setup, mysql):
     approve(tenant, request(tenant, susp, setup["fast"])["id"])
     assert boost_jobs(mysql, susp) == []
     assert len(notifications(mysql, tenant.id)) == 2
+
+
+def test_approval_email_renders_every_variable(tenant, setup, mysql):
+    """The stack's rtrw-mailer sends the approval to its mail sink with a
+    template of the tenant that uses every documented variable, so each
+    one must arrive with its value (a missing one renders as nothing)."""
+    names = sorted(template_variables(tenant))
+    text = "\n".join(f"{v}=[{{{{{v}}}}}]" for v in names)
+    html = "".join(f"<p>{v}=[{{{{{v}}}}}]</p>" for v in names)
+    r = tenant.admin.put("/email-templates/speed_boost_approved", {
+        "subject": "Boost {{boost_id}} for {{customer_code}}",
+        "body_text": text, "body_html": html})
+    assert r.status_code == 200, r.text
+    addr = f"boost-{uuid.uuid4().hex[:10]}@example.id"
+    cid = customer(tenant, setup["base"], setup["router"], name="Sari & Budi",
+                   email=addr)
+    b = request(tenant, cid, setup["fast"], 24)
+    a = approve(tenant, b["id"])
+    c = tenant.viewer.get(f"/customers/{cid}").json()["data"]
+    want = {"boost_id": str(b["id"]), "customer_id": str(cid),
+            "customer_name": "Sari & Budi", "customer_code": c["customer_code"],
+            "plan_name": tenant.viewer.get(f"/service-plans/{setup['fast']}")
+            .json()["data"]["name"],
+            "speed_download": "20000", "speed_upload": "10000",
+            "duration_hours": "24", "price": "1666.67",
+            "starts_at": a["start_at"], "ends_at": a["end_at"],
+            "tenant_name": tenant.viewer.get("/tenant").json()["data"]["name"],
+            # Sent to an address, not a user: nobody's name.
+            "recipient_name": ""}
+    assert set(want) == set(names)
+    subprocess.run([os.environ["STACK_SH"], "start-mailer", os.environ["STACK_DIR"]],
+                   check=True, capture_output=True, timeout=120)
+    sink = pathlib.Path(os.environ["STACK_DIR"]) / "mail"
+    mark = f"X-Original-To: {addr}\r\n".encode()
+    deadline, found = time.time() + 30, None
+    while not found and time.time() < deadline:
+        found = next((f.read_bytes() for f in sink.glob("*.eml")
+                      if mark in f.read_bytes()), None)
+        time.sleep(0.2)
+    assert found, f"no approval email for {addr} in {sink}"
+    msg = email.message_from_bytes(found, policy=email.policy.default)
+    assert msg["Subject"] == f"Boost {b['id']} for {c['customer_code']}"
+    parts = {p.get_content_type(): p.get_content() for p in msg.iter_parts()}
+    got_text = dict(line.split("=", 1) for line in
+                    parts["text/plain"].strip().splitlines())
+    assert got_text == {k: f"[{v}]" for k, v in want.items()}
+    assert "<p>customer_name=[Sari &amp; Budi]</p>" in parts["text/html"]
+    with mysql.cursor() as cur:
+        cur.execute("SELECT status FROM notifications WHERE tenant_id=%s"
+                    " AND recipient_email=%s", (tenant.id, addr))
+        assert cur.fetchall() == (("sent",),)
 
 
 def test_approve_refuses_what_the_customer_no_longer_allows(tenant, setup, mysql):
