@@ -24,6 +24,7 @@ trap 'say "failed at line $LINENO: $BASH_COMMAND (exit $?); logs in $DIR/log"' E
 
 stopping=0
 sleeper=
+expirer=
 # Ctrl-C (SIGINT to the terminal's whole process group) and SIGTERM (to
 # make, which passes it on to this script) both end here.  The signals are
 # ignored from now on, and so by `down` too: a second Ctrl-C must not cut
@@ -33,10 +34,34 @@ shutdown() {
 	stopping=1
 	trap '' INT TERM HUP
 	[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
+	stop_expirer
 	echo
 	tools/stack.sh down "$DIR" ||
 		say "stopping the stack failed; see $DIR/log and tools/stack.sh status $DIR"
 	exit 0
+}
+# Speed boosts end at end_at: in production systemd/rtrw-boost-expire.timer
+# runs `rtrw-boost expire` at second 0 of every minute, and here this loop
+# does, logging to LOG_DIR/boost.log.  It ignores Ctrl-C (the stack's
+# shutdown stops it first) and, stopped by SIGTERM, ends its sleep too.
+boost_expirer() {
+	local s=
+	trap '' INT HUP
+	trap '[ -z "$s" ] || kill "$s" 2>/dev/null; exit 0' TERM
+	while :; do
+		sleep $((60 - $(date +%s) % 60)) &
+		s=$!
+		wait "$s" || true
+		s=
+		"$RTRW_BIN/rtrw-boost" --config "$RTRW_CONFIG" expire \
+			>>"$LOG_DIR/boost.log" 2>&1 </dev/null || true
+	done
+}
+stop_expirer() {
+	[ -n "$expirer" ] || return 0
+	kill "$expirer" 2>/dev/null || true
+	wait "$expirer" 2>/dev/null || true
+	expirer=
 }
 trap shutdown INT TERM HUP
 # A failed start leaves nothing running either, and says so.
@@ -45,6 +70,7 @@ on_exit() {
 	[ "$rc" != 0 ] && [ "$stopping" = 0 ] || return 0
 	trap '' INT TERM HUP
 	say "the stack did not start (exit $rc): what failed is said above; logs in $DIR/log"
+	stop_expirer
 	tools/stack.sh down "$DIR" || true
 }
 trap on_exit EXIT
@@ -67,6 +93,9 @@ if [ -n "$demo_id" ] && [ "$(mariadb --no-defaults --socket="$MYSQL_SOCKET" \
 	}
 fi
 
+boost_expirer &
+expirer=$!
+
 echo
 echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
@@ -74,6 +103,7 @@ echo "  Docs:   $DOCS_URL"
 echo "  Events: $WS_URL (WebSocket; ?token=ACCESS_TOKEN)"
 echo "  Health: curl -k $API_URL/health"
 echo "  Mail:   every message rtrw-mailer sends lands in $MAIL_DIR/*.eml"
+echo "  Boosts: rtrw-boost expire runs every minute ($LOG_DIR/boost.log)"
 if [ -n "${ROUTEROS_SIM_PORT:-}" ]; then
 	echo "  Simulated MikroTik: $ROUTEROS_SIM_HOST:$ROUTEROS_SIM_PORT (api), :$ROUTEROS_SIM_TLS_PORT (api-ssl), user $ROUTEROS_SIM_USER, password in $ROUTEROS_SIM_PASSWORD_FILE"
 fi
