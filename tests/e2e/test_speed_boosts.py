@@ -2,8 +2,10 @@
 validation, the price formula in exact cents, approve/reject/cancel and
 their 409s, overlapping boosts and the effective plan, expiry by
 rtrw-boost with --now, the change_profile jobs and their order, the
-speed_boost_approved notification, speed_boost:updated events, audit
-entries, roles and tenant isolation.
+speed_boost_approved notification (and the email the stack's mailer
+renders from it), speed_boost:updated events, audit entries, roles and
+tenant isolation; with rtrw-provision in the tree, a boost applied and
+reverted on a simulated router.
 
 The effective plan (what the provisioning daemon applies) is read with
 `rtrw-boost plan`, which asks store_boost_effective_plan() exactly as the
@@ -27,7 +29,8 @@ import yaml
 from support import Client, run_tool
 
 HOUR = datetime.timedelta(hours=1)
-DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs/openapi.yaml"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs/openapi.yaml"
 
 
 def _decimals(v):
@@ -126,7 +129,10 @@ def boost_jobs(mysql, cid):
 
 
 def reasons(mysql, cid):
-    return [(p["reason"], p["speed_boost_id"]) for _, p in boost_jobs(mysql, cid)]
+    """(reason, boost) of the customer's boost jobs (a plan change queues
+    change_profile jobs too, without a boost)."""
+    return [(p["reason"], p["speed_boost_id"]) for _, p in boost_jobs(mysql, cid)
+            if "speed_boost_id" in p]
 
 
 def audit(mysql, tenant_id, bid):
@@ -886,3 +892,75 @@ def test_tenants_see_only_their_own(tenant, tenant_b, setup, mysql):
     assert db_row(mysql, b["id"])[0] == "active"
     assert run_tool("rtrw-boost", "plan", "--tenant", str(tenant_b.id), "--customer",
                     str(setup["customer"]), check=False).returncode == 1
+
+
+# ---- on a simulated router ------------------------------------------------
+# rtrw-provision and the simulator's test helpers come with the MikroTik
+# work (jobs/provision.c, tests/e2e/rtsupport.py); before it is merged
+# there is no daemon to apply a job, and once it is, this runs.
+
+PROVISION = (ROOT / "jobs" / "provision.c").exists()
+
+
+@pytest.mark.skipif(not PROVISION, reason="no rtrw-provision in this tree "
+                    "(jobs/provision.c comes with the MikroTik branch)")
+def test_boost_applied_and_reverted_on_the_router(tenant, mysql):
+    """A boost's profile reaches the router with the session dropped, and
+    its end (the expiry job, then a cancel) puts back the plan the
+    customer has at that moment, not the one it had at approval."""
+    from rtsupport import act, make_router, start_sim, wait_for, wait_settled
+
+    op = tenant.operator
+    with start_sim(state={"profiles": [], "secrets": []}) as sim:
+        rt = make_router(op, sim.port)
+        base = plan(tenant, 10000, "150000.00", up=2000)
+        mid = plan(tenant, 15000, "175000.00", up=3000)
+        fast = plan(tenant, 50000, "400000.00", up=10000)
+        prof = {p: op.get(f"/service-plans/{p}").json()["data"]["mikrotik_profile"]
+                for p in (base, mid, fast)}
+        user = "boost" + uuid.uuid4().hex[:6]
+        cid = customer(tenant, base, activate=False, router_id=rt["id"],
+                       pppoe_username=user, pppoe_password="rahasia-123")
+        act(op, cid, "activate")
+        wait_settled(mysql, cid)
+        assert sim.secret(user)["profile"] == prof[base]
+        sim.connect(user)
+        first = sim.session(user)[".id"]
+
+        # Approval: the boost's own profile, created on the router with
+        # the boost plan's rate-limit, and the session ends so that the
+        # CPE dials in at the new speed.
+        a = approve(tenant, request(tenant, cid, fast, 24)["id"])
+        js = wait_settled(mysql, cid)
+        assert js[-1][1:3] == ("change_profile", "done"), js
+        assert sim.secret(user)["profile"] == prof[fast]
+        assert sim.profile(prof[fast])["rate-limit"] == "10000k/50000k"
+        s = sim.session(user)
+        assert s is None or s[".id"] != first
+        assert op.get(f"/customers/{cid}").json()["data"]["router_state"] == "synced"
+
+        # The plan changes during the boost: the boost still wins.
+        assert op.patch(f"/customers/{cid}", {"service_plan_id": mid}).status_code == 200
+        wait_settled(mysql, cid)
+        assert sim.secret(user)["profile"] == prof[fast]
+
+        # Expiry reverts to the plan of that moment (mid, not base).
+        sim.connect(user)
+        assert expire(tenant, now=utc(a["end_at"]))["jobs"] == "1"
+        js = wait_settled(mysql, cid)
+        assert js[-1][1:3] == ("change_profile", "done"), js
+        assert sim.secret(user)["profile"] == prof[mid]
+        assert sim.session(user) is None
+
+        # A cancelled boost reverts at once.
+        b = approve(tenant, request(tenant, cid, fast, 48)["id"])
+        wait_for(lambda: sim.secret(user)["profile"] == prof[fast], 10,
+                 what="the second boost's profile")
+        r = op.post(f"/speed-boosts/{b['id']}/cancel")
+        assert r.status_code == 200, r.text
+        js = wait_settled(mysql, cid)
+        assert sim.secret(user)["profile"] == prof[mid]
+        assert [j[1:3] for j in js] == [("activate", "done")] + \
+            [("change_profile", "done")] * 5
+        assert [x[0] for x in reasons(mysql, cid)] == [
+            "boost_started", "boost_expired", "boost_started", "boost_cancelled"]
