@@ -339,8 +339,7 @@ store_boost_queue_change(struct tdb *t, const struct boost *b,
 
 	/*
 	 * A pending, suspended or terminated customer has no session to
-	 * change: activation (create_secret) applies the effective plan
-	 * of its own moment.
+	 * change: activation applies the effective plan of its own moment.
 	 */
 	if (c->router_id == 0 || strcmp(c->status, "active") != 0)
 		return 0;
