@@ -45,14 +45,13 @@ shutdown() {
 # does, logging to LOG_DIR/boost.log.  It ignores Ctrl-C (the stack's
 # shutdown stops it first) and, stopped by SIGTERM, ends its sleep too.
 boost_expirer() {
-	local s=
 	trap '' INT HUP
-	trap '[ -z "$s" ] || kill "$s" 2>/dev/null; exit 0' TERM
+	# Its sleep is its only background child: ended and waited for, so
+	# that nothing of run.sh's group outlives run.sh.
+	trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM
 	while :; do
 		sleep $((60 - $(date +%s) % 60)) &
-		s=$!
-		wait "$s" || true
-		s=
+		wait $! || true
 		"$RTRW_BIN/rtrw-boost" --config "$RTRW_CONFIG" expire \
 			>>"$LOG_DIR/boost.log" 2>&1 </dev/null || true
 	done
