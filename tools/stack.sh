@@ -350,16 +350,22 @@ start_mariadb() {
 		return 0
 	fi
 	port_check "$MYSQL_PORT" MariaDB MYSQL_PORT
+	# A temporary directory of its own: MariaDB names its temporary
+	# tables #sql-temptable-PID-..., and servers of other stacks in other
+	# PID namespaces that share /tmp clash on those names (a server
+	# crashed, an install failed, on a shared machine).
+	mkdir -p "$D/mysql-tmp"
 	if [ ! -d "$D/mysql/mysql" ]; then
 		say "initialising MariaDB in $D/mysql"
 		mariadb-install-db --no-defaults --user=root --datadir="$D/mysql" \
+			--tmpdir="$D/mysql-tmp" \
 			--auth-root-authentication-method=socket --skip-test-db \
 			>"$LOG/mariadb-install.log" 2>&1 ||
 			die "mariadb-install-db failed; see $LOG/mariadb-install.log"
 	fi
 	rm -f "$MYSQL_SOCKET"
 	spawn mariadb "$LOG/mariadb.log" mariadbd --no-defaults --user=root \
-		--datadir="$D/mysql" --socket="$MYSQL_SOCKET" \
+		--datadir="$D/mysql" --tmpdir="$D/mysql-tmp" --socket="$MYSQL_SOCKET" \
 		--port="$MYSQL_PORT" --bind-address=127.0.0.1 \
 		--log-bin="$D/mysql-bin" --server-id=1 \
 		--pid-file="$RUN/mariadb.pid" --log-error="$LOG/mariadb.log" \
