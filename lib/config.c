@@ -74,6 +74,15 @@ static const struct ckey ckeys[] = {
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
+	S(provision_nudge),
+	I(provision_poll_ms, 50, 60000),
+	I(provision_batch, 1, 5000),
+	I(provision_max_attempts, 1, 1000),
+	I(provision_retry_base_seconds, 1, 3600),
+	I(provision_retry_max_seconds, 1, 86400),
+	I(provision_router_pause_max_seconds, 1, 3600),
+	I(router_connect_timeout_ms, 100, 30000),
+	I(router_read_timeout_ms, 100, 60000),
 };
 /* clang-format on */
 
@@ -126,6 +135,16 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");
+	set_str(c->provision_nudge, sizeof(c->provision_nudge),
+	        "127.0.0.1:8730");
+	c->provision_poll_ms = 1000;
+	c->provision_batch = 500;
+	c->provision_max_attempts = 8;
+	c->provision_retry_base_seconds = 10;
+	c->provision_retry_max_seconds = 900;
+	c->provision_router_pause_max_seconds = 60;
+	c->router_connect_timeout_ms = 2000;
+	c->router_read_timeout_ms = 5000;
 }
 
 static const struct ckey *

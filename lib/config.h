@@ -79,6 +79,23 @@ struct config {
 	long arena_cap_bytes;
 	char log_level[16];
 
+	/*
+	 * MikroTik routers and rtrw-provision (README "Provisioning").
+	 * provision_nudge: where the API sends a datagram after committing
+	 * a job, "host:port[,host:port...]" (IP literals), "" for none; the
+	 * daemon listens on the first.
+	 */
+	char provision_nudge[CONFIG_STR_MAX];
+	int provision_poll_ms;      /* the daemon's poll when not nudged */
+	int provision_batch;        /* jobs of one router per pass */
+	int provision_max_attempts; /* tries of a job before failed */
+	int provision_retry_base_seconds;       /* first back-off of a job */
+	int provision_retry_max_seconds;        /* its cap */
+	int provision_router_pause_max_seconds; /* cap of a down router's pause
+	                                         */
+	int router_connect_timeout_ms;          /* TCP + TLS, API and daemon */
+	int router_read_timeout_ms;             /* login and each reply */
+
 	/* Filled by config_load_secrets(). */
 	unsigned char jwt_secret[JWT_SECRET_MAX];
 	size_t jwt_secret_len;
