@@ -80,6 +80,19 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
 	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
 
+	/* MikroTik routers and provisioning. */
+	{ HTTP_GET,    "/routers",                    ROLE_VIEWER,   routers_list,            NULL,                 0,  "List MikroTik routers" },
+	{ HTTP_POST,   "/routers",                    ROLE_OPERATOR, routers_create,          router_fields,        B,  "Add a MikroTik router (logs in first)" },
+	{ HTTP_GET,    "/routers/:id",                ROLE_VIEWER,   routers_get,             NULL,                 0,  "Get a MikroTik router" },
+	{ HTTP_PATCH,  "/routers/:id",                ROLE_OPERATOR, routers_update,          router_fields,        BP, "Change a MikroTik router (logs in first when the connection changes)" },
+	{ HTTP_DELETE, "/routers/:id",                ROLE_ADMIN,    routers_delete,          NULL,                 0,  "Delete a MikroTik router" },
+	{ HTTP_POST,   "/routers/:id/test",           ROLE_OPERATOR, routers_test,            NULL,                 B,  "Log into a router now and record its status" },
+	{ HTTP_POST,   "/routers/:id/sync",           ROLE_OPERATOR, routers_sync,            NULL,                 B,  "Compare a router with the database and repair drift" },
+	{ HTTP_POST,   "/routers/:id/import",         ROLE_OPERATOR, routers_import,          router_import_fields, B,  "Import a router's PPPoE secrets as customers" },
+	{ HTTP_GET,    "/provisioning-jobs",          ROLE_VIEWER,   provisioning_jobs_list,  NULL,                 0,  "List provisioning jobs" },
+	{ HTTP_GET,    "/provisioning-jobs/:id",      ROLE_VIEWER,   provisioning_jobs_get,   NULL,                 0,  "Get a provisioning job" },
+	{ HTTP_POST,   "/provisioning-jobs/:id/retry", ROLE_OPERATOR, provisioning_jobs_retry, NULL,                 B,  "Retry a failed provisioning job" },
+
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };
 

@@ -122,4 +122,23 @@ int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
 
+/* ---- MikroTik routers and provisioning ---------- */
+
+/* fcgi/routers.c */
+extern const struct field router_fields[];
+extern const struct field router_import_fields[];
+int routers_list(struct req *r);
+int routers_get(struct req *r);
+int routers_create(struct req *r);
+int routers_update(struct req *r);
+int routers_delete(struct req *r);
+int routers_test(struct req *r);
+int routers_sync(struct req *r);
+int routers_import(struct req *r);
+
+/* fcgi/provisioning_jobs.c */
+int provisioning_jobs_list(struct req *r);
+int provisioning_jobs_get(struct req *r);
+int provisioning_jobs_retry(struct req *r);
+
 #endif
