@@ -203,6 +203,7 @@ data_key_file = $SEC/data.key
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
+provision_nudge = 127.0.0.1:$(provision_port)
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -361,6 +362,47 @@ stop_routeros_sim() {
 	routeros_sim_setup
 	stop routeros-sim 10
 	rm -f "$RSIM_SOCK"
+}
+
+# ---------------------------------------------------------------------------
+# rtrw-provision (lib/provision.c), the provisioning daemon: the API nudges
+# it with a UDP datagram on 127.0.0.1:PROVISION_NUDGE_PORT (18730 unless
+# set; tools/test.sh passes TEST_PROVISION_NUDGE_PORT, default 28730),
+# and it polls anyway.  Its log is log/provision.log.
+
+provision_port() {
+	local v
+	if [ -z "${PROVISION_NUDGE_PORT:-}" ] && [ -f "$ENVF" ]; then
+		v=$(sed -n "s/^export PROVISION_NUDGE_PORT=//p" "$ENVF" | tail -1)
+		[ -z "$v" ] || PROVISION_NUDGE_PORT=$v
+	fi
+	echo "${PROVISION_NUDGE_PORT:-18730}"
+}
+
+start_provision() {
+	local b
+	if alive provision; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-provision
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	(
+		[ "$ASAN" != 1 ] || san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" run </dev/null >>"$LOG/provision.log" 2>&1
+	) &
+	echo $! >"$RUN/provision.pid"
+	sleep 0.2
+	alive provision || die "rtrw-provision exited; see $LOG/provision.log"
+}
+
+provision_env() {
+	cat <<EOF
+export PROVISION_NUDGE_PORT=$(provision_port)
+export PROVISION_PID_FILE=$RUN/provision.pid
+export PROVISION_PID=$(pid_of provision || true)
+export PROVISION_LOG=$LOG/provision.log
+EOF
 }
 
 # Also run by the commands that only rewrite stack.env (start-memcached,
@@ -609,6 +651,7 @@ export NGINX_PID=$(pid_of nginx || true)
 export STACK_SH=$REPO/tools/stack.sh
 EOF
 	routeros_sim_env >>"$ENVF.tmp"
+	provision_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
 }
 
@@ -630,6 +673,7 @@ cmd_up() {
 	start_routeros_sim
 	migrate
 	start_api
+	start_provision
 	start_nginx
 	wait_for "GET /health" 30 health_ok
 	write_env
@@ -641,6 +685,7 @@ cmd_down() {
 	stop nginx 10
 	stop bench_hello 10
 	stop bench_select 10
+	stop provision 20
 	stop api 20
 	stop memcached 10
 	stop_routeros_sim
@@ -651,7 +696,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api nginx bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api nginx bench_hello bench_select routeros-sim provision; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

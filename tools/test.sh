@@ -33,6 +33,7 @@ export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
 export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
+export PROVISION_NUDGE_PORT=${TEST_PROVISION_NUDGE_PORT:-28730}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -50,7 +51,10 @@ login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
-auth_cache_ms = 0}"
+auth_cache_ms = 0
+provision_retry_base_seconds = 1
+provision_retry_max_seconds = 4
+provision_router_pause_max_seconds = 2}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
