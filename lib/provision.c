@@ -718,18 +718,25 @@ wipe_targets(struct target *tg, size_t nt)
 
 /* ---- The daemon's pass over one router ---- */
 
-/* The pppoe_username a job's payload names, or NULL. */
-static const char *
-payload_name(struct arena *a, const char *payload)
+/*
+ * Adds the names a job's payload gives (the name when it was queued and
+ * the one before a rename) to tg's names to remove; add_gone() keeps the
+ * wanted one.
+ */
+static void
+payload_names(struct arena *a, const char *payload, struct target *tg)
 {
+	static const char *const keys[] = {"pppoe_username",
+	                                   "previous_pppoe_username"};
 	cJSON *j = payload ? cJSON_Parse(payload) : NULL;
-	const cJSON *u =
-	    j ? cJSON_GetObjectItemCaseSensitive(j, "pppoe_username") : NULL;
-	const char *name =
-	    cJSON_IsString(u) ? arena_strdup(a, u->valuestring) : NULL;
 
+	for (size_t i = 0; j && i < 2; i++) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+
+		if (cJSON_IsString(u))
+			add_gone(tg, arena_strdup(a, u->valuestring));
+	}
 	cJSON_Delete(j);
-	return name;
 }
 
 /*
@@ -940,7 +947,7 @@ provision_router(struct provisioner *pv, struct arena *a, int64_t tenant_id,
 			nt++;
 		}
 		job_target[i] = k;
-		add_gone(&tg[k], payload_name(a, j->payload));
+		payload_names(a, j->payload, &tg[k]);
 		if (strcmp(j->action, "change_profile") == 0)
 			tg[k].kick = 1;
 	}

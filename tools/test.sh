@@ -54,7 +54,8 @@ argon2_t = 1
 auth_cache_ms = 0
 provision_retry_base_seconds = 1
 provision_retry_max_seconds = 4
-provision_router_pause_max_seconds = 2}"
+provision_router_pause_max_seconds = 2
+provision_max_attempts = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
