@@ -64,7 +64,12 @@ provisioning_jobs_retry(struct req *r)
 	struct provision_job before, after;
 	int rc;
 
+	/* The customer before its job, as every writer locks them. */
 	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_provision_get(r->tdb, id, &before),
+	              "provisioning job") < 0 ||
+	    (before.customer_id &&
+	     store_customer_lock_any(r->tdb, before.customer_id) < 0) ||
 	    req_found(r, store_provision_lock(r->tdb, id, &before),
 	              "provisioning job") < 0)
 		return -1;

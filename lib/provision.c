@@ -774,6 +774,32 @@ out_rollback:
 	return -1;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Locks the targets' customers in id order; 0 or -1. */
+static int
+lock_customers(struct tdb *t, const struct target *tg, size_t nt)
+{
+	int64_t *ids = nt ? xcalloc(nt, sizeof(*ids)) : NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < nt; i++)
+		ids[i] = tg[i].customer_id;
+	if (nt)
+		qsort(ids, nt, sizeof(*ids), cmp_id);
+	for (size_t i = 0; i < nt && rc == 0; i++)
+		if (store_customer_lock_any(t, ids[i]) < 0)
+			rc = -1;
+	free(ids);
+	return rc;
+}
+
 /* Records every job's outcome and the customers' states; 0 or -1. */
 static int
 record_jobs(struct provisioner *pv, struct tdb *t, int64_t router_id,
@@ -784,6 +810,12 @@ record_jobs(struct provisioner *pv, struct tdb *t, int64_t router_id,
 
 	if (tdb_begin(t) < 0)
 		return -1;
+	/*
+	 * Customers first, in id order, as the API locks them before their
+	 * jobs: then neither waits for the other in a circle.
+	 */
+	if (lock_customers(t, tg, nt) < 0)
+		goto out_rollback;
 	for (size_t i = 0; i < jobs->n; i++) {
 		const struct provision_job *j = rows_at(jobs, i);
 		struct target *x =
@@ -1032,11 +1064,17 @@ provision_round(struct provisioner *pv)
 
 /*
  * Takes router_id's lease, waiting up to a second for a pass that holds
- * it.  1 taken, 0 busy, -1 error.
+ * it.  1 taken, 0 busy, -1 error, -2 no such router.
  */
 static int
 lease_wait(struct tdb *t, int64_t router_id, const char *owner)
 {
+	struct router rt;
+	int found = store_router_get(t, router_id, &rt);
+
+	/* A router of another tenant is absent, never busy. */
+	if (found <= 0)
+		return found < 0 ? -1 : -2;
 	for (int i = 0; i < 10; i++) {
 		int rc =
 		    store_provision_lease(t, router_id, owner, LEASE_SECONDS);
@@ -1128,7 +1166,9 @@ provision_sync(const struct config *cfg, struct tdb *t, struct arena *a,
 	memset(err, 0, sizeof(*err));
 	rc = lease_wait(t, router_id, owner);
 	if (rc <= 0)
-		return rc == 0 ? PROVISION_BUSY : PROVISION_ERROR;
+		return rc == 0    ? PROVISION_BUSY
+		       : rc == -2 ? PROVISION_GONE
+		                  : PROVISION_ERROR;
 	c = open_for_request(cfg, t, a, router_id, err, &st);
 	if (!c)
 		goto out_release;
@@ -1362,7 +1402,9 @@ provision_import(const struct config *cfg, struct tdb *t, struct arena *a,
 	message[0] = '\0';
 	rc = lease_wait(t, router_id, owner);
 	if (rc <= 0)
-		return rc == 0 ? PROVISION_BUSY : PROVISION_ERROR;
+		return rc == 0    ? PROVISION_BUSY
+		       : rc == -2 ? PROVISION_GONE
+		                  : PROVISION_ERROR;
 	/* The mapping first: a bad plan id changes nothing anywhere. */
 	if (q->default_plan && !import_plan(t, a, &plans, q->default_plan)) {
 		snprintf(message, msglen,

@@ -219,7 +219,7 @@ enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_SEARCH, S_SEARCH_COUNT, S_INSERT,
 	S_SET_PASSWORD, S_UPDATE, S_SET_STATUS, S_DELETE, S_COUNTS,
 	S_JOB_INSERT, S_ROUTER_STATE, S_JOB_PENDING, S_SECRET, S_ON_ROUTER,
-	S_IMPORT, S_ROUTER_RESULT,
+	S_IMPORT, S_ROUTER_RESULT, S_LOCK_ANY,
 };
 
 #define CUSTOMER_SECRET_COLS \
@@ -322,6 +322,9 @@ const struct stmt_def store_customer_stmts[] = {
 	     " 'pending', :router_state), router_error = :router_error"
 	     " WHERE tenant_id = :tenant AND id = :id AND router_id IS NOT NULL",
 	     &customer_in, NULL, NULL },
+	[S_LOCK_ANY] = { "customer_lock_any", SCOPE_TENANT,
+	     "SELECT id AS n FROM customers WHERE tenant_id = :tenant"
+	     " AND id = :id FOR UPDATE", &db_id_in, &db_count_row, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 /* clang-format on */
@@ -599,4 +602,13 @@ store_customer_router_result(struct tdb *t, int64_t id, const char *state,
 	    .id = id, .router_state = state, .router_error = error};
 
 	return tdb_exec(t, &S[S_ROUTER_RESULT], &in, NULL);
+}
+
+int
+store_customer_lock_any(struct tdb *t, int64_t id)
+{
+	struct db_id in = {id};
+	struct db_count n;
+
+	return tdb_one(t, &S[S_LOCK_ANY], &in, &n);
 }

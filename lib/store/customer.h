@@ -108,6 +108,14 @@ int store_customer_secret(struct tdb *t, int64_t id,
                           struct customer_secret *out);
 
 /*
+ * Locks customer id's row (deleted or not) until commit: 1, 0 absent,
+ * -1 error.  Whoever changes a customer and its jobs in one transaction
+ * locks the customer first (the API's actions do), so that the daemon's
+ * recording and the API never wait on each other in a circle.
+ */
+int store_customer_lock_any(struct tdb *t, int64_t id);
+
+/*
  * Every live (not deleted) customer on router_id, any status, in id
  * order: rows of struct customer_secret in the handle's arena.  0 or -1.
  */

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from rtsupport import stack_router
 from test_service_plans import make_plan
 
 
@@ -25,6 +26,16 @@ def create(client, **kw):
     r = client.post("/customers", body(client, **kw))
     assert r.status_code == 201, r.text
     return r.json()["data"]
+
+
+def router(client):
+    """A router of the client's tenant (the stack's simulated one)."""
+    return stack_router(client)["id"]
+
+
+def pppoe(tenant, name):
+    """PPPoE fields unique on the shared simulated router."""
+    return {"pppoe_username": f"{name}-{tenant.slug}", "pppoe_password": "pw-12345"}
 
 
 def jobs(mysql, cid):
@@ -132,11 +143,12 @@ def test_pppoe_password_sealed_and_username_unique(tenant, mysql):
     assert "rahasia" not in r.text and "pppoe_password" not in r.text
     # Without a router the name may repeat; on the same router it may not.
     create(tenant.operator, pppoe_username="budi01")
-    create(tenant.operator, pppoe_username="x01", router_id=7)
+    r7, r8 = router(tenant.operator), router(tenant.operator)
+    create(tenant.operator, pppoe_username="x01", router_id=r7)
     r = tenant.operator.post("/customers", body(tenant.operator, pppoe_username="x01",
-                                                router_id=7))
+                                                router_id=r7))
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
-    create(tenant.operator, pppoe_username="x01", router_id=8)
+    create(tenant.operator, pppoe_username="x01", router_id=r8)
     # Clearing the password.
     r = tenant.operator.patch(f"/customers/{c['id']}", {"pppoe_password": None})
     assert r.status_code == 200
@@ -203,8 +215,9 @@ def test_filters(tenant, mysql):
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
     a = create(op)
-    b = create(op, service_plan_id=p20, router_id=5)
-    c = create(op, router_id=6)
+    r5, r6 = router(op), router(op)
+    b = create(op, service_plan_id=p20, router_id=r5, **pppoe(tenant, "fb"))
+    c = create(op, router_id=r6, **pppoe(tenant, "fc"))
     assert op.post(f"/customers/{b['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/suspend").status_code == 200
@@ -220,7 +233,7 @@ def test_filters(tenant, mysql):
     assert ids(status="suspended") == [c["id"]]
     assert ids(status="terminated") == []
     assert ids(service_plan_id=p20) == [b["id"]]
-    assert ids(router_id=6) == [c["id"]]
+    assert ids(router_id=r6) == [c["id"]]
     assert ids(status="active", service_plan_id=p20) == [b["id"]]
     assert tenant.viewer.get("/customers?status=gone").status_code == 422
     assert tenant.viewer.get("/customers?service_plan_id=abc").status_code == 422
@@ -272,7 +285,8 @@ def test_pagination_edges_and_sort(tenant, mysql):
 def test_update_and_plan_change(tenant, mysql):
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
-    c = create(op, router_id=3, pppoe_username="budi")
+    rt = router(op)
+    c = create(op, router_id=rt, **pppoe(tenant, "budi"))
     r = op.patch(f"/customers/{c['id']}", {"phone": "089999999999", "email": None,
                                            "notes": "pindah rumah"})
     assert r.status_code == 200 and r.json()["data"]["phone"] == "089999999999"
@@ -285,10 +299,10 @@ def test_update_and_plan_change(tenant, mysql):
     r = op.patch(f"/customers/{c['id']}", {"service_plan_id": p10, "monthly_price": 120000})
     assert r.status_code == 200 and r.json()["data"]["monthly_price"] == 120000
     js = jobs(mysql, c["id"])
-    assert [(a, s, rt) for a, s, rt, _ in js] == [("create_secret", "pending", 3),
-                                                  ("change_profile", "pending", 3)]
+    assert [(a, r) for a, _, r, _ in js] == [("activate", rt), ("change_profile", rt)]
     payload = json.loads(js[1][3])
-    assert payload["profile"] == "paket-10-mbps" and payload["pppoe_username"] == "budi"
+    assert payload["profile"] == "paket-10-mbps"
+    assert payload["pppoe_username"] == "budi-" + tenant.slug
     # The plan must exist in this tenant.
     r = op.patch(f"/customers/{c['id']}", {"service_plan_id": 987654321})
     assert r.status_code == 422
@@ -304,7 +318,8 @@ def test_update_and_plan_change(tenant, mysql):
 
 def test_lifecycle(tenant, mysql):
     op = tenant.operator
-    c = create(op, router_id=4, pppoe_username="siti")
+    rt = router(op)
+    c = create(op, router_id=rt, **pppoe(tenant, "siti"))
     nr = create(op)  # no router: no jobs
 
     def act(cid, action, code=200):
@@ -321,9 +336,8 @@ def test_lifecycle(tenant, mysql):
     assert act(c["id"], "terminate")["data"]["status"] == "terminated"
     for a in ("activate", "suspend", "terminate"):
         assert act(c["id"], a, 422)["error"]["code"] == "invalid_transition"
-    assert [(a, s, rt) for a, s, rt, _ in jobs(mysql, c["id"])] == [
-        ("create_secret", "pending", 4), ("disable_secret", "pending", 4),
-        ("create_secret", "pending", 4), ("remove_secret", "pending", 4)]
+    assert [(a, r) for a, _, r, _ in jobs(mysql, c["id"])] == [
+        ("activate", rt), ("suspend", rt), ("activate", rt), ("terminate", rt)]
     act(nr["id"], "activate")
     act(nr["id"], "terminate")
     assert jobs(mysql, nr["id"]) == ()
@@ -337,7 +351,7 @@ def test_lifecycle(tenant, mysql):
 
 def test_soft_delete_keeps_payments(tenant, mysql):
     op = tenant.operator
-    c = create(op, router_id=9)
+    c = create(op, router_id=router(op), **pppoe(tenant, "del"))
     op.post(f"/customers/{c['id']}/activate")
     r = op.post("/payments", {"customer_id": c["id"], "amount": 150000,
                               "period": "2026-01"})
@@ -356,7 +370,7 @@ def test_soft_delete_keeps_payments(tenant, mysql):
         assert cur.fetchone()[0] == 1
         cur.execute("SELECT COUNT(*) FROM payments WHERE customer_id=%s", (c["id"],))
         assert cur.fetchone()[0] == 1
-    assert jobs(mysql, c["id"])[-1][0] == "remove_secret"
+    assert jobs(mysql, c["id"])[-1][0] == "terminate"
     r = op.post("/payments", {"customer_id": c["id"], "amount": 1})
     assert r.status_code == 422
 
@@ -392,7 +406,7 @@ def test_roles(tenant):
 
 
 def test_cross_tenant(tenant, tenant_b, mysql):
-    c = create(tenant.operator, router_id=2)
+    c = create(tenant.operator, router_id=router(tenant.operator))
     b = tenant_b.admin
     for path in (f"/customers/{c['id']}",):
         assert b.get(path).status_code == 404
