@@ -236,6 +236,13 @@ say "exports: bench_export --rows $EXPORT_ROWS"
 exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
 	notes+=("bench_export: a target was missed or a writer failed")
 
+# Provisioning (tools/bench_provision.py): 1,000 queued activations across
+# five simulated routers drained by the stack's rtrw-provision, and an
+# import of 1,000 existing secrets, against issue 15's targets.
+say "provisioning: tools/bench_provision.py"
+provisioning=$(/usr/bin/python3 tools/bench_provision.py --check) ||
+	notes+=("bench_provision: a target was missed or a step failed")
+
 {
 	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -251,6 +258,10 @@ exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
 	echo "Export writers (tools/bench_export, $EXPORT_ROWS rows each):"
 	echo
 	sed 's/^/    /' <<<"${exports:-(none)}"
+	echo
+	echo "Provisioning (tools/bench_provision.py):"
+	echo
+	sed 's/^/    /' <<<"${provisioning:-(none)}"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"
