@@ -485,7 +485,9 @@ provision_failed(struct req *r, enum provision_status st,
 	case PROVISION_ROUTER:
 		return login_failed(r, err);
 	case PROVISION_INVALID:
-		return req_fail(r, 422, "validation_failed", message);
+		/* The error outlives the caller's buffer: copy it. */
+		return req_fail(r, 422, "validation_failed",
+		                arena_strdup(r->a, message));
 	default:
 		return -1;
 	}

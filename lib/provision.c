@@ -675,9 +675,20 @@ converge(struct ros_conn *c, struct arena *a, struct target *tg, size_t nt,
 			}
 			for (const struct ros_item *it = r->items; it;
 			     it = it->next) {
-				struct ros_cmd *cmd =
-				    ros_cmd_new(a, "/ppp/active/remove");
+				struct ros_cmd *cmd;
 
+				/*
+				 * RouterOS keeps one session per secret: a
+				 * router that lists more than we planned for
+				 * gets an error, not a crash.
+				 */
+				if (C.n == C.cap) {
+					set_error(&tg[B.who[k]],
+					          "the router lists too many "
+					          "sessions");
+					break;
+				}
+				cmd = ros_cmd_new(a, "/ppp/active/remove");
 				ros_cmd_attr(cmd, ".id",
 				             ros_item_get(it, ".id"));
 				pipe_add(&C, cmd, B.who[k], K_ACTIVE_REMOVE);
@@ -1513,8 +1524,18 @@ provision_import(const struct config *cfg, struct tdb *t, struct arena *a,
 		cu.pppoe_username = name;
 		cu.monthly_price = pp->p.price;
 		cu.billing_day = 1;
-		if (!cu.name || store_customer_import(t, &cu, &id) < 0 ||
-		    import_password(cfg, t, id,
+		if (!cu.name)
+			goto out_rollback;
+		if (store_customer_import(t, &cu, &id) < 0) {
+			/* A deleted customer keeps its name on the router. */
+			if (tdb_last_error(t) != DBE_DUPLICATE)
+				goto out_rollback;
+			add_skip(skipped, name,
+			         "a deleted customer had this pppoe_username "
+			         "on this router");
+			continue;
+		}
+		if (import_password(cfg, t, id,
 		                    ros_item_get(it, "password")
 		                        ? ros_item_get(it, "password")
 		                        : "") < 0)

@@ -99,6 +99,7 @@ routerlink_connect(const struct config *cfg, const struct router_secret *rs,
 	char pw[ROUTERLINK_PASSWORD_MAX * 4 + 1];
 	struct ros_conn *c;
 
+	memset(info, 0, sizeof(*info));
 	if (routerlink_password(cfg, rs, pw, sizeof(pw)) < 0) {
 		explicit_bzero(pw, sizeof(pw));
 		memset(err, 0, sizeof(*err));
