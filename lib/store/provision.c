@@ -119,7 +119,9 @@ const struct stmt_def store_provision_stmts[] = {
 	     ROUTER_ID " AND status = 'failed'", &db_id_in, NULL, NULL },
 	/*
 	 * Jobs left running count as due once their router's lease ran out:
-	 * their daemon died in the middle of a pass.
+	 * their daemon died in the middle of a pass.  Routers that failed
+	 * their last passes come last, so that one that hangs until its
+	 * timeouts delays the healthy ones as little as possible.
 	 */
 	[S_DUE] = { "provision_due", SCOPE_GLOBAL,
 	     "SELECT j.router_id AS id, j.tenant_id FROM provisioning_jobs j"
@@ -129,7 +131,8 @@ const struct stmt_def store_provision_stmts[] = {
 	     " AND (r.prov_retry_at IS NULL OR r.prov_retry_at <= UTC_TIMESTAMP())"
 	     " AND (r.prov_lease_until IS NULL"
 	     " OR r.prov_lease_until < UTC_TIMESTAMP())"
-	     " GROUP BY j.router_id, j.tenant_id ORDER BY MIN(j.id)"
+	     " GROUP BY j.router_id, j.tenant_id"
+	     " ORDER BY MAX(r.prov_failures), MIN(j.id)"
 	     " LIMIT :batch", &job_in, &due_row, NULL },
 	[S_LEASE] = { "provision_lease", SCOPE_TENANT,
 	     "UPDATE routers SET prov_owner = :owner,"

@@ -52,7 +52,8 @@ struct provision_due {
 /*
  * Up to limit routers of any tenant that have due jobs (pending, or
  * running under a lease that expired) and are neither paused nor leased,
- * oldest job first; rows of struct provision_due in a.  0 or -1.
+ * healthy routers first, then oldest job first; rows of struct
+ * provision_due in a.  0 or -1.
  */
 int store_provision_due(struct db *db, struct arena *a, int64_t limit,
                         struct rows *out);
