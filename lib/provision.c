@@ -46,9 +46,11 @@
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
+#include "events.h"
 #include "json.h"
 #include "log.h"
 #include "routerlink.h"
+#include "row.h"
 #include "store/boost.h"
 #include "store/customer.h"
 #include "store/plan.h"
@@ -785,6 +787,34 @@ out_rollback:
 	return -1;
 }
 
+/*
+ * Records customer id's router_state and router_error (see
+ * store_customer_router_result()) and, when they changed, writes a
+ * customer:updated event with the customer, so that a panel showing
+ * "pending on router" learns that the router confirmed.  0 or -1.
+ */
+static int
+record_customer(struct tdb *t, int64_t id, const char *state, const char *error)
+{
+	struct customer before, after;
+	cJSON *ev;
+	int had = store_customer_get(t, id, &before), rc;
+
+	if (had < 0 || store_customer_router_result(t, id, state, error) < 0)
+		return -1;
+	if (had == 0 || store_customer_get(t, id, &after) != 1)
+		return 0; /* deleted: nobody shows it any more */
+	if (same(before.router_state, after.router_state) &&
+	    same(before.router_error, after.router_error))
+		return 0;
+	ev = row_json(&customer_row, &after);
+	if (!ev)
+		return -1;
+	rc = event_emit(t, "customer:updated", "customer", id, ev);
+	cJSON_Delete(ev);
+	return rc;
+}
+
 static int
 cmp_id(const void *a, const void *b)
 {
@@ -890,8 +920,8 @@ record_jobs(struct provisioner *pv, struct tdb *t, int64_t router_id,
 			     j->attempts + 1 >= j->max_attempts))
 				failed = 1;
 		}
-		if (store_customer_router_result(
-		        t, x->customer_id, err ? "failed" : "synced", err) < 0)
+		if (record_customer(t, x->customer_id,
+		                    err ? "failed" : "synced", err) < 0)
 			goto out_rollback;
 		if (failed) {
 			snprintf(msg, sizeof(msg),
@@ -1296,10 +1326,10 @@ provision_sync(const struct config *cfg, struct tdb *t, struct arena *a,
 
 			if (x->skip)
 				continue;
-			if (store_customer_router_result(
-			        t, x->customer_id,
-			        x->error[0] ? "failed" : "synced",
-			        x->error[0] ? x->error : NULL) < 0) {
+			if (record_customer(t, x->customer_id,
+			                    x->error[0] ? "failed" : "synced",
+			                    x->error[0] ? x->error : NULL) <
+			    0) {
 				tdb_rollback(t);
 				goto out_wipe;
 			}

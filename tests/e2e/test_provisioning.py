@@ -59,6 +59,12 @@ def test_lifecycle_on_the_router(tenant, setup, rsim, mysql):
     wait_settled(mysql, c["id"])
     got = op.get(f"/customers/{c['id']}").json()["data"]
     assert got["router_state"] == "synced" and got["router_error"] is None
+    # The panel hears of it: pending (the action), then synced.
+    cur = mysql.cursor()
+    cur.execute("SELECT data FROM events WHERE name='customer:updated'"
+                " AND entity_id=%s ORDER BY id", (c["id"],))
+    states = [json.loads(d)["router_state"] for (d,) in cur.fetchall()]
+    assert states == ["pending", "synced"]
 
     # Suspend: disabled, and the session is gone.
     rsim.connect("budi.lc")
