@@ -39,6 +39,23 @@ if [ -n "$demo_id" ] && [ "$(mariadb --no-defaults --socket="$MYSQL_SOCKET" \
 		--customers 50 --payments 12 >/dev/null
 fi
 
+# The demo tenant gets the simulated router (api-ssl, its certificate
+# pinned on first use), once, through the API as the demo admin, so that
+# its five existing secrets can be imported and customers provisioned.
+if [ -n "$demo_id" ] && [ -n "${ROUTEROS_SIM_TLS_PORT:-}" ] && [ "$(mariadb --no-defaults \
+	--socket="$MYSQL_SOCKET" -uroot -N -B rtrw \
+	-e "SELECT COUNT(*) FROM routers WHERE tenant_id = $demo_id")" = 0 ]; then
+	tok=$(curl -sk "$API_URL/api/v1/auth/login" -H 'Content-Type: application/json' \
+		-d '{"tenant":"demo","email":"admin@demo.rtrw.id","password":"demo-password"}' |
+		sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+	printf '{"name":"Demo core (simulated)","host":"%s","api_port":%s,"use_tls":true,"tls_fingerprint":"learn","username":"%s","password":"%s"}' \
+		"$ROUTEROS_SIM_HOST" "$ROUTEROS_SIM_TLS_PORT" "$ROUTEROS_SIM_USER" \
+		"$(cat "$ROUTEROS_SIM_PASSWORD_FILE")" |
+		curl -sk -o /dev/null -w '' "$API_URL/api/v1/routers" \
+			-H 'Content-Type: application/json' -H "Authorization: Bearer $tok" -d @- ||
+		echo "run: the demo router was not added" >&2
+fi
+
 echo
 echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
