@@ -729,6 +729,53 @@ wipe_targets(struct target *tg, size_t nt)
 			explicit_bzero(tg[i].password, PPPOE_PW_MAX * 4 + 1);
 }
 
+int
+provision_queue_plan(struct tdb *t, int64_t plan_id, const char *profile,
+                     int64_t *n)
+{
+	struct rows cs;
+
+	*n = 0;
+	if (tdb_begin(t) < 0)
+		return -1;
+	if (store_customer_on_plan(t, plan_id, &cs) < 0)
+		goto out_rollback;
+	for (size_t i = 0; i < cs.n; i++) {
+		const struct customer *c = rows_at(&cs, i);
+		cJSON *p = cJSON_CreateObject();
+		char *text;
+		int rc;
+
+		if (!p)
+			goto out_rollback;
+		json_add_int(p, "customer_id", c->id);
+		cJSON_AddStringToObject(p, "customer_code", c->customer_code);
+		json_add_str_or_null(p, "pppoe_username", c->pppoe_username);
+		json_add_int(p, "service_plan_id", c->service_plan_id);
+		json_add_str_or_null(p, "profile", profile);
+		cJSON_AddStringToObject(p, "reason", "plan_changed");
+		text = cJSON_PrintUnformatted(p);
+		cJSON_Delete(p);
+		if (!text)
+			goto out_rollback;
+		rc = store_customer_lock_any(t, c->id) < 0 ||
+		             store_customer_queue_job(t, c->id, c->router_id,
+		                                      "change_profile", text) < 0
+		         ? -1
+		         : 0;
+		cJSON_free(text);
+		if (rc < 0)
+			goto out_rollback;
+	}
+	if (tdb_commit(t) < 0)
+		goto out_rollback;
+	*n = (int64_t)cs.n;
+	return 0;
+out_rollback:
+	tdb_rollback(t);
+	return -1;
+}
+
 /* ---- The daemon's pass over one router ---- */
 
 /*

@@ -127,6 +127,17 @@ enum provision_status provision_import(const struct config *cfg, struct tdb *t,
                                        cJSON *skipped, char *message,
                                        size_t msglen, struct ros_error *err);
 
+/*
+ * After a change of plan_id's speeds, burst or profile name: queues a
+ * change_profile job for every active or suspended customer on a router
+ * whose plan it is, in a transaction of its own that locks each customer
+ * before its job (as the customer actions do; the plan's own transaction
+ * must be committed first, since customers lock before plans).  *n gets
+ * the number queued.  0 or -1 (nothing queued).
+ */
+int provision_queue_plan(struct tdb *t, int64_t plan_id, const char *profile,
+                         int64_t *n);
+
 /* "host:pid" into out: the lease owner of this process. */
 void provision_owner(char *out, size_t n);
 

@@ -219,7 +219,7 @@ enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_SEARCH, S_SEARCH_COUNT, S_INSERT,
 	S_SET_PASSWORD, S_UPDATE, S_SET_STATUS, S_DELETE, S_COUNTS,
 	S_JOB_INSERT, S_ROUTER_STATE, S_JOB_PENDING, S_SECRET, S_ON_ROUTER,
-	S_IMPORT, S_ROUTER_RESULT, S_LOCK_ANY,
+	S_IMPORT, S_ROUTER_RESULT, S_LOCK_ANY, S_ON_PLAN,
 };
 
 #define CUSTOMER_SECRET_COLS \
@@ -325,6 +325,11 @@ const struct stmt_def store_customer_stmts[] = {
 	[S_LOCK_ANY] = { "customer_lock_any", SCOPE_TENANT,
 	     "SELECT id AS n FROM customers WHERE tenant_id = :tenant"
 	     " AND id = :id FOR UPDATE", &db_id_in, &db_count_row, NULL },
+	[S_ON_PLAN] = { "customer_on_plan", SCOPE_TENANT,
+	     "SELECT {COLS} FROM customers WHERE tenant_id = :tenant"
+	     " AND service_plan_id = :service_plan_id AND router_id IS NOT NULL"
+	     " AND deleted_at IS NULL AND status IN ('active', 'suspended')"
+	     " ORDER BY id", &customer_in, &customer_row, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 /* clang-format on */
@@ -611,4 +616,12 @@ store_customer_lock_any(struct tdb *t, int64_t id)
 	struct db_count n;
 
 	return tdb_one(t, &S[S_LOCK_ANY], &in, &n);
+}
+
+int
+store_customer_on_plan(struct tdb *t, int64_t plan_id, struct rows *out)
+{
+	struct customer_in in = {.service_plan_id = plan_id};
+
+	return tdb_exec(t, &S[S_ON_PLAN], &in, out);
 }

@@ -123,6 +123,13 @@ int store_customer_on_router(struct tdb *t, int64_t router_id,
                              struct rows *out);
 
 /*
+ * Every live active or suspended customer on a router whose own plan is
+ * plan_id, in id order: rows of struct customer in the handle's arena.
+ * 0 or -1.
+ */
+int store_customer_on_plan(struct tdb *t, int64_t plan_id, struct rows *out);
+
+/*
  * Inserts an imported customer: c's fields, status c->status, on router
  * c->router_id with router_state synced.  0 or -1 (DBE_DUPLICATE for a
  * taken PPPoE user name).

@@ -111,6 +111,30 @@ def test_lifecycle_on_the_router(tenant, setup, rsim, mysql):
     assert foreign_state(rsim) == before
 
 
+def test_plan_change_reaches_every_customer_on_it(tenant, setup, rsim, mysql):
+    op, rt, p = setup
+    cs = [customer(op, p["id"], rt["id"], f"plan.user{i}") for i in range(3)]
+    pending = customer(op, p["id"], rt["id"], "plan.pending")
+    for c in cs:
+        act(op, c["id"], "activate")
+    act(op, cs[2]["id"], "suspend")
+    for c in cs:
+        wait_settled(mysql, c["id"])
+    rsim.connect("plan.user0")
+    r = op.patch(f"/service-plans/{p['id']}", {"speed_download": 20000})
+    assert r.status_code == 200, r.text
+    for c in cs:
+        js = wait_settled(mysql, c["id"])
+        assert js[-1][1:3] == ("change_profile", "done")
+    assert rsim.profile(p["mikrotik_profile"])["rate-limit"] == "2000k/20000k"
+    assert rsim.session("plan.user0") is None  # the new speed applies at login
+    assert jobs(mysql, pending["id"]) == ()
+    # A change the routers do not see (the price) queues nothing.
+    n = len(jobs(mysql, cs[0]["id"]))
+    assert op.patch(f"/service-plans/{p['id']}", {"price": 175000}).status_code == 200
+    assert len(jobs(mysql, cs[0]["id"])) == n
+
+
 def test_delete_and_move_between_routers(tenant, setup, rsim, mysql):
     op, rt, p = setup
     with start_sim() as other:
