@@ -758,11 +758,12 @@ provision_queue_plan(struct tdb *t, int64_t plan_id, const char *profile,
 		cJSON_Delete(p);
 		if (!text)
 			goto out_rollback;
-		rc = store_customer_lock_any(t, c->id) < 0 ||
-		             store_customer_queue_job(t, c->id, c->router_id,
-		                                      "change_profile", text) < 0
-		         ? -1
-		         : 0;
+		rc =
+		    store_customer_lock_any(t, c->id) < 0 ||
+		            store_customer_queue_job(t, c->id, c->router_id,
+		                                     "change_profile", text) < 0
+		        ? -1
+		        : 0;
 		cJSON_free(text);
 		if (rc < 0)
 			goto out_rollback;
