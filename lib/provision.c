@@ -443,7 +443,7 @@ want_customer(const struct config *cfg, struct tdb *t, struct arena *a,
 	return 0;
 }
 
-/* Registers tg's profile with its rate; 0 or -1. */
+/* Registers the profile tg runs at, with its plan's rate-limit. */
 static void
 want_profile(struct target *tg, struct plans *plans, struct profile_want *pw,
              size_t *npw)
@@ -801,9 +801,9 @@ payload_names(struct arena *a, const char *payload, struct target *tg)
 }
 
 /*
- * Records the pause of a router that failed a pass: in its own
- * transaction with the offline status (when login_failed) and the jobs
- * back to pending.  0 or -1.
+ * Records the pause of a router that failed a pass, in its own
+ * transaction, with the offline status when the login failed (the jobs
+ * go back to pending in record_jobs()).  0 or -1.
  */
 static int
 record_router_failure(struct provisioner *pv, struct tdb *t, int64_t router_id,
