@@ -111,7 +111,7 @@ static const struct filter_def customer_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec customer_list = {
+const struct list_spec customer_list_spec = {
     .store = &store_customer_list,
     .filters = customer_filters,
 };
@@ -186,6 +186,26 @@ plan_usable(struct req *r, int64_t id, struct plan *plan)
 		return 0;
 	return req_invalid(r, "service_plan_id",
 	                   "must be an active service plan of this tenant");
+}
+
+/*
+ * Checks that router id (0: none) is a live router of the tenant; 0, or
+ * -1 after a 422 naming the field or on error.
+ */
+static int
+router_usable(struct req *r, int64_t id)
+{
+	struct router rt;
+	int rc;
+
+	if (id == 0)
+		return 0;
+	rc = store_router_get(r->tdb, id, &rt);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return 0;
+	return req_invalid(r, "router_id", "must be a router of this tenant");
 }
 
 /*
@@ -267,23 +287,6 @@ status_job(const char *status)
 }
 
 /*
- * 0 when router id is a live router of this tenant, -1 after a 422
- * naming router_id (a router of another tenant looks like none).
- */
-static int
-router_usable(struct req *r, int64_t id)
-{
-	struct router rt;
-	int rc = store_router_get(r->tdb, id, &rt);
-
-	if (rc < 0)
-		return -1;
-	if (rc == 1)
-		return 0;
-	return req_invalid(r, "router_id", "must be a router of this tenant");
-}
-
-/*
  * What a customer on a router needs before the router may hear of it:
  * a PPPoE user name and password.  0, or -1 after a 422 naming each
  * missing field.
@@ -342,7 +345,7 @@ write_failed(struct req *r)
 int
 customers_list(struct req *r)
 {
-	return reply_list(r, &customer_list);
+	return reply_list(r, &customer_list_spec);
 }
 
 int
@@ -392,10 +395,10 @@ customers_create(struct req *r)
 	 */
 	if (plan_usable(r, c.service_plan_id, &plan) < 0)
 		return -1;
-	if (c.router_id && router_usable(r, c.router_id) < 0)
-		return -1;
 	if (!c.monthly_price)
 		c.monthly_price = plan.price;
+	if (router_usable(r, c.router_id) < 0)
+		return -1;
 	if (store_counter_next(r->tdb, "customer", &n) < 0)
 		return -1;
 	snprintf(code, sizeof(code), "C-%06" PRId64, n);
@@ -481,9 +484,7 @@ customers_update(struct req *r)
 		if (!v[CUSTOMER_F_PRICE].present)
 			c.monthly_price = plan.price;
 	}
-	if (v[CUSTOMER_F_ROUTER].present && c.router_id &&
-	    c.router_id != before.router_id &&
-	    router_usable(r, c.router_id) < 0)
+	if (v[CUSTOMER_F_ROUTER].present && router_usable(r, c.router_id) < 0)
 		return -1;
 	if (store_customer_update(r->tdb, &c) < 0)
 		return write_failed(r);

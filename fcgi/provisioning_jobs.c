@@ -35,7 +35,7 @@ static const struct filter_def job_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec job_list = {
+const struct list_spec provisioning_job_list_spec = {
     .store = &store_provision_list,
     .filters = job_filters,
 };
@@ -43,7 +43,7 @@ static const struct list_spec job_list = {
 int
 provisioning_jobs_list(struct req *r)
 {
-	return reply_list(r, &job_list);
+	return reply_list(r, &provisioning_job_list_spec);
 }
 
 int

@@ -105,7 +105,7 @@ static const struct filter_def router_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec router_list = {
+const struct list_spec router_list_spec = {
     .store = &store_router_list,
     .filters = router_filters,
 };
@@ -295,7 +295,7 @@ audit_view(struct req *r, const struct router *rt, int password_changed)
 int
 routers_list(struct req *r)
 {
-	return reply_list(r, &router_list);
+	return reply_list(r, &router_list_spec);
 }
 
 int

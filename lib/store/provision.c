@@ -1,5 +1,5 @@
 /*
- * provisioning_jobs and the routers' provisioning lease (migration 0010).
+ * provisioning_jobs and the routers' provisioning lease (migration 0012).
  *
  * Order.  A router's jobs are applied by the one daemon that holds its
  * lease, in id order.  The claim leaves out a job whose customer has an

@@ -1,7 +1,7 @@
 /*
  * The provisioning_jobs outbox (API.md "Routers and provisioning") and
  * the per-router lease that rtrw-provision takes before it talks to a
- * router (migration 0010).  The API reads and retries jobs; the daemon
+ * router (migration 0012).  The API reads and retries jobs; the daemon
  * (lib/provision.c) finds routers with due jobs, leases one, claims its
  * jobs in order and records what the router confirmed.
  */

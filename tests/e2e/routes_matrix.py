@@ -90,6 +90,8 @@ ROLE.update({
     ("GET", "/api/v1/alerts"): V,
     ("GET", "/api/v1/alerts/{id}"): V,
     ("POST", "/api/v1/alerts/{id}/acknowledge"): T,
+    ("GET", "/api/v1/exports/customers"): O,
+    ("GET", "/api/v1/exports/payments"): O,
 })
 
 
@@ -230,4 +232,31 @@ def _provisioning_job(t, db):
 OBJECTS.update({
     "/api/v1/routers": ("routers", _router),
     "/api/v1/provisioning-jobs": ("provisioning_jobs", _provisioning_job),
+})
+
+
+# ---- Email: SMTP settings, templates, the notification queue ----
+ROLE.update({
+    ("GET", "/api/v1/settings/smtp"): A,
+    ("PUT", "/api/v1/settings/smtp"): A,
+    ("DELETE", "/api/v1/settings/smtp"): A,
+    ("GET", "/api/v1/email-templates"): O,
+    ("GET", "/api/v1/email-templates/{key}"): O,
+    ("PUT", "/api/v1/email-templates/{key}"): A,
+    ("GET", "/api/v1/notifications"): O,
+    ("GET", "/api/v1/notifications/{id}"): O,
+})
+
+
+def _notification(t, db):
+    cur = db.cursor()
+    cur.execute("INSERT INTO notifications (tenant_id, template_key,"
+                " recipient_email, status, attempts, last_error)"
+                " VALUES (%s, 'payment_overdue', 'matrix@example.com',"
+                " 'failed', 3, '554 rejected')", (t.id,))
+    return cur.lastrowid
+
+
+OBJECTS.update({
+    "/api/v1/notifications": ("notifications", _notification),
 })

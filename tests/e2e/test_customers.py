@@ -46,18 +46,31 @@ def jobs(mysql, cid):
 
 
 def test_create_defaults_and_code(tenant, mysql):
-    c = create(tenant.operator, email="budi@example.id", billing_day=15,
-               installed_at="2026-01-10", notes="tiang 3")
+    r = tenant.operator.post("/customers", body(
+        tenant.operator, email="budi@example.id", billing_day=15,
+        installed_at="2026-01-10", notes="tiang 3"))
+    assert r.status_code == 201, r.text
+    c = r.json()["data"]
     assert re.fullmatch(r"C-\d{6}", c["customer_code"])
     assert c["customer_code"] == "C-000001"
     assert c["status"] == "pending"
-    assert c["monthly_price"] == 150000
-    assert '"monthly_price":150000.00' in json.dumps(c) or c["monthly_price"] == 150000
+    # Money goes out as the exact DECIMAL(14,2) literal, never through a
+    # binary float: the body itself must read 150000.00.
+    assert re.search(r'"monthly_price":\s*150000\.00[,}]', r.text), r.text
+    assert r.json(parse_float=Decimal)["data"]["monthly_price"] == Decimal("150000.00")
     assert c["billing_day"] == 15 and c["installed_at"] == "2026-01-10"
     assert "pppoe_password" not in c and "pppoe_password_enc" not in c
-    c2 = create(tenant.operator, monthly_price=99000.5, phone="081234567891")
-    assert c2["customer_code"] == "C-000002" and c2["monthly_price"] == 99000.5
+    r2 = tenant.operator.post("/customers", body(
+        tenant.operator, monthly_price=99000.5, phone="081234567891"))
+    assert r2.status_code == 201, r2.text
+    c2 = r2.json()["data"]
+    assert c2["customer_code"] == "C-000002"
+    assert re.search(r'"monthly_price":\s*99000\.50[,}]', r2.text), r2.text
     assert c2["billing_day"] == 1
+    with mysql.cursor() as cur:
+        cur.execute("SELECT CAST(monthly_price AS CHAR) FROM customers WHERE id IN (%s, %s)"
+                    " ORDER BY id", (c["id"], c2["id"]))
+        assert [row[0] for row in cur.fetchall()] == ["150000.00", "99000.50"]
     with mysql.cursor() as cur:
         cur.execute("SELECT action, entity_id FROM audit_logs WHERE entity_type='customer'"
                     " AND tenant_id=%s ORDER BY id", (tenant.id,))

@@ -1,4 +1,4 @@
--- Reverts 0010.
+-- Reverts 0012.
 DROP INDEX ix_provisioning_jobs_tenant_router;
 ALTER TABLE routers
 	DROP COLUMN prov_failures,

@@ -1,4 +1,4 @@
--- 0010 provisioning: see sql/mysql/0010_provisioning.up.sql.
+-- 0012 provisioning: see sql/mysql/0012_provisioning.up.sql.
 ALTER TABLE routers
 	ADD COLUMN prov_owner varchar(100) NULL,
 	ADD COLUMN prov_lease_until timestamptz NULL,

@@ -1,4 +1,4 @@
--- 0010 provisioning: what rtrw-provision needs to apply jobs router by
+-- 0012 provisioning: what rtrw-provision needs to apply jobs router by
 -- router (lib/provision.c).
 --
 -- A pass over one router is leased: prov_owner ("host:pid") holds the

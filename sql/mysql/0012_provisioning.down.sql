@@ -1,4 +1,4 @@
--- Reverts 0010.
+-- Reverts 0012.
 ALTER TABLE provisioning_jobs
 	DROP INDEX ix_provisioning_jobs_tenant_router;
 ALTER TABLE routers
