@@ -110,6 +110,22 @@ const struct list_spec router_list_spec = {
     .filters = router_filters,
 };
 
+/* POST /routers/{id}/sync?dry_run=true: its one query parameter. */
+struct sync_query {
+	int dry_run;
+};
+
+/* clang-format off */
+static const struct filter_def sync_params[] = {
+	FILTER_BOOL_(struct sync_query, dry_run,
+	             "report the differences, change nothing"),
+	FILTER_END
+};
+/* clang-format on */
+
+/* The route table names it for --schema: query parameters only. */
+const struct list_spec router_sync_query = {.filters = sync_params};
+
 /* What a request asks of a router's connection, once merged. */
 struct conn_change {
 	int changed; /* a connection field is in the request */
@@ -497,15 +513,15 @@ int
 routers_sync(struct req *r)
 {
 	char owner[100];
+	struct sync_query q = {0};
 	struct ros_error err;
 	enum provision_status st;
 	cJSON *d, *changes;
-	int dry = 0;
+	int dry;
 
-	if (req_param_bool(r, "dry_run", &dry) < 0)
+	if (req_query(r, sync_params, &q) < 0)
 		return -1;
-	if (dry < 0)
-		dry = 0;
+	dry = q.dry_run;
 	d = cJSON_CreateObject();
 	changes = cJSON_AddArrayToObject(d, "changes");
 	if (!d || !changes) {

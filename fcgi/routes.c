@@ -114,7 +114,7 @@ const struct route routes_api[] = {
 	{ HTTP_PATCH,  "/routers/:id",                 ROLE_OPERATOR, routers_update,          router_fields,        BP, "Change a MikroTik router (logs in first when the connection changes)", &router_row, NULL },
 	{ HTTP_DELETE, "/routers/:id",                 ROLE_ADMIN,    routers_delete,          NULL,                 E,  "Delete a MikroTik router", NULL, NULL },
 	{ HTTP_POST,   "/routers/:id/test",            ROLE_OPERATOR, routers_test,            NULL,                 B,  "Log into a router now and record its status", &router_row, NULL },
-	{ HTTP_POST,   "/routers/:id/sync",            ROLE_OPERATOR, routers_sync,            NULL,                 BH, "Compare a router with the database and repair drift", NULL, NULL },
+	{ HTTP_POST,   "/routers/:id/sync",            ROLE_OPERATOR, routers_sync,            NULL,                 BH, "Compare a router with the database and repair drift", NULL, &router_sync_query },
 	{ HTTP_POST,   "/routers/:id/import",          ROLE_OPERATOR, routers_import,          router_import_fields, BH, "Import a router's PPPoE secrets as customers", NULL, NULL },
 	{ HTTP_GET,    "/provisioning-jobs",           ROLE_VIEWER,   provisioning_jobs_list,  NULL,                 0,  "List provisioning jobs", NULL, &provisioning_job_list_spec },
 	{ HTTP_GET,    "/provisioning-jobs/:id",       ROLE_VIEWER,   provisioning_jobs_get,   NULL,                 0,  "Get a provisioning job", &provision_job_row, NULL },

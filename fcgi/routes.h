@@ -143,6 +143,7 @@ int alerts_acknowledge(struct req *r);
 extern const struct field router_fields[];
 extern const struct field router_import_fields[];
 extern const struct list_spec router_list_spec;
+extern const struct list_spec router_sync_query;
 int routers_list(struct req *r);
 int routers_get(struct req *r);
 int routers_create(struct req *r);
