@@ -7,14 +7,17 @@
  *   rtrw-provision [--config FILE] [--tenant ID] sync
  *                                            reconcile every router once
  *
- * "run" loops: one round (lib/provision.c: every router with due jobs,
- * one leased pass each), again at once while a round found work, else it
- * waits for a nudge from the API (lib/nudge.h) or provision_poll_ms,
- * whichever comes first.  Any number of daemons may run on any number of
- * hosts: the routers' leases keep them apart.  SIGTERM and SIGINT end it
- * after the pass in progress (a pass is bounded by the routers' timeouts;
- * a daemon killed in the middle leaves its jobs running under a lease
- * that expires in two minutes, and then another daemon takes them).
+ * "run" hands every router with due jobs to one of provision_workers
+ * threads (lib/provision_pool.h: one leased pass each, routers in
+ * parallel, so a router that does not answer delays no other), looks
+ * again when a pass ended with work done, and otherwise after a nudge
+ * from the API (lib/nudge.h) or provision_poll_ms, whichever comes
+ * first.  "once" runs rounds one router after another until nothing is
+ * due.  Any number of daemons may run on any number of hosts: the
+ * routers' leases keep them apart.  SIGTERM and SIGINT end it after the
+ * passes in progress (a pass is bounded by the routers' timeouts; a
+ * daemon killed in the middle leaves its jobs running under a lease that
+ * expires in two minutes, and then another daemon takes them).
  *
  * "sync" is what systemd/rtrw-provision-sync.timer runs: POST
  * /routers/{id}/sync for every live router of every active tenant (or of
@@ -30,12 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "log.h"
 #include "nudge.h"
 #include "provision.h"
+#include "provision_pool.h"
 #include "store/registry.h"
 #include "store/router.h"
 #include "util.h"
@@ -63,42 +68,45 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/* "once": rounds, one router after another, until nothing is due. */
 static int
-run(struct provisioner *pv, int forever)
+run_once(struct provisioner *pv)
 {
-	char err[256];
-	int fd = -1, n, idle = 0;
+	int n;
 
-	if (forever) {
-		fd = nudge_listen(pv->cfg, err, sizeof(err));
-		if (fd < 0)
-			log_warn("nudges off, polling every %d ms: %s",
-			         pv->cfg->provision_poll_ms, err);
-		log_info("provisioning started: owner %s, poll %d ms",
-		         pv->owner, pv->cfg->provision_poll_ms);
-	}
 	while (!stopping) {
 		n = provision_round(pv);
-		if (n < 0) {
-			/* The database went away: wait, it reconnects. */
-			if (!forever)
-				return 1;
-			nudge_wait(-1, 1000);
-			continue;
-		}
-		if (n > 0) {
-			idle = 0;
-			continue;
-		}
-		if (!forever && ++idle >= 1)
+		if (n < 0)
+			return 1;
+		if (n == 0)
 			break;
-		nudge_wait(fd, pv->cfg->provision_poll_ms);
 	}
+	return 0;
+}
+
+/* "run": the daemon; passes of different routers run in parallel. */
+static int
+run_forever(struct provisioner *pv)
+{
+	char err[256];
+	int fd, rc;
+
+	fd = nudge_listen(pv->cfg, err, sizeof(err));
+	if (fd < 0)
+		log_warn("nudges off, polling every %d ms: %s",
+		         pv->cfg->provision_poll_ms, err);
+	log_info("provisioning started: owner %s, poll %d ms, %d workers",
+	         pv->owner, pv->cfg->provision_poll_ms,
+	         pv->cfg->provision_workers);
+	rc =
+	    provision_pool_serve(pv->cfg, pv->db, pv->owner, fd, &stopping, pv);
+	if (fd >= 0)
+		close(fd);
 	log_info("provisioning stopped: passes=%ld done=%ld retried=%ld "
 	         "failed=%ld router_failures=%ld",
 	         pv->passes, pv->jobs_done, pv->jobs_retried, pv->jobs_failed,
 	         pv->router_failures);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }
 
 static int
@@ -239,7 +247,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "sync") == 0)
 		rc = sync_all(&pv, tenant);
 	else
-		rc = run(&pv, strcmp(cmd, "run") == 0);
+		rc = strcmp(cmd, "run") == 0 ? run_forever(&pv) : run_once(&pv);
 	db_close(pv.db);
 	config_wipe(&cfg);
 	return rc;

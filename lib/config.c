@@ -77,6 +77,7 @@ static const struct ckey ckeys[] = {
 	S(provision_nudge),
 	I(provision_poll_ms, 50, 60000),
 	I(provision_batch, 1, 5000),
+	I(provision_workers, 1, 64),
 	I(provision_max_attempts, 1, 1000),
 	I(provision_retry_base_seconds, 1, 3600),
 	I(provision_retry_max_seconds, 1, 86400),
@@ -160,6 +161,7 @@ config_defaults(struct config *c)
 	        "127.0.0.1:8730");
 	c->provision_poll_ms = 1000;
 	c->provision_batch = 500;
+	c->provision_workers = 8;
 	c->provision_max_attempts = 8;
 	c->provision_retry_base_seconds = 10;
 	c->provision_retry_max_seconds = 900;

@@ -88,6 +88,7 @@ struct config {
 	char provision_nudge[CONFIG_STR_MAX];
 	int provision_poll_ms;      /* the daemon's poll when not nudged */
 	int provision_batch;        /* jobs of one router per pass */
+	int provision_workers;      /* passes of different routers at once */
 	int provision_max_attempts; /* tries of a job before failed */
 	int provision_retry_base_seconds;       /* first back-off of a job */
 	int provision_retry_max_seconds;        /* its cap */

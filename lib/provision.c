@@ -1116,6 +1116,18 @@ out_release:
 }
 
 int
+provision_pass(struct provisioner *pv, int64_t tenant_id, int64_t router_id)
+{
+	struct arena pass;
+	int n;
+
+	arena_init(&pass, (size_t)PASS_ARENA_BYTES);
+	n = provision_router(pv, &pass, tenant_id, router_id);
+	arena_release(&pass);
+	return n;
+}
+
+int
 provision_round(struct provisioner *pv)
 {
 	struct arena a;
@@ -1129,12 +1141,8 @@ provision_round(struct provisioner *pv)
 	}
 	for (size_t i = 0; i < due.n; i++) {
 		const struct provision_due *d = rows_at(&due, i);
-		struct arena pass;
-		int n;
+		int n = provision_pass(pv, d->tenant_id, d->id);
 
-		arena_init(&pass, (size_t)PASS_ARENA_BYTES);
-		n = provision_router(pv, &pass, d->tenant_id, d->id);
-		arena_release(&pass);
 		if (n < 0) {
 			log_error("provisioning pass failed: router %" PRId64
 			          " of tenant %" PRId64

@@ -72,9 +72,24 @@ struct provisioner {
 };
 
 /*
- * One round: every router with due jobs (up to 100 of them), one pass
- * each under its lease.  Returns the number of jobs handled (0: nothing
- * was due), or -1 when the database failed.
+ * One pass over router_id of tenant_id (the steps at the top of
+ * lib/provision.c): takes the router's lease (or returns 0 at once when
+ * another pass holds it), claims its due jobs, applies them and records
+ * every outcome, all on pv->db, in an arena of its own.  Returns the
+ * number of jobs handled, or -1 when the database failed.  A router that
+ * does not answer costs at most its connect and read timeouts here, and
+ * only here: rtrw-provision runs passes of different routers in parallel
+ * (lib/provision_pool.h).
+ */
+int provision_pass(struct provisioner *pv, int64_t tenant_id,
+                   int64_t router_id);
+
+/*
+ * One round, one router after another: every router with due jobs (up
+ * to 100 of them), one pass each.  Returns the number of jobs handled
+ * (0: nothing was due), or -1 when the database failed.  For
+ * `rtrw-provision once` and the tests; the daemon runs passes in
+ * parallel instead (provision_pool_serve()).
  */
 int provision_round(struct provisioner *pv);
 

@@ -11,6 +11,8 @@
  */
 #include "store/provision.h"
 
+#include <string.h>
+
 #include "db.h"
 #include "store/list.h"
 
@@ -95,7 +97,8 @@ static const struct sort_def job_sorts[] = {
 
 enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_RETRY, S_DUE, S_LEASE, S_RELEASE,
-	S_FAILURES, S_ROUTER_RESULT, S_UNPAUSE, S_CLAIM, S_RUNNING, S_FINISH,
+	S_FAILURES, S_ROUTER_RESULT, S_UNPAUSE, S_CLAIM, S_TAKE, S_RUNNING,
+	S_FINISH,
 	S_FAIL_ROUTER, S_UNFINISHED,
 };
 
@@ -165,7 +168,11 @@ const struct stmt_def store_provision_stmts[] = {
 	     " AND e.customer_id = j.customer_id AND e.id < j.id"
 	     " AND e.status IN ('pending', 'running')"
 	     " AND e.run_after > UTC_TIMESTAMP())"
-	     " ORDER BY j.id LIMIT :batch FOR UPDATE SKIP LOCKED",
+	     " ORDER BY j.id LIMIT :batch",
+	     &job_in, &provision_job_row, NULL },
+	[S_TAKE] = { "provision_take", SCOPE_TENANT,
+	     "SELECT {COLS} FROM provisioning_jobs" ROUTER_ID
+	     " AND status IN ('pending', 'running') FOR UPDATE SKIP LOCKED",
 	     &job_in, &provision_job_row, NULL },
 	[S_RUNNING] = { "provision_running", SCOPE_TENANT,
 	     "UPDATE provisioning_jobs SET status = 'running',"
@@ -284,23 +291,77 @@ store_provision_router_unpause(struct tdb *t, int64_t id)
 	return tdb_exec(t, &S[S_UNPAUSE], &in, NULL);
 }
 
+/*
+ * Whether candidate i has a customer whose earlier candidate was left
+ * out (its id set to 0); skipped counts those, so that the scan costs
+ * nothing when none was.
+ */
+static int
+later_than_skipped(const struct rows *c, size_t i, size_t skipped)
+{
+	const struct provision_job *j = rows_at(c, i);
+
+	for (size_t k = 0; k < i && skipped; k++) {
+		const struct provision_job *e = rows_at(c, k);
+
+		if (e->id == 0 && e->customer_id == j->customer_id)
+			return 1;
+	}
+	return 0;
+}
+
 int
 store_provision_claim(struct tdb *t, int64_t router_id, int64_t limit,
                       int64_t max_attempts, struct rows *out)
 {
 	struct job_in in = {.router_id = router_id, .batch = limit};
+	size_t kept = 0, skipped = 0;
 
+	/*
+	 * The candidates are read without locks, then each is taken by its
+	 * key with FOR UPDATE SKIP LOCKED and marked running (as the mailer
+	 * claims its rows).  One locking scan over the candidates took
+	 * next-key locks on the status index, and two passes of different
+	 * routers, whose UPDATEs insert into the same gaps of that index,
+	 * deadlocked.  A lookup by key locks that row and no gap.  The
+	 * router's lease already keeps every other pass off these jobs; the
+	 * row lock orders this claim with the retry endpoint, and a job that
+	 * is locked or no longer pending or running is left for later.
+	 */
 	if (tdb_exec(t, &S[S_CLAIM], &in, out) < 0)
 		return -1;
 	for (size_t i = 0; i < out->n; i++) {
-		struct provision_job *j = rows_at(out, i);
+		struct provision_job *j = rows_at(out, i), now;
 		struct job_in key = {.id = j->id, .batch = max_attempts};
+		int rc = later_than_skipped(out, i, skipped)
+		             ? 0
+		             : tdb_one(t, &S[S_TAKE], &key, &now);
 
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			/* Its customer's later jobs wait for it. */
+			j->id = 0;
+			skipped++;
+			continue;
+		}
 		if (tdb_exec(t, &S[S_RUNNING], &key, NULL) < 0)
 			return -1;
-		if (j->attempts == 0)
-			j->max_attempts = max_attempts;
+		if (now.attempts == 0)
+			now.max_attempts = max_attempts;
+		memcpy(j, &now, sizeof(now));
 	}
+	/* Only now: the scan above reads the marks of the left-out ones. */
+	for (size_t i = 0; i < out->n; i++) {
+		struct provision_job *j = rows_at(out, i);
+
+		if (j->id == 0)
+			continue;
+		if (kept != i)
+			memcpy(rows_at(out, kept), j, sizeof(*j));
+		kept++;
+	}
+	out->n = kept;
 	return 0;
 }
 

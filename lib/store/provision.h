@@ -83,8 +83,9 @@ int store_provision_router_failures(struct tdb *t, int64_t id, int64_t *n);
 int store_provision_router_unpause(struct tdb *t, int64_t id);
 
 /*
- * In the caller's transaction: locks up to limit due jobs of router id
- * in id order (FOR UPDATE SKIP LOCKED), leaving out every job of a
+ * In the caller's transaction: takes up to limit due jobs of router id
+ * in id order, each locked by its key (FOR UPDATE SKIP LOCKED: a job
+ * locked elsewhere is left for later), leaving out every job of a
  * customer whose earlier job on the router is still waiting for its
  * back-off, and marks them running.  A job taken for the first time
  * (no attempts yet) gets max_attempts, the daemon's configuration, so
