@@ -476,8 +476,8 @@ start_routeros_sim() {
 	if alive routeros-sim; then
 		return 0
 	fi
-	port_free "$ROUTEROS_SIM_PORT" || die "port $ROUTEROS_SIM_PORT (RouterOS simulator) is in use; set ROUTEROS_SIM_PORT"
-	port_free "$ROUTEROS_SIM_TLS_PORT" || die "port $ROUTEROS_SIM_TLS_PORT (RouterOS simulator, TLS) is in use; set ROUTEROS_SIM_TLS_PORT"
+	port_check "$ROUTEROS_SIM_PORT" "RouterOS simulator" ROUTEROS_SIM_PORT
+	port_check "$ROUTEROS_SIM_TLS_PORT" "RouterOS simulator, TLS" ROUTEROS_SIM_TLS_PORT
 	mkdir -p "$RSIM_DIR"
 	chmod 0700 "$RSIM_DIR"
 	secret routeros_sim.pass
