@@ -1228,19 +1228,63 @@ item_named(const struct ros_item *items, const char *name)
 	return NULL;
 }
 
-static void
+/* Appends one difference to changes; the new object, or NULL. */
+static cJSON *
 add_change(cJSON *changes, const char *kind, const char *name,
            const char *problem, const char *action)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o)
-		return;
+		return NULL;
 	cJSON_AddStringToObject(o, "kind", kind);
 	cJSON_AddStringToObject(o, "name", name ? name : "");
 	cJSON_AddStringToObject(o, "problem", problem);
 	cJSON_AddStringToObject(o, "action", action);
 	cJSON_AddItemToArray(changes, o);
+	return o;
+}
+
+/*
+ * Reports a secret that carries our marker (customer code) but belongs
+ * to no active or suspended customer on this router: the customer was
+ * terminated, deleted or moved and its terminate job never succeeded, a
+ * rename left the old secret, or the marker was copied by hand or came
+ * with a restored router backup.  It is reported, never removed:
+ *  - the marker is only a comment, which anyone with access to the
+ *    router can write or copy, so "ours" is a claim sync cannot prove;
+ *  - "no such customer" may be this moment's truth only: a move or a
+ *    termination whose job is still queued removes the secret itself,
+ *    with its order, retries and audit trail, and a sync that removed it
+ *    as well would race that job;
+ *  - removing a secret cuts off whoever uses it, maybe a paying
+ *    household whose row was deleted by mistake; a report costs nothing.
+ * The change names the customer code, and the customer's id when a live
+ * customer of this router has it (a pending or terminated one), so that
+ * the operator can terminate it again, retry its failed job, or remove
+ * the secret by hand.
+ */
+static void
+add_orphan(cJSON *changes, const char *name, const char *code,
+           const struct rows *custs)
+{
+	const struct customer_secret *owner = NULL;
+	cJSON *o;
+
+	for (size_t i = 0; i < custs->n && !owner; i++) {
+		const struct customer_secret *cs = rows_at(custs, i);
+
+		if (same(cs->customer_code, code))
+			owner = cs;
+	}
+	o = add_change(changes, "secret", name, "orphaned", "reported");
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "customer_code", code);
+	if (owner)
+		json_add_int(o, "customer_id", owner->id);
+	else
+		cJSON_AddNullToObject(o, "customer_id");
 }
 
 enum provision_status
@@ -1351,20 +1395,27 @@ provision_sync(const struct config *cfg, struct tdb *t, struct arena *a,
 		if (!truthy(ros_item_get(f, "disabled")) && x->disabled)
 			add_change(changes, "secret", x->name, "enabled", act);
 	}
+	/*
+	 * Every secret without the marker is unmanaged (also one named like
+	 * a customer, skipped above).  One with the marker but named like
+	 * no active or suspended customer on this router is orphaned (see
+	 * add_orphan()); one named like such a customer was judged above.
+	 */
 	for (const struct ros_item *it = res[0].items; it; it = it->next) {
 		char code[40];
 		const char *name = ros_item_get(it, "name");
-		int ours = 0;
+		int known = 0;
 
-		if (provision_marker_code(ros_item_get(it, "comment"), code,
-		                          sizeof(code)))
-			for (size_t i = 0; i < nt && !ours; i++)
-				ours = strcmp(tg[i].code, code) == 0 &&
-				       same(tg[i].name, name);
-		if (!ours && !provision_marker_code(ros_item_get(it, "comment"),
-		                                    code, sizeof(code)))
+		if (!provision_marker_code(ros_item_get(it, "comment"), code,
+		                           sizeof(code))) {
 			add_change(changes, "secret", name, "unmanaged",
 			           "reported");
+			continue;
+		}
+		for (size_t i = 0; i < nt && !known; i++)
+			known = same(tg[i].name, name);
+		if (!known)
+			add_orphan(changes, name, code, &custs);
 	}
 	if (!dry_run) {
 		/*

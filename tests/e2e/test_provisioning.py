@@ -392,6 +392,49 @@ def test_sync_reports_and_repairs_drift(tenant, setup, rsim, mysql):
     assert r.status_code == 422 and r.json()["error"]["code"] == "router_unreachable"
 
 
+def test_sync_reports_orphaned_secrets_and_keeps_them(tenant, setup, rsim, mysql):
+    """A secret with our marker but no active or suspended customer of
+    that name on the router is reported as orphaned, in a dry run and a
+    real one, and never removed (lib/provision.c add_orphan())."""
+    op, rt, p = setup
+    live = customer(op, p["id"], rt["id"], "o.live")
+    gone = customer(op, p["id"], rt["id"], "o.gone")
+    for c in (live, gone):
+        act(op, c["id"], "activate")
+        wait_settled(mysql, c["id"])
+    act(op, gone["id"], "terminate")
+    wait_settled(mysql, gone["id"])
+    assert rsim.secret("o.gone") is None
+    # The terminated customer's secret comes back (a router backup put
+    # back), and a marker of a code nobody has was copied by hand.
+    state = rsim.state()
+    for sec in state["secrets"]:
+        sec.pop("connected", None)
+    state["secrets"] += [
+        {"name": "o.gone", "password": "pppoe-pw1", "service": "pppoe",
+         "profile": p["mikrotik_profile"], "comment": "rtrw:" + gone["customer_code"]},
+        {"name": "o.ghost", "password": "g", "service": "pppoe",
+         "profile": p["mikrotik_profile"], "comment": "rtrw:C-999999 copied by hand"}]
+    rsim.set_state({k: state[k] for k in ("secrets", "profiles")})
+    want = [("o.ghost", "C-999999", None, "reported"),
+            ("o.gone", gone["customer_code"], gone["id"], "reported")]
+    for query in ("?dry_run=true", ""):
+        rsim.commands(clear=True)
+        r = op.post(f"/routers/{rt['id']}/sync{query}")
+        assert r.status_code == 200, r.text
+        changes = r.json()["data"]["changes"]
+        orphans = sorted((x["name"], x["customer_code"], x["customer_id"], x["action"])
+                         for x in changes if x["problem"] == "orphaned")
+        assert orphans == want, changes
+        assert not [x for x in changes if x["name"] == "o.live"]
+        assert sorted(x["name"] for x in changes if x["problem"] == "unmanaged") == \
+            ["foreign-1", "foreign-2"]
+        assert "/ppp/secret/remove" not in rsim.commands()
+    assert rsim.secret("o.gone")["comment"] == "rtrw:" + gone["customer_code"]
+    assert rsim.secret("o.ghost")["comment"] == "rtrw:C-999999 copied by hand"
+    assert rsim.secret("o.live")["disabled"] == "false"
+
+
 def test_periodic_sync_job(tenant, setup, rsim, mysql):
     op, rt, p = setup
     c = customer(op, p["id"], rt["id"], "cron.user")
