@@ -1530,6 +1530,29 @@ import_password(const struct config *cfg, struct tdb *t, int64_t id,
 	return rc;
 }
 
+/*
+ * The customer:created event of imported customer id, in the import's
+ * transaction, as POST /customers writes it: a panel that lists
+ * customers live sees each one appear, and an import rolled back (the
+ * router refused the marker) leaves no event behind.  0 or -1.
+ */
+static int
+import_event(struct tdb *t, int64_t id)
+{
+	struct customer c;
+	cJSON *ev;
+	int rc;
+
+	if (store_customer_get(t, id, &c) != 1)
+		return -1;
+	ev = row_json(&customer_row, &c);
+	if (!ev)
+		return -1;
+	rc = event_emit(t, "customer:created", "customer", id, ev);
+	cJSON_Delete(ev);
+	return rc;
+}
+
 enum provision_status
 provision_import(const struct config *cfg, struct tdb *t, struct arena *a,
                  int64_t router_id, const struct provision_import_req *q,
@@ -1675,7 +1698,8 @@ provision_import(const struct config *cfg, struct tdb *t, struct arena *a,
 		if (import_password(cfg, t, id,
 		                    ros_item_get(it, "password")
 		                        ? ros_item_get(it, "password")
-		                        : "") < 0)
+		                        : "") < 0 ||
+		    import_event(t, id) < 0)
 			goto out_rollback;
 		cmd = ros_cmd_new(a, "/ppp/secret/set");
 		ros_cmd_attr(cmd, ".id", ros_item_get(it, ".id"));

@@ -552,6 +552,49 @@ def _job_counts(mysql, tenant_id):
     return {(r, s): n for r, s, n in cur.fetchall()}
 
 
+def test_import_writes_a_customer_created_event_for_each(tenant, rsim, mysql):
+    """Each imported customer gets its customer:created event, in the
+    import's transaction: none for a dry run, none for an import the
+    router made fail (rolled back), one per customer otherwise, carrying
+    the customer as GET shows it."""
+    op = tenant.operator
+    p = plan(op, mikrotik_profile="ev-10M")
+    rsim.set_state({
+        "profiles": [{"name": "ev-10M", "rate-limit": "2M/10M"}],
+        "secrets": [{"name": f"ev{i}", "password": f"pw{i}", "profile": "ev-10M",
+                     "service": "pppoe"} for i in range(5)]})
+    rt = make_router(op, rsim.port)
+    cur = mysql.cursor()
+
+    def created_events():
+        cur.execute("SELECT entity_type, entity_id, data FROM events WHERE tenant_id=%s"
+                    " AND name='customer:created' ORDER BY id", (tenant.id,))
+        return cur.fetchall()
+
+    body = {"service_plan_id": p["id"]}
+    r = op.post(f"/routers/{rt['id']}/import", dict(body, dry_run=True))
+    assert r.status_code == 200 and len(r.json()["data"]["would_create"]) == 5
+    assert created_events() == ()
+    # The router refuses the marker on one secret: nothing stays.
+    rsim.fault(fail={"command": "/ppp/secret/set"})
+    r = op.post(f"/routers/{rt['id']}/import", body)
+    assert r.status_code == 422, r.text
+    assert created_events() == ()
+    assert tenant.viewer.get("/customers").json()["meta"]["total"] == 0
+    rsim.clear_faults()
+    r = op.post(f"/routers/{rt['id']}/import", body)
+    assert r.status_code == 200, r.text
+    ids = r.json()["data"]["created"]
+    assert len(ids) == 5
+    ev = created_events()
+    assert [(t, i) for t, i, _ in ev] == [("customer", i) for i in ids]
+    for _, i, data in ev:
+        assert json.loads(data) == op.get(f"/customers/{i}").json()["data"]
+    # Importing again creates nothing and emits nothing.
+    assert op.post(f"/routers/{rt['id']}/import", body).json()["data"]["created"] == []
+    assert len(created_events()) == 5
+
+
 def test_hanging_router_delays_no_other(tenant, mysql):
     """A router that accepts TCP and then says nothing holds up its own
     pass only (up to router_connect_timeout_ms + router_read_timeout_ms,
