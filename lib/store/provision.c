@@ -94,6 +94,8 @@ static const struct sort_def job_sorts[] = {
 	" AND (:customer_id IS NULL OR customer_id = :customer_id)" \
 	" AND (:router_id IS NULL OR router_id = :router_id)"
 #define ROUTER_ID " WHERE tenant_id = :tenant AND id = :id"
+/* UPDATEs of a router go through its primary key: see lib/store/router.c. */
+#define BY_KEY " FORCE INDEX (PRIMARY)"
 
 enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_RETRY, S_DUE, S_LEASE, S_RELEASE,
@@ -138,25 +140,25 @@ const struct stmt_def store_provision_stmts[] = {
 	     " ORDER BY MAX(r.prov_failures), MIN(j.id)"
 	     " LIMIT :batch", &job_in, &due_row, NULL },
 	[S_LEASE] = { "provision_lease", SCOPE_TENANT,
-	     "UPDATE routers SET prov_owner = :owner,"
+	     "UPDATE routers" BY_KEY " SET prov_owner = :owner,"
 	     " prov_lease_until = UTC_TIMESTAMP() + INTERVAL :seconds SECOND"
 	     ROUTER_ID " AND (prov_lease_until IS NULL"
 	     " OR prov_lease_until < UTC_TIMESTAMP() OR prov_owner = :owner)",
 	     &job_in, NULL, NULL },
 	[S_RELEASE] = { "provision_release", SCOPE_TENANT,
-	     "UPDATE routers SET prov_owner = NULL, prov_lease_until = NULL"
+	     "UPDATE routers" BY_KEY " SET prov_owner = NULL, prov_lease_until = NULL"
 	     ROUTER_ID " AND prov_owner = :owner", &job_in, NULL, NULL },
 	[S_FAILURES] = { "provision_failures", SCOPE_TENANT,
 	     "SELECT prov_failures AS failures FROM routers" ROUTER_ID,
 	     &db_id_in, &failures_row, NULL },
 	[S_ROUTER_RESULT] = { "provision_router_result", SCOPE_TENANT,
-	     "UPDATE routers SET"
+	     "UPDATE routers" BY_KEY " SET"
 	     " prov_failures = IF(:ok, 0, prov_failures + 1),"
 	     " prov_retry_at = IF(:ok, NULL,"
 	     " UTC_TIMESTAMP() + INTERVAL :seconds SECOND)" ROUTER_ID,
 	     &job_in, NULL, NULL },
 	[S_UNPAUSE] = { "provision_unpause", SCOPE_TENANT,
-	     "UPDATE routers SET prov_failures = 0, prov_retry_at = NULL"
+	     "UPDATE routers" BY_KEY " SET prov_failures = 0, prov_retry_at = NULL"
 	     ROUTER_ID, &db_id_in, NULL, NULL },
 	[S_CLAIM] = { "provision_claim", SCOPE_TENANT,
 	     "SELECT {COLS} FROM provisioning_jobs j"
