@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "store/customer.h"
 #include "store/list.h"
 
 /* clang-format off */
@@ -100,7 +101,7 @@ static const struct sort_def job_sorts[] = {
 enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_RETRY, S_DUE, S_LEASE, S_RELEASE,
 	S_FAILURES, S_ROUTER_RESULT, S_UNPAUSE, S_CLAIM, S_TAKE, S_RUNNING,
-	S_FINISH,
+	S_FINISH, S_IMPORTED,
 	S_FAIL_ROUTER, S_UNFINISHED,
 };
 
@@ -192,6 +193,12 @@ const struct stmt_def store_provision_stmts[] = {
 	     " last_error = :last_error, done_at = UTC_TIMESTAMP()"
 	     " WHERE tenant_id = :tenant AND router_id = :router_id"
 	     " AND status IN ('pending', 'running')", &job_in, NULL, NULL },
+	/* Customers an import made: one read instead of one per customer. */
+	[S_IMPORTED] = { "provision_imported", SCOPE_TENANT,
+	     "SELECT {COLS} FROM customers WHERE tenant_id = :tenant"
+	     " AND router_id = :router_id AND id >= :id"
+	     " AND deleted_at IS NULL ORDER BY id",
+	     &job_in, &customer_row, NULL },
 	[S_UNFINISHED] = { "provision_unfinished", SCOPE_TENANT,
 	     "SELECT COUNT(*) AS n FROM provisioning_jobs"
 	     " WHERE tenant_id = :tenant AND router_id = :router_id"
@@ -398,4 +405,13 @@ store_provision_unfinished(struct tdb *t, int64_t router_id, int64_t *n)
 		return -1;
 	*n = c.n;
 	return 0;
+}
+
+int
+store_provision_imported(struct tdb *t, int64_t router_id, int64_t first_id,
+                         struct rows *out)
+{
+	struct job_in in = {.id = first_id, .router_id = router_id};
+
+	return tdb_exec(t, &S[S_IMPORTED], &in, out);
 }

@@ -110,6 +110,15 @@ int store_provision_finish(struct tdb *t, int64_t id, const char *status,
 int store_provision_fail_router(struct tdb *t, int64_t router_id,
                                 const char *error);
 
+/*
+ * The live customers on router_id with an id of at least first_id, in
+ * id order (struct customer rows, lib/store/customer.h): what an import
+ * in the caller's transaction made, read at once for its events.  0 or
+ * -1.
+ */
+int store_provision_imported(struct tdb *t, int64_t router_id, int64_t first_id,
+                             struct rows *out);
+
 /* Unfinished (pending or running) jobs of router id; 0 or -1. */
 int store_provision_unfinished(struct tdb *t, int64_t router_id, int64_t *n);
 
