@@ -972,6 +972,11 @@ record_jobs(struct provisioner *pv, struct tdb *t, int64_t router_id,
 		                    err ? "failed" : "synced", err) < 0)
 			goto out_rollback;
 		if (failed) {
+			/*
+			 * The alert (and its alert:created event) is all:
+			 * the mailer has no provisioning_failed template
+			 * (lib/template.c), so no email is queued.
+			 */
 			snprintf(msg, sizeof(msg),
 			         "provisioning customer %s on router %" PRId64
 			         " failed: %s",
