@@ -1,0 +1,2 @@
+-- Reverts the 0010 placeholder (nothing to revert).
+SELECT 1;
