@@ -80,6 +80,13 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
 	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
 
+	/* Usage monitoring. */
+	{ HTTP_GET,    "/customers/:id/usage",          ROLE_VIEWER, monitoring_usage,           NULL,                       0,  "A customer's usage over a period" },
+	{ HTTP_GET,    "/customers/:id/usage/realtime", ROLE_VIEWER, monitoring_realtime,        NULL,                       0,  "A customer's current rates, read from the router" },
+	{ HTTP_GET,    "/monitoring/overview",          ROLE_VIEWER, monitoring_overview,        NULL,                       0,  "Network capacity, use and sessions online" },
+	{ HTTP_GET,    "/monitoring/settings",          ROLE_VIEWER, monitoring_settings_get,    NULL,                       0,  "High-usage alert thresholds" },
+	{ HTTP_PATCH,  "/monitoring/settings",          ROLE_ADMIN,  monitoring_settings_update, monitoring_settings_fields, BP, "Change the high-usage alert thresholds" },
+
 	{ 0, NULL, 0, NULL, NULL, 0, NULL }
 };
 

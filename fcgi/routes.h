@@ -122,4 +122,14 @@ int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
 
+/* ---- Usage monitoring ------------------------------- */
+
+/* fcgi/monitoring.c */
+extern const struct field monitoring_settings_fields[];
+int monitoring_usage(struct req *r);
+int monitoring_realtime(struct req *r);
+int monitoring_overview(struct req *r);
+int monitoring_settings_get(struct req *r);
+int monitoring_settings_update(struct req *r);
+
 #endif

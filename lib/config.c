@@ -74,6 +74,12 @@ static const struct ckey ckeys[] = {
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
+	I(usage_raw_hours, 1, 24 * 366),
+	I(usage_5m_days, 1, 366),
+	I(usage_hourly_days, 1, 3660),
+	I(usage_daily_days, 1, 36600),
+	L(usage_max_bps, 1000000, 1000000000000L),
+	I(usage_realtime_timeout_ms, 200, 30000),
 };
 /* clang-format on */
 
@@ -126,6 +132,12 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");
+	c->usage_raw_hours = 48;
+	c->usage_5m_days = 8;
+	c->usage_hourly_days = 35;
+	c->usage_daily_days = 730;
+	c->usage_max_bps = 10000000000L;
+	c->usage_realtime_timeout_ms = 2000;
 }
 
 static const struct ckey *

@@ -1,0 +1,420 @@
+/*
+ * Usage monitoring (API.md "Monitoring and alerts"): a customer's usage
+ * graph, its current rates read from the router, the network overview,
+ * and the tenant's high-usage thresholds.  What the collector stores and
+ * how is lib/collect.h and lib/usage.h.
+ *
+ * GET /customers/{id}/usage?period=24h|7d|30d (default 24h) answers the
+ * stored buckets of one level, oldest first: 5-minute buckets of the last
+ * 24 hours (288 at most, the current one included), hourly buckets of the
+ * last 7 days (168), daily buckets of the last 30 days (30, each from the
+ * tenant's local midnight).  A bucket without readings (the customer
+ * offline, the router unreachable) has no point, so clients draw gaps as
+ * gaps.  rx is the customer's download, tx the upload; rx_bps/tx_bps are
+ * the mean rates over the time the bucket's bytes were measured, peak_*
+ * the highest rate of one reading in it.  One query answers it, the
+ * customer's existence included.
+ *
+ * GET /customers/{id}/usage/realtime logs into the customer's router and
+ * reads /interface/monitor-traffic once, within usage_realtime_timeout_ms
+ * (2 s: half for the connection, a quarter each for the login and the
+ * reply).  A router that cannot be read is 503 router_unreachable, and
+ * for 10 seconds after that the same router is answered 503 at once
+ * without trying (memcached), so that a dead router cannot tie up the few
+ * API workers.  A customer without a router or PPPoE name is 409
+ * no_router; one without a session is 200 with online false and zero
+ * rates.
+ *
+ * The thresholds are tenant settings of their own, GET (every role) and
+ * PATCH (admin) /monitoring/settings, rather than members of PATCH
+ * /tenant: they belong to monitoring, and their defaults (90 % of the
+ * plan's speed for 15 minutes; no monthly volume) apply until an admin
+ * changes them.  null turns a check off.
+ */
+#include "routes.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "billing.h"
+#include "cache.h"
+#include "config.h"
+#include "fields.h"
+#include "json.h"
+#include "log.h"
+#include "reply.h"
+#include "routeros.h"
+#include "store/customer.h"
+#include "store/router.h"
+#include "store/usage.h"
+#include "store/user.h"
+#include "usage.h"
+
+#define DOWN_SECONDS 10 /* a router that failed is not tried again for this */
+
+/* clang-format off */
+const struct field monitoring_settings_fields[] = {
+	{ "sustained_percent", FT_INT, 1, 100,     F_NULLABLE, NULL },
+	{ "sustained_minutes", FT_INT, 1, 1440,    0,          NULL },
+	{ "monthly_volume_gb", FT_INT, 1, 1000000, F_NULLABLE, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+/* clang-format on */
+enum {
+	MONITORING_F_PERCENT,
+	MONITORING_F_MINUTES,
+	MONITORING_F_VOLUME,
+};
+
+static const char *const periods[] = {"24h", "7d", "30d", NULL};
+
+static void
+rfc3339(time_t t, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+sql_time(time_t t, char out[24])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 24, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * The first bucket of period at now: level, since (UTC) and the bucket
+ * width's name.  0 or -1.
+ */
+static int
+period_start(const char *period, const char *tz, time_t now,
+             enum usage_level *level, time_t *since, const char **interval)
+{
+	char today[BILLING_DATE_LEN], first[BILLING_DATE_LEN];
+	time_t t;
+
+	if (strcmp(period, "7d") == 0) {
+		*level = USAGE_HOURLY;
+		*interval = "1h";
+		*since = usage_bucket(now, 3600) - 7 * 86400 + 3600;
+		return 0;
+	}
+	if (strcmp(period, "30d") == 0) {
+		*level = USAGE_DAILY;
+		*interval = "1d";
+		/* Today and the 29 local days before it. */
+		if (billing_today(tz, now, today) < 0 ||
+		    billing_day_start(tz, today, &t) < 0 ||
+		    billing_today(tz, t - 29 * 86400 + 12 * 3600, first) < 0 ||
+		    billing_day_start(tz, first, since) < 0)
+			return -1;
+		return 0;
+	}
+	*level = USAGE_5M;
+	*interval = "5m";
+	*since = usage_bucket(now, 300) - 86400 + 300;
+	return 0;
+}
+
+static cJSON *
+point_json(const struct usage_point *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[40];
+
+	if (!o)
+		return NULL;
+	row_time_rfc3339(p->at, at, sizeof(at));
+	cJSON_AddStringToObject(o, "at", at);
+	json_add_int(o, "rx_bytes", p->rx_bytes);
+	json_add_int(o, "tx_bytes", p->tx_bytes);
+	json_add_int(o, "rx_bps", p->secs > 0 ? p->rx_bytes * 8 / p->secs : 0);
+	json_add_int(o, "tx_bps", p->secs > 0 ? p->tx_bytes * 8 / p->secs : 0);
+	json_add_int(o, "peak_rx_bps", p->peak_rx_bps);
+	json_add_int(o, "peak_tx_bps", p->peak_tx_bps);
+	json_add_int(o, "seconds", p->secs);
+	return o;
+}
+
+int
+monitoring_usage(struct req *r)
+{
+	const char *tz = r->who_row ? r->who_row->tenant_timezone : NULL;
+	const char *period, *interval;
+	char since_sql[24], from[32], to[32];
+	int64_t total_rx = 0, total_tx = 0;
+	enum usage_level level;
+	time_t now = time(NULL), since;
+	struct rows rs;
+	cJSON *d, *pts;
+
+	if (req_param_enum(r, "period", periods, &period) < 0)
+		return -1;
+	if (!period)
+		period = "24h";
+	if (period_start(period, tz, now, &level, &since, &interval) < 0)
+		return -1;
+	sql_time(since, since_sql);
+	if (store_usage_points(r->tdb, level, r->ids[0], since_sql, &rs) < 0)
+		return -1;
+	if (rs.n == 0)
+		return req_fail(r, 404, "not_found", "customer not found");
+	d = cJSON_CreateObject();
+	if (!d)
+		return -1;
+	json_add_int(d, "customer_id", r->ids[0]);
+	cJSON_AddStringToObject(d, "period", period);
+	cJSON_AddStringToObject(d, "interval", interval);
+	rfc3339(since, from);
+	rfc3339(now, to);
+	cJSON_AddStringToObject(d, "from", from);
+	cJSON_AddStringToObject(d, "to", to);
+	pts = cJSON_AddArrayToObject(d, "points");
+	for (size_t i = 0; pts && i < rs.n; i++) {
+		const struct usage_point *p = rows_at(&rs, i);
+		cJSON *o;
+
+		if (!p->at)
+			continue; /* the customer, without data */
+		o = point_json(p);
+		if (!o) {
+			cJSON_Delete(d);
+			return -1;
+		}
+		cJSON_AddItemToArray(pts, o);
+		total_rx += p->rx_bytes;
+		total_tx += p->tx_bytes;
+	}
+	json_add_int(d, "total_rx_bytes", total_rx);
+	json_add_int(d, "total_tx_bytes", total_tx);
+	return req_data(r, 200, d);
+}
+
+/* 503 for a router that cannot be read, remembered for DOWN_SECONDS. */
+static int
+router_down(struct req *r, const char *key, const char *why)
+{
+	char msg[300];
+
+	if (key && r->cache)
+		cache_set(r->cache, key, why, strlen(why), DOWN_SECONDS);
+	snprintf(msg, sizeof(msg), "the router could not be read: %s", why);
+	return req_fail(r, 503, "router_unreachable", arena_strdup(r->a, msg));
+}
+
+int
+monitoring_realtime(struct req *r)
+{
+	const struct config *cfg = r->cfg;
+	int budget = cfg->usage_realtime_timeout_ms;
+	struct router_secret rt;
+	struct customer c;
+	struct ros_error err;
+	struct ros_conn *conn;
+	uint64_t rx = 0, tx = 0;
+	char key[96], at[32];
+	size_t len;
+	char *why;
+	cJSON *d;
+	int rc;
+
+	if (req_found(r, store_customer_get(r->tdb, r->ids[0], &c),
+	              "customer") < 0)
+		return -1;
+	if (!c.router_id || !c.pppoe_username ||
+	    store_router_secret(r->tdb, c.router_id, &rt) != 1) {
+		if (tdb_last_error(r->tdb) != DBE_NONE)
+			return -1;
+		return req_fail(r, 409, "no_router",
+		                "the customer has no router or PPPoE username");
+	}
+	snprintf(key, sizeof(key), "rtrw:router-down:%" PRId64 ":%" PRId64,
+	         tdb_tenant(r->tdb), c.router_id);
+	if (r->cache && cache_get(r->cache, r->a, key, &why, &len) == 1)
+		return router_down(r, NULL, why);
+	conn = usage_router_connect(cfg, &rt, budget / 2, budget / 4, 0, &err);
+	if (!conn) {
+		log_info("realtime read failed: router %" PRId64 ": %s",
+		         c.router_id, ros_code_name(err.code));
+		return router_down(r, key,
+		                   err.code == ROS_ERR_AUTH
+		                       ? "the router refused the login"
+		                       : ros_code_name(err.code));
+	}
+	rc = usage_realtime(conn, r->a, c.pppoe_username, &rx, &tx, &err);
+	ros_close(conn);
+	if (rc < 0)
+		return router_down(r, key, ros_code_name(err.code));
+	d = cJSON_CreateObject();
+	if (!d)
+		return -1;
+	rfc3339(time(NULL), at);
+	json_add_int(d, "customer_id", c.id);
+	json_add_int(d, "router_id", c.router_id);
+	cJSON_AddStringToObject(d, "at", at);
+	cJSON_AddBoolToObject(d, "online", rc == 1);
+	json_add_int(d, "rx_bps", (int64_t)rx);
+	json_add_int(d, "tx_bps", (int64_t)tx);
+	return req_data(r, 200, d);
+}
+
+int
+monitoring_overview(struct req *r)
+{
+	struct usage_overview ov;
+	char at[32], polled[40];
+	cJSON *d, *rs;
+
+	if (usage_overview_get(r->tdb, r->a, &ov) < 0)
+		return -1;
+	d = cJSON_CreateObject();
+	if (!d)
+		return -1;
+	json_add_int(d, "capacity_kbps", ov.capacity_kbps);
+	json_add_int(d, "used_kbps", ov.used_kbps);
+	json_add_decimal(d, "usage_percent", ov.usage_percent);
+	json_add_int(d, "capacity_upload_kbps", ov.capacity_upload_kbps);
+	json_add_int(d, "used_upload_kbps", ov.used_upload_kbps);
+	json_add_decimal(d, "upload_usage_percent", ov.upload_usage_percent);
+	json_add_int(d, "sessions_online", ov.sessions_online);
+	json_add_int(d, "active_customers", ov.active_customers);
+	rs = cJSON_AddArrayToObject(d, "routers");
+	for (size_t i = 0; rs && i < ov.nrouters; i++) {
+		const struct usage_overview_router *o = &ov.routers[i];
+		char pct[24];
+		cJSON *x = cJSON_CreateObject();
+
+		if (!x) {
+			cJSON_Delete(d);
+			return -1;
+		}
+		json_add_int(x, "id", o->id);
+		cJSON_AddStringToObject(x, "name", o->name);
+		cJSON_AddStringToObject(x, "status", o->status);
+		json_add_int(x, "capacity_kbps", o->capacity_kbps);
+		json_add_int(x, "capacity_upload_kbps",
+		             o->capacity_upload_kbps);
+		cJSON_AddStringToObject(x, "capacity_source",
+		                        o->capacity_source);
+		json_add_int(x, "used_kbps", o->used_kbps);
+		json_add_int(x, "used_upload_kbps", o->used_upload_kbps);
+		usage_percent(o->used_kbps, o->capacity_kbps, pct);
+		json_add_decimal(x, "usage_percent", pct);
+		json_add_int(x, "sessions_online", o->sessions_online);
+		json_add_int(x, "active_customers", o->active_customers);
+		if (o->polled_at) {
+			row_time_rfc3339(o->polled_at, polled, sizeof(polled));
+			cJSON_AddStringToObject(x, "polled_at", polled);
+		} else {
+			cJSON_AddNullToObject(x, "polled_at");
+		}
+		cJSON_AddBoolToObject(x, "stale", !o->fresh);
+		cJSON_AddItemToArray(rs, x);
+	}
+	rfc3339(time(NULL), at);
+	cJSON_AddStringToObject(d, "generated_at", at);
+	return req_data(r, 200, d);
+}
+
+/* The tenant's thresholds, the defaults when it has not set any. */
+static int
+settings_load(struct req *r, struct usage_settings_row *s)
+{
+	int rc = store_usage_settings_get(r->tdb, s);
+
+	if (rc == 0) {
+		s->sustained_percent = USAGE_DEFAULT_PERCENT;
+		s->sustained_minutes = USAGE_DEFAULT_MINUTES;
+		s->monthly_volume_gb = 0;
+		s->updated_at = NULL;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static cJSON *
+settings_json(const struct usage_settings_row *s)
+{
+	cJSON *d = cJSON_CreateObject();
+	char when[40];
+
+	if (!d)
+		return NULL;
+	if (s->sustained_percent)
+		json_add_int(d, "sustained_percent", s->sustained_percent);
+	else
+		cJSON_AddNullToObject(d, "sustained_percent");
+	json_add_int(d, "sustained_minutes", s->sustained_minutes);
+	if (s->monthly_volume_gb)
+		json_add_int(d, "monthly_volume_gb", s->monthly_volume_gb);
+	else
+		cJSON_AddNullToObject(d, "monthly_volume_gb");
+	if (s->updated_at) {
+		row_time_rfc3339(s->updated_at, when, sizeof(when));
+		cJSON_AddStringToObject(d, "updated_at", when);
+	} else {
+		cJSON_AddNullToObject(d, "updated_at");
+	}
+	return d;
+}
+
+int
+monitoring_settings_get(struct req *r)
+{
+	struct usage_settings_row s;
+	cJSON *d;
+
+	if (settings_load(r, &s) < 0)
+		return -1;
+	d = settings_json(&s);
+	return d ? req_data(r, 200, d) : -1;
+}
+
+int
+monitoring_settings_update(struct req *r)
+{
+	const struct fval *v = r->vals;
+	struct usage_settings_row before, after;
+	cJSON *old, *new;
+
+	if (tdb_begin(r->tdb) < 0 || settings_load(r, &before) < 0)
+		return -1;
+	/* An empty change changes nothing: no row, no audit entry. */
+	if (!v[MONITORING_F_PERCENT].present &&
+	    !v[MONITORING_F_MINUTES].present &&
+	    !v[MONITORING_F_VOLUME].present) {
+		new = settings_json(&before);
+		return new ? req_data(r, 200, new) : -1;
+	}
+	after = before;
+	if (v[MONITORING_F_PERCENT].present)
+		after.sustained_percent = v[MONITORING_F_PERCENT].is_null
+		                              ? 0
+		                              : v[MONITORING_F_PERCENT].i;
+	if (v[MONITORING_F_MINUTES].present)
+		after.sustained_minutes = v[MONITORING_F_MINUTES].i;
+	if (v[MONITORING_F_VOLUME].present)
+		after.monthly_volume_gb = v[MONITORING_F_VOLUME].is_null
+		                              ? 0
+		                              : v[MONITORING_F_VOLUME].i;
+	if (store_usage_settings_put(r->tdb, &after) < 0 ||
+	    settings_load(r, &after) < 0)
+		return -1;
+	old = json_own(r->a, settings_json(&before));
+	new = json_own(r->a, settings_json(&after));
+	if (!old || !new)
+		return -1;
+	cJSON_DeleteItemFromObject(old, "updated_at");
+	cJSON_DeleteItemFromObject(new, "updated_at");
+	if (req_audit(r, "update", "monitoring_settings", 0, old, new) < 0 ||
+	    tdb_commit(r->tdb) < 0)
+		return -1;
+	new = settings_json(&after);
+	return new ? req_data(r, 200, new) : -1;
+}
