@@ -332,6 +332,9 @@ usage_percent(int64_t num, int64_t den, char out[24])
 		snprintf(out, 24, "0.00");
 		return;
 	}
+	/* At most 100,000,000 %: no figure of this API comes near it. */
+	if (num / 1000000 >= den)
+		num = den * 1000000;
 	/* Hundredths of a percent, rounded half up. */
 	h = (int64_t)(((__int128)num * 20000 + den) / (2 * (__int128)den));
 	snprintf(out, 24, "%" PRId64 ".%02" PRId64, h / 100, h % 100);

@@ -198,7 +198,10 @@ struct usage_overview {
 int usage_overview_get(struct tdb *t, struct arena *a,
                        struct usage_overview *out);
 
-/* Formats 100 * num / den with two decimals, half up, into out[24]. */
+/*
+ * Formats 100 * num / den with two decimals, half up, into out[24]
+ * ("0.00" when either is not positive; at most 100000000.00).
+ */
 void usage_percent(int64_t num, int64_t den, char out[24]);
 
 /*
