@@ -495,7 +495,7 @@ settings_of(const struct usage_router_info *info, struct usage_settings *st)
 static int
 store_failure(struct tdb *t, const struct job *j, struct collect_totals *tot)
 {
-	struct usage_router_done d = {j->router_id, 0, 0, 0, 0, 0};
+	struct usage_router_done d = {.router_id = j->router_id, .ok = 0};
 
 	if (tdb_begin(t) < 0 || store_usage_router_done(t, &d) < 0 ||
 	    record_status(t, j, 0, j->err.message, tot) < 0 ||
@@ -523,6 +523,7 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 	char minute[24], five[24], hour[24], day[24];
 	int64_t elapsed = -1, need;
 	uint64_t rx_sum = 0, tx_sum = 0, limit;
+	int64_t active = 0, plan_down = 0, plan_up = 0;
 	int rebooted = 0, rc = -1;
 	time_t day0;
 	struct rows cs;
@@ -558,8 +559,15 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 	ops = arena_alloc(a, (2 * cs.n + 1) * sizeof(*ops));
 	if (!idx || !seen || !ops)
 		return -1;
-	for (size_t i = 0; i < cs.n; i++)
+	for (size_t i = 0; i < cs.n; i++) {
 		idx[i] = rows_at(&cs, i);
+		/* The overview's capacity: the active customers' plans. */
+		if (strcmp(idx[i]->status, "active") == 0) {
+			active++;
+			plan_down += idx[i]->plan_download;
+			plan_up += idx[i]->plan_upload;
+		}
+	}
 	qsort(idx, cs.n, sizeof(*idx), cmp_customer);
 	qsort(j->ifs, j->nifs, sizeof(*j->ifs), cmp_iface);
 	buf_addch(&samples, '[');
@@ -696,9 +704,16 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 		goto out;
 	{
 		struct usage_router_done done = {
-		    j->router_id,    1,
-		    j->uptime,       (int64_t)j->nsess,
-		    (int64_t)rx_sum, (int64_t)tx_sum};
+		    .router_id = j->router_id,
+		    .ok = 1,
+		    .router_uptime = j->uptime,
+		    .sessions_online = (int64_t)j->nsess,
+		    .rx_bps = (int64_t)rx_sum,
+		    .tx_bps = (int64_t)tx_sum,
+		    .active_customers = active,
+		    .plan_download_kbps = plan_down,
+		    .plan_upload_kbps = plan_up,
+		};
 
 		if ((nsamples && store_usage_add(t, samples.s, &bk) < 0) ||
 		    (nstates &&

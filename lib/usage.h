@@ -190,10 +190,11 @@ struct usage_overview {
 /*
  * Computes the tenant's overview: per live router its capacity (the
  * configured uplink when set, else the sum of its active customers' plan
- * speeds), the customers' current rates and sessions from its last poll
- * (when fresh), and the totals.  Percentages are used / capacity with two
- * decimals, rounded half up ("0.00" without capacity).  Rows live in the
- * handle's arena; the router array in a.  0 or -1.
+ * speeds as its last good poll counted them), the customers' current
+ * rates and sessions from its last poll (when fresh), and the totals.
+ * Percentages are used / capacity with two decimals, rounded half up ("0.00"
+ * without capacity).  Rows live in the handle's arena; the router array in a.
+ * 0 or -1.
  */
 int usage_overview_get(struct tdb *t, struct arena *a,
                        struct usage_overview *out);

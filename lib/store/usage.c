@@ -1,5 +1,7 @@
 #include "store/usage.h"
 
+#include <string.h>
+
 #include "db.h"
 
 /* clang-format off */
@@ -21,6 +23,8 @@ static const struct col customer_cols[] = {
 	COL_STR(struct usage_customer, status, 0),
 	COL_INT(struct usage_customer, speed_download, 0),
 	COL_INT(struct usage_customer, speed_upload, 0),
+	COL_INT(struct usage_customer, plan_download, 0),
+	COL_INT(struct usage_customer, plan_upload, 0),
 	COL_STR(struct usage_customer, session_id, COL_F_NULL),
 	COL_INT(struct usage_customer, session_uptime, COL_F_NULL),
 	COL_DEC(struct usage_customer, rx_counter, COL_F_NULL),
@@ -87,6 +91,9 @@ static const struct col done_cols[] = {
 	COL_INT(struct usage_router_done, sessions_online, 0),
 	COL_INT(struct usage_router_done, rx_bps, 0),
 	COL_INT(struct usage_router_done, tx_bps, 0),
+	COL_INT(struct usage_router_done, active_customers, 0),
+	COL_INT(struct usage_router_done, plan_download_kbps, 0),
+	COL_INT(struct usage_router_done, plan_upload_kbps, 0),
 	COL_END
 };
 static const struct rowtype done_in =
@@ -144,14 +151,18 @@ static const struct rowtype usage_in =
 	" peak_rx_bps = GREATEST(peak_rx_bps, VALUES(peak_rx_bps))," \
 	" peak_tx_bps = GREATEST(peak_tx_bps, VALUES(peak_tx_bps))"
 
-/* A customer's buckets of one level, or one row without a bucket. */
+/*
+ * A customer's buckets of one level, or one row without a bucket.  No
+ * ORDER BY: on the joined table it costs a temporary table per request,
+ * and store_usage_points() puts the few rows in order itself.
+ */
 #define POINTS(table) \
 	"SELECT c.id AS customer_id, u.at, u.rx_bytes, u.tx_bytes, u.secs," \
 	" u.peak_rx_bps, u.peak_tx_bps FROM customers c" \
 	" LEFT JOIN " table " u ON u.tenant_id = c.tenant_id" \
 	" AND u.customer_id = c.id AND u.at >= :since" \
 	" WHERE c.tenant_id = :tenant AND c.id = :id" \
-	" AND c.deleted_at IS NULL ORDER BY u.at"
+	" AND c.deleted_at IS NULL"
 
 /*
  * The plan speeds a customer runs at now: its fastest active, unexpired
@@ -201,7 +212,8 @@ const struct stmt_def store_usage_stmts[] = {
 	[S_CUSTOMERS] = { "usage_router_customers", SCOPE_TENANT,
 	     "SELECT c.id, c.pppoe_username, c.status,"
 	     " " BOOSTED("speed_download") ", " BOOSTED("speed_upload") ","
-	     " s.session_id, s.session_uptime, s.rx_counter, s.tx_counter,"
+	     " p.speed_download AS plan_download,"
+	     " p.speed_upload AS plan_upload, s.session_id, s.session_uptime, s.rx_counter, s.tx_counter,"
 	     " s.read_at, s.online, s.hot_seconds, s.cool_seconds, s.episode,"
 	     " s.month, s.month_bytes, s.month_alerted FROM customers c"
 	     " JOIN service_plans p ON p.tenant_id = c.tenant_id"
@@ -263,7 +275,11 @@ const struct stmt_def store_usage_stmts[] = {
 	     " polled_at = IF(:ok, UTC_TIMESTAMP(), polled_at),"
 	     " router_uptime = IF(:ok, :router_uptime, router_uptime),"
 	     " sessions_online = :sessions_online, rx_bps = :rx_bps,"
-	     " tx_bps = :tx_bps"
+	     " tx_bps = :tx_bps,"
+	     " active_customers = IF(:ok, :active_customers, active_customers),"
+	     " plan_download_kbps = IF(:ok, :plan_download_kbps,"
+	     " plan_download_kbps),"
+	     " plan_upload_kbps = IF(:ok, :plan_upload_kbps, plan_upload_kbps)"
 	     " WHERE tenant_id = :tenant AND router_id = :router_id",
 	     &done_in, NULL, NULL },
 	[S_POINTS_5M] = { "usage_points_5m", SCOPE_TENANT,
@@ -272,10 +288,7 @@ const struct stmt_def store_usage_stmts[] = {
 	     POINTS("usage_hourly"), &usage_in, &point_row, NULL },
 	[S_POINTS_DAILY] = { "usage_points_daily", SCOPE_TENANT,
 	     POINTS("usage_daily"), &usage_in, &point_row, NULL },
-	/*
-	 * A router's capacity inputs: the plan speeds of its active
-	 * customers, summed in one pass over ix_customers_tenant_status.
-	 */
+	/* One row per router: what its last good poll counted. */
 	[S_OVERVIEW] = { "usage_overview", SCOPE_TENANT,
 	     "SELECT r.id, r.name, r.status, r.uplink_capacity_kbps,"
 	     " ur.polled_at, COALESCE(ur.ok, 0) AS ok,"
@@ -284,18 +297,12 @@ const struct stmt_def store_usage_stmts[] = {
 	     " COALESCE(ur.sessions_online, 0) AS sessions_online,"
 	     " COALESCE(ur.rx_bps, 0) AS rx_bps,"
 	     " COALESCE(ur.tx_bps, 0) AS tx_bps,"
-	     " COALESCE(cap.dl, 0) AS plan_download_kbps,"
-	     " COALESCE(cap.ul, 0) AS plan_upload_kbps,"
-	     " COALESCE(cap.n, 0) AS active_customers FROM routers r"
+	     " COALESCE(ur.plan_download_kbps, 0) AS plan_download_kbps,"
+	     " COALESCE(ur.plan_upload_kbps, 0) AS plan_upload_kbps,"
+	     " COALESCE(ur.active_customers, 0) AS active_customers"
+	     " FROM routers r"
 	     " LEFT JOIN usage_routers ur ON ur.tenant_id = r.tenant_id"
 	     " AND ur.router_id = r.id"
-	     " LEFT JOIN (SELECT c.router_id, SUM(p.speed_download) AS dl,"
-	     " SUM(p.speed_upload) AS ul, COUNT(*) AS n FROM customers c"
-	     " JOIN service_plans p ON p.tenant_id = c.tenant_id"
-	     " AND p.id = c.service_plan_id"
-	     " WHERE c.tenant_id = :tenant AND c.status = 'active'"
-	     " AND c.deleted_at IS NULL AND c.router_id IS NOT NULL"
-	     " GROUP BY c.router_id) cap ON cap.router_id = r.id"
 	     " WHERE r.tenant_id = :tenant AND r.deleted_at IS NULL"
 	     " ORDER BY r.name, r.id",
 	     &usage_in, &overview_row, NULL },
@@ -387,6 +394,14 @@ store_usage_router_done(struct tdb *t, const struct usage_router_done *d)
 	return tdb_exec(t, &S[S_DONE], d, NULL);
 }
 
+static const char *
+point_at(const struct rows *rs, size_t i)
+{
+	const char *at = ((const struct usage_point *)rows_at(rs, i))->at;
+
+	return at ? at : "";
+}
+
 int
 store_usage_points(struct tdb *t, enum usage_level level, int64_t customer_id,
                    const char *since, struct rows *out)
@@ -398,9 +413,25 @@ store_usage_points(struct tdb *t, enum usage_level level, int64_t customer_id,
 	};
 	struct usage_in in = {.id = customer_id, .since = since};
 
-	if ((unsigned)level >= USAGE_LEVEL__MAX)
+	if ((unsigned)level >= USAGE_LEVEL__MAX ||
+	    tdb_exec(t, &S[stmt[level]], &in, out) < 0)
 		return -1;
-	return tdb_exec(t, &S[stmt[level]], &in, out);
+	/*
+	 * Oldest first.  The rows come in primary-key order already, so
+	 * this insertion sort only checks that (times compare as text).
+	 */
+	for (size_t i = 1; i < out->n; i++) {
+		struct usage_point p = *(struct usage_point *)rows_at(out, i);
+		size_t k = i;
+
+		while (k > 0 &&
+		       strcmp(point_at(out, k - 1), p.at ? p.at : "") > 0) {
+			memcpy(rows_at(out, k), rows_at(out, k - 1), sizeof(p));
+			k--;
+		}
+		memcpy(rows_at(out, k), &p, sizeof(p));
+	}
+	return 0;
 }
 
 int

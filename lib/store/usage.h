@@ -52,7 +52,8 @@ int store_usage_router_info(struct tdb *t, int64_t router_id,
 struct usage_customer {
 	int64_t id;
 	const char *pppoe_username, *status;
-	int64_t speed_download, speed_upload;
+	int64_t speed_download, speed_upload; /* boosted */
+	int64_t plan_download, plan_upload;   /* the plan's own */
 	const char *session_id;
 	int64_t session_uptime;
 	const char *rx_counter, *tx_counter, *read_at;
@@ -94,12 +95,14 @@ int store_usage_sessions_put(struct tdb *t, const char *rows,
 
 /*
  * The outcome of one router's poll (ok 0: it failed); a good one stamps
- * polled_at with the database's clock.
+ * polled_at with the database's clock and records the router's active
+ * customers and their plans' speeds (a failed one keeps the last).
  */
 struct usage_router_done {
 	int64_t router_id;
 	int ok;
 	int64_t router_uptime, sessions_online, rx_bps, tx_bps;
+	int64_t active_customers, plan_download_kbps, plan_upload_kbps;
 };
 int store_usage_router_done(struct tdb *t, const struct usage_router_done *d);
 

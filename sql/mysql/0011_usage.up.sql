@@ -131,8 +131,11 @@ CREATE TABLE usage_sessions (
 -- older than most of a cycle (by the database's clock, so hosts' clocks do
 -- not matter).  The rest is the last poll: when it succeeded, the
 -- router's uptime then (the clock a new session's age is compared with),
--- and the sessions online and the customers' summed rates, for the
--- network overview.
+-- and for the network overview the sessions online, the customers' summed
+-- rates, and the router's active customers with the sum of their plans'
+-- speeds (its capacity unless routers.uplink_capacity_kbps is set),
+-- counted from the customer list the poll reads anyway, so that the
+-- overview and the dashboard read one row per router.
 CREATE TABLE usage_routers (
 	tenant_id BIGINT UNSIGNED NOT NULL,
 	router_id BIGINT UNSIGNED NOT NULL,
@@ -144,6 +147,9 @@ CREATE TABLE usage_routers (
 	sessions_online INT UNSIGNED NOT NULL DEFAULT 0,
 	rx_bps BIGINT UNSIGNED NOT NULL DEFAULT 0,
 	tx_bps BIGINT UNSIGNED NOT NULL DEFAULT 0,
+	active_customers INT UNSIGNED NOT NULL DEFAULT 0,
+	plan_download_kbps BIGINT UNSIGNED NOT NULL DEFAULT 0,
+	plan_upload_kbps BIGINT UNSIGNED NOT NULL DEFAULT 0,
 	PRIMARY KEY (tenant_id, router_id),
 	CONSTRAINT fk_usage_routers_tenant FOREIGN KEY (tenant_id)
 		REFERENCES tenants (id) ON DELETE CASCADE,

@@ -90,6 +90,9 @@ CREATE TABLE usage_routers (
 	sessions_online integer NOT NULL DEFAULT 0,
 	rx_bps bigint NOT NULL DEFAULT 0,
 	tx_bps bigint NOT NULL DEFAULT 0,
+	active_customers integer NOT NULL DEFAULT 0,
+	plan_download_kbps bigint NOT NULL DEFAULT 0,
+	plan_upload_kbps bigint NOT NULL DEFAULT 0,
 	PRIMARY KEY (tenant_id, router_id),
 	CONSTRAINT fk_usage_routers_router FOREIGN KEY (tenant_id, router_id)
 		REFERENCES routers (tenant_id, id) ON DELETE CASCADE
