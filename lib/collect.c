@@ -555,8 +555,11 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 
 	idx = arena_alloc(a, (cs.n + 1) * sizeof(*idx));
 	seen = arena_zalloc(a, cs.n + 1);
-	/* At most two alert changes per customer per reading. */
-	ops = arena_alloc(a, (2 * cs.n + 1) * sizeof(*ops));
+	/*
+	 * At most three alert changes per customer per reading: its
+	 * episode, last month's volume alert resolved, this month's raised.
+	 */
+	ops = arena_alloc(a, (3 * cs.n + 1) * sizeof(*ops));
 	if (!idx || !seen || !ops)
 		return -1;
 	for (size_t i = 0; i < cs.n; i++) {
