@@ -15,10 +15,45 @@
 CC	?= cc
 PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
 	   xlsxwriter
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
-PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+# The flags of the project's libraries come from pkg-config, which knows
+# them only once the -dev packages are installed.  They are therefore not
+# read when make reads this file but kept in build/pkg.mk, which make brings
+# up to date before anything else (running tools/deps.sh, which installs
+# what is missing) and then restarts with the flags in place: the first
+# `make run` on a machine without the packages builds like the second.
+# build/pkg.mk is remade when the package list (tools/deps.sh, package.json)
+# or the package database changes (something installed or purged) and
+# otherwise costs nothing.  `make clean` and `make deps` do not need it.
+# (A -include would go on without the flags when the dependency step
+# fails; include stops there, with its error.)
+PKG_MK	 = build/pkg.mk
+NPM_STAMP = node_modules/.package-lock.json
+ifneq ($(filter-out clean deps,$(or $(MAKECMDGOALS),all)),)
+include $(PKG_MK)
+endif
+
+$(PKG_MK): tools/deps.sh package.json $(NPM_STAMP) \
+	   $(wildcard /var/lib/dpkg/status)
+	@tools/deps.sh
+	@mkdir -p $(@D)
+	@set -e; \
+	cflags=$$(pkg-config --cflags $(PKGS) libpq); \
+	libs=$$(pkg-config --libs $(PKGS)); \
+	pq=$$(pkg-config --libs libpq); \
+	check=$$(pkg-config --libs check); \
+	{ echo "# Written by make from pkg-config; see Makefile."; \
+	  echo "PKG_CFLAGS := $$cflags"; \
+	  echo "PKG_LIBS := $$libs -lfcgi -lcurl"; \
+	  echo "PQ_LIBS := $$pq"; \
+	  echo "CHECK_LIBS := $$check"; } >$@.tmp
+	@mv $@.tmp $@
+
+# node_modules/ (Swagger UI, the OpenAPI linter) comes from the same step;
+# removing the folder brings it back at the next make.
+$(NPM_STAMP): package.json package-lock.json
+	@tools/deps.sh
+	@touch $@
 
 WARN	 = -std=c17 -g -Wall -Wextra -Werror -Wformat=2 -Wshadow \
 	   -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
@@ -36,6 +71,8 @@ ASAN_CFLAGS = $(WARN) -O1 $(SAN) -fPIE $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 LIB_SRCS  := $(sort $(wildcard lib/*.c lib/store/*.c))
 FCGI_SRCS := $(sort $(wildcard fcgi/*.c))
 JOB_SRCS  := $(sort $(wildcard jobs/*.c))
+EVENTS_SRCS := $(sort $(wildcard events/*.c))
+WS_LIBS   := $(shell pkg-config --libs libwebsockets 2>/dev/null)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -50,7 +87,9 @@ $(1)_BIN  = build/$(1)/bin
 $(1)_LIBA = build/$(1)/librtrw.a
 $(1)_LIB_OBJS  = $$(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
 $(1)_FCGI_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(FCGI_SRCS))
-$(1)_PROGS = build/$(1)/bin/rtrw-api build/$(1)/bin/stream_probe \
+$(1)_EVENTS_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(EVENTS_SRCS))
+$(1)_PROGS = build/$(1)/bin/rtrw-api build/$(1)/bin/rtrw-events \
+	build/$(1)/bin/stream_probe \
 	$$(addprefix build/$(1)/bin/,$(JOB_NAMES) $(TOOL_NAMES))
 
 build/$(1)/obj/%.o: %.c
@@ -68,9 +107,15 @@ build/$(1)/bin/rtrw-api: $$($(1)_FCGI_OBJS) $$($(1)_LIBA)
 # rtrw-api's worker with the test routes of tests/e2e/stream_probe.c, for
 # tests/e2e/test_stream.py; never installed.
 build/$(1)/bin/stream_probe: build/$(1)/obj/fcgi/main.o \
+		build/$(1)/obj/fcgi/schema.o \
 		build/$(1)/obj/tests/e2e/stream_probe.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
+
+# The WebSocket daemon: a thin events/main.c, the logic in lib/wsd.c.
+build/$(1)/bin/rtrw-events: $$($(1)_EVENTS_OBJS) $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(WS_LIBS)
 
 build/$(1)/bin/rtrw-%: build/$(1)/obj/jobs/%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
@@ -78,11 +123,12 @@ build/$(1)/bin/rtrw-%: build/$(1)/obj/jobs/%.o $$($(1)_LIBA)
 
 build/$(1)/bin/%: build/$(1)/obj/tools/%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(WS_LIBS)
 
 build/$(1)/bin/test_%: build/$(1)/obj/tests/unit/test_%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(CHECK_LIBS)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(CHECK_LIBS) \
+		$$(WS_LIBS)
 
 -include $$(shell find build/$(1)/obj -name '*.d' 2>/dev/null)
 endef
@@ -93,20 +139,20 @@ $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 .PHONY: all release asan deps run test unit bench format format-check \
 	clean e2e fuzz
 .DEFAULT_GOAL := all
+# Objects reached only through pattern rules (jobs/, tools/) would count as
+# intermediate and be deleted after each build, or on an interrupted one,
+# and then be compiled again by the next make run.
+.SECONDARY:
 
 all: release
-release: deps-check $(rel_PROGS)
-asan: deps-check $(asan_PROGS) $(addprefix build/asan/bin/,$(UNIT_NAMES))
+release: $(rel_PROGS)
+asan: $(asan_PROGS) $(addprefix build/asan/bin/,$(UNIT_NAMES))
 
-# deps installs what is missing; deps-check only runs it when a marker of
-# the current package list is absent, so every target can depend on it
-# cheaply.
-DEPS_STAMP = var/.deps-$(shell cksum tools/deps.sh 2>/dev/null | cut -d' ' -f1)
+# deps installs what is missing, whatever the state of build/pkg.mk;
+# deps-check only brings build/pkg.mk up to date, as every build goal does.
 deps:
 	@tools/deps.sh
-	@mkdir -p var && rm -f var/.deps-* && touch $(DEPS_STAMP)
-deps-check:
-	@test -f $(DEPS_STAMP) || $(MAKE) --no-print-directory deps
+deps-check: $(PKG_MK)
 
 # libFuzzer drivers for the parsers of untrusted bytes (tests/fuzz/),
 # built with clang; tools/test.sh runs each for a few seconds.
@@ -122,9 +168,10 @@ build/fuzz/librtrw.a: $(FUZZ_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/librtrw.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) \
+		$(WS_LIBS)
 -include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)
-fuzz: deps-check $(FUZZ_PROGS)
+fuzz: $(FUZZ_PROGS)
 
 # Unit tests: every Check program, sanitizers on, leaks fatal.
 unit: asan
@@ -141,12 +188,13 @@ bench: release
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
+		$(EVENTS_SRCS) \
 		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c tests/e2e/*.c) \
 		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 
 format-check:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(FCGI_SRCS) \
-		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) \
+		$(JOB_SRCS) $(TOOL_SRCS) $(EVENTS_SRCS) $(UNIT_SRCS) \
 		$(wildcard tests/fuzz/*.c tests/e2e/*.c) \
 		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 

@@ -24,7 +24,7 @@ static const struct filter_def alert_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec alert_list = {
+const struct list_spec alert_list_spec = {
     .store = &store_alert_list,
     .filters = alert_filters,
 };
@@ -32,7 +32,7 @@ static const struct list_spec alert_list = {
 int
 alerts_list(struct req *r)
 {
-	return reply_list(r, &alert_list);
+	return reply_list(r, &alert_list_spec);
 }
 
 int

@@ -22,7 +22,7 @@ static const struct filter_def audit_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec audit_list = {
+const struct list_spec audit_log_list_spec = {
     .store = &store_audit_list,
     .filters = audit_filters,
 };
@@ -30,7 +30,7 @@ static const struct list_spec audit_list = {
 int
 audit_logs_list(struct req *r)
 {
-	return reply_list(r, &audit_list);
+	return reply_list(r, &audit_log_list_spec);
 }
 
 int

@@ -39,8 +39,12 @@ const struct field auth_login_fields[] = {
 };
 enum { AUTH_F_TENANT, AUTH_F_EMAIL, AUTH_F_PASSWORD };
 
+/*
+ * A refresh token that is not one (empty included) is a bad credential,
+ * 401 like an unknown one; only the length cap is a field rule (422).
+ */
 const struct field auth_refresh_fields[] = {
-	{ "refresh_token", FT_STRING, 1, 128, F_REQUIRED | F_WRITE_ONLY, NULL },
+	{ "refresh_token", FT_STRING, 0, 128, F_REQUIRED | F_WRITE_ONLY, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 /* clang-format on */

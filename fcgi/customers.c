@@ -44,6 +44,7 @@
 #include "reply.h"
 #include "store/customer.h"
 #include "store/plan.h"
+#include "store/router.h"
 #include "store/shared.h"
 
 static const char *const customer_statuses[] = {
@@ -100,7 +101,7 @@ static const struct filter_def customer_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec customer_list = {
+const struct list_spec customer_list_spec = {
     .store = &store_customer_list,
     .filters = customer_filters,
 };
@@ -178,6 +179,26 @@ plan_usable(struct req *r, int64_t id, struct plan *plan)
 }
 
 /*
+ * Checks that router id (0: none) is a live router of the tenant; 0, or
+ * -1 after a 422 naming the field or on error.
+ */
+static int
+router_usable(struct req *r, int64_t id)
+{
+	struct router rt;
+	int rc;
+
+	if (id == 0)
+		return 0;
+	rc = store_router_get(r->tdb, id, &rt);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return 0;
+	return req_invalid(r, "router_id", "must be a router of this tenant");
+}
+
+/*
  * Seals and stores the PPPoE password of customer id (NULL clears it).
  * The sealed bytes are wiped whatever happens: they are worth as much as
  * the key and the password together to anyone reading freed memory.
@@ -247,7 +268,7 @@ write_failed(struct req *r)
 int
 customers_list(struct req *r)
 {
-	return reply_list(r, &customer_list);
+	return reply_list(r, &customer_list_spec);
 }
 
 int
@@ -299,6 +320,8 @@ customers_create(struct req *r)
 		return -1;
 	if (!c.monthly_price)
 		c.monthly_price = plan.price;
+	if (router_usable(r, c.router_id) < 0)
+		return -1;
 	if (store_counter_next(r->tdb, "customer", &n) < 0)
 		return -1;
 	snprintf(code, sizeof(code), "C-%06" PRId64, n);
@@ -340,6 +363,8 @@ customers_update(struct req *r)
 		if (!v[CUSTOMER_F_PRICE].present)
 			c.monthly_price = plan.price;
 	}
+	if (v[CUSTOMER_F_ROUTER].present && router_usable(r, c.router_id) < 0)
+		return -1;
 	if (store_customer_update(r->tdb, &c) < 0)
 		return write_failed(r);
 	if (v[CUSTOMER_F_PPPOE_PASS].present &&

@@ -93,7 +93,7 @@ static const struct filter_def device_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec device_list = {
+const struct list_spec device_list_spec = {
     .store = &store_device_list,
     .filters = device_filters,
 };
@@ -212,7 +212,7 @@ device_apply(struct device *d, const struct fval *v)
 int
 devices_list(struct req *r)
 {
-	return reply_list(r, &device_list);
+	return reply_list(r, &device_list_spec);
 }
 
 int

@@ -83,7 +83,7 @@ static const struct filter_def inventory_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec inventory_list_spec = {
+const struct list_spec inventory_list_spec = {
     .store = &store_inventory_list,
     .filters = inventory_filters,
 };
@@ -96,7 +96,7 @@ item_exists(struct tdb *t, int64_t id)
 	return store_inventory_get(t, id, &it);
 }
 
-static const struct list_spec movement_list = {
+const struct list_spec inventory_movement_list_spec = {
     .store = &store_inventory_movement_list,
     .parent_get = item_exists,
     .parent_off = offsetof(struct inventory_movement_filter, inventory_id),
@@ -311,5 +311,5 @@ inventory_delete(struct req *r)
 int
 inventory_movements_list(struct req *r)
 {
-	return reply_list(r, &movement_list);
+	return reply_list(r, &inventory_movement_list_spec);
 }

@@ -38,6 +38,7 @@
 #include "ratelimit.h"
 #include "log.h"
 #include "routes.h"
+#include "schema.h"
 #include "util.h"
 
 #define MAX_WORKERS     256
@@ -610,7 +611,9 @@ usage(void)
 	    stderr,
 	    "usage: rtrw-api [--config FILE] [--pidfile FILE] [--workers N]\n"
 	    "       rtrw-api --check [--config FILE]   check and exit\n"
-	    "       rtrw-api --routes                  print the routes\n");
+	    "       rtrw-api --routes                  print the routes\n"
+	    "       rtrw-api --schema                  print the routes, "
+	    "fields and responses as JSON\n");
 	exit(2);
 }
 
@@ -639,6 +642,9 @@ main(int argc, char **argv)
 			print_routes("", routes_root);
 			print_routes(API_PREFIX, routes_api);
 			return 0;
+		} else if (strcmp(argv[i], "--schema") == 0) {
+			return schema_print(stdout, routes_root, routes_api,
+			                    API_PREFIX) < 0;
 		} else
 			usage();
 	}

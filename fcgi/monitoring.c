@@ -72,6 +72,21 @@ enum {
 
 static const char *const periods[] = {"24h", "7d", "30d", NULL};
 
+/* The query of GET /customers/{id}/usage (read by req_query()). */
+struct usage_query {
+	const char *period;
+};
+
+/* clang-format off */
+static const struct filter_def usage_params[] = {
+	FILTER_ENUM_(struct usage_query, period, periods,
+	             "the span and its resolution; default 24h"),
+	FILTER_END
+};
+/* clang-format on */
+
+const struct list_spec monitoring_usage_query = {.filters = usage_params};
+
 static void
 rfc3339(time_t t, char out[32])
 {
@@ -161,6 +176,7 @@ int
 monitoring_usage(struct req *r)
 {
 	const char *tz = r->who_row ? r->who_row->tenant_timezone : NULL;
+	struct usage_query q = {0};
 	const char *period, *interval;
 	char since_sql[24], from[32], to[32];
 	int64_t total_rx = 0, total_tx = 0;
@@ -171,10 +187,9 @@ monitoring_usage(struct req *r)
 	size_t n = 0;
 	int rc;
 
-	if (req_param_enum(r, "period", periods, &period) < 0)
+	if (req_query(r, usage_params, &q) < 0)
 		return -1;
-	if (!period)
-		period = "24h";
+	period = q.period ? q.period : "24h";
 	if (period_start(period, tz, now, &level, &since, &interval) < 0)
 		return -1;
 	sql_time(since, since_sql);
@@ -337,7 +352,7 @@ monitoring_overview(struct req *r)
 
 /* The tenant's thresholds, the defaults when it has not set any. */
 static int
-settings_load(struct req *r, struct usage_settings_row *s)
+settings_load(struct req *r, struct usage_settings *s)
 {
 	int rc = store_usage_settings_get(r->tdb, s);
 
@@ -350,60 +365,28 @@ settings_load(struct req *r, struct usage_settings_row *s)
 	return rc < 0 ? -1 : 0;
 }
 
-static cJSON *
-settings_json(const struct usage_settings_row *s)
-{
-	cJSON *d = cJSON_CreateObject();
-	char when[40];
-
-	if (!d)
-		return NULL;
-	if (s->sustained_percent)
-		json_add_int(d, "sustained_percent", s->sustained_percent);
-	else
-		cJSON_AddNullToObject(d, "sustained_percent");
-	json_add_int(d, "sustained_minutes", s->sustained_minutes);
-	if (s->monthly_volume_gb)
-		json_add_int(d, "monthly_volume_gb", s->monthly_volume_gb);
-	else
-		cJSON_AddNullToObject(d, "monthly_volume_gb");
-	if (s->updated_at) {
-		row_time_rfc3339(s->updated_at, when, sizeof(when));
-		cJSON_AddStringToObject(d, "updated_at", when);
-	} else {
-		cJSON_AddNullToObject(d, "updated_at");
-	}
-	return d;
-}
-
 int
 monitoring_settings_get(struct req *r)
 {
-	struct usage_settings_row s;
-	cJSON *d;
+	struct usage_settings s;
 
 	if (settings_load(r, &s) < 0)
 		return -1;
-	d = settings_json(&s);
-	return d ? req_data(r, 200, d) : -1;
+	return reply_row(r, 200, &usage_settings_row, &s);
 }
 
 int
 monitoring_settings_update(struct req *r)
 {
 	const struct fval *v = r->vals;
-	struct usage_settings_row before, after;
-	cJSON *old, *new;
+	struct usage_settings before, after;
 
 	if (tdb_begin(r->tdb) < 0 || settings_load(r, &before) < 0)
 		return -1;
 	/* An empty change changes nothing: no row, no audit entry. */
 	if (!v[MONITORING_F_PERCENT].present &&
-	    !v[MONITORING_F_MINUTES].present &&
-	    !v[MONITORING_F_VOLUME].present) {
-		new = settings_json(&before);
-		return new ? req_data(r, 200, new) : -1;
-	}
+	    !v[MONITORING_F_MINUTES].present && !v[MONITORING_F_VOLUME].present)
+		return reply_commit(r, 200, &usage_settings_row, &before);
 	after = before;
 	if (v[MONITORING_F_PERCENT].present)
 		after.sustained_percent = v[MONITORING_F_PERCENT].is_null
@@ -416,17 +399,9 @@ monitoring_settings_update(struct req *r)
 		                              ? 0
 		                              : v[MONITORING_F_VOLUME].i;
 	if (store_usage_settings_put(r->tdb, &after) < 0 ||
-	    settings_load(r, &after) < 0)
+	    settings_load(r, &after) < 0 ||
+	    req_record(r, "update", "monitoring_settings", 0,
+	               &usage_settings_row, &before, &after, NULL) < 0)
 		return -1;
-	old = json_own(r->a, settings_json(&before));
-	new = json_own(r->a, settings_json(&after));
-	if (!old || !new)
-		return -1;
-	cJSON_DeleteItemFromObject(old, "updated_at");
-	cJSON_DeleteItemFromObject(new, "updated_at");
-	if (req_audit(r, "update", "monitoring_settings", 0, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		return -1;
-	new = settings_json(&after);
-	return new ? req_data(r, 200, new) : -1;
+	return reply_commit(r, 200, &usage_settings_row, &after);
 }

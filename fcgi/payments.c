@@ -106,7 +106,7 @@ static const struct filter_def payment_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec payment_list = {
+const struct list_spec payment_list_spec = {
     .store = &store_payment_list,
     .filters = payment_filters,
 };
@@ -122,7 +122,7 @@ tenant_today(struct req *r, char out[BILLING_DATE_LEN])
 int
 payments_list(struct req *r)
 {
-	return reply_list(r, &payment_list);
+	return reply_list(r, &payment_list_spec);
 }
 
 int

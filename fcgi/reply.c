@@ -142,6 +142,8 @@ read_filter(struct req *r, const struct filter_def *f, void *filter)
 	int64_t id;
 	int b;
 
+	if (f->required && !v)
+		return param_invalid(r, f->name, "is required");
 	switch (f->type) {
 	case FILTER_ID:
 		if (req_param_id(r, f->name, &id) < 0)
@@ -188,6 +190,15 @@ read_filter(struct req *r, const struct filter_def *f, void *filter)
 }
 
 int
+req_query(struct req *r, const struct filter_def *filters, void *out)
+{
+	for (const struct filter_def *f = filters; f && f->name; f++)
+		if (read_filter(r, f, out) < 0)
+			return -1;
+	return 0;
+}
+
+int
 reply_list(struct req *r, const struct list_spec *spec)
 {
 	const struct store_list *l = spec->store;
@@ -201,9 +212,8 @@ reply_list(struct req *r, const struct list_spec *spec)
 		return -1;
 	if (req_page(r, &page, &per_page) < 0 || read_sort(r, l, &sort) < 0)
 		return -1;
-	for (const struct filter_def *f = spec->filters; f && f->name; f++)
-		if (read_filter(r, f, filter) < 0)
-			return -1;
+	if (req_query(r, spec->filters, filter) < 0)
+		return -1;
 	if (spec->parent_get) {
 		*(int64_t *)((char *)filter + spec->parent_off) = r->ids[0];
 		if (req_found(r, spec->parent_get(r->tdb, r->ids[0]),

@@ -91,6 +91,7 @@ struct filter_def {
 	const char *const *choices; /* FILTER_ENUM, FILTER_INDEX */
 	int64_t max;                /* FILTER_TEXT, FILTER_SEARCH */
 	const char *doc;            /* one line for the docs */
+	int required;               /* absent is 422 */
 };
 
 /*
@@ -102,7 +103,7 @@ struct filter_def {
 #m, (t),                                                       \
 		    offsetof(T, m) +                                           \
 		        0 * sizeof(_Generic(((T *)0)->m, ctype : 1)),          \
-		    (ch), (mx), (d)                                            \
+		    (ch), (mx), (d), 0                                         \
 	}
 #define FILTER_ID_(T, m, d) FILTER_TYPED_(T, m, int64_t, FILTER_ID, NULL, 0, d)
 #define FILTER_ENUM_(T, m, ch, d)                                              \
@@ -114,17 +115,25 @@ struct filter_def {
 	FILTER_TYPED_(T, m, const char *, FILTER_TEXT, NULL, mx, d)
 #define FILTER_SEARCH_(T, m, mx, d)                                            \
 	FILTER_TYPED_(T, m, const char *, FILTER_SEARCH, NULL, mx, d)
+/* A parameter that must be given (an export's format). */
+#define FILTER_REQUIRED_ENUM_(T, m, ch, d)                                     \
+	{                                                                      \
+#m, FILTER_ENUM,                                               \
+		    offsetof(T, m) +                                           \
+		        0 * sizeof(_Generic(((T *)0)->m, const char * : 1)),   \
+		    (ch), 0, (d), 1                                            \
+	}
 /* A parameter whose name is not its member's: name "date_field". */
 #define FILTER_NAMED_INDEX_(T, m, n, ch, d)                                    \
 	{                                                                      \
 		(n), FILTER_INDEX,                                             \
 		    offsetof(T, m) +                                           \
 		        0 * sizeof(_Generic(((T *)0)->m, int : 1)),            \
-		    (ch), 0, (d)                                               \
+		    (ch), 0, (d), 0                                            \
 	}
 #define FILTER_END                                                             \
 	{                                                                      \
-		NULL, 0, 0, NULL, 0, NULL                                      \
+		NULL, 0, 0, NULL, 0, NULL, 0                                   \
 	}
 
 /*
@@ -147,5 +156,12 @@ struct list_spec {
  * keys), every filter of spec, then one page with its meta block.
  */
 int reply_list(struct req *r, const struct list_spec *spec);
+
+/*
+ * Reads the query parameters of filters into the struct at out (zeroed
+ * first by the caller) for a route that is no list (an export: its spec
+ * has no store list).  0, or -1 after a 422 naming the parameter.
+ */
+int req_query(struct req *r, const struct filter_def *filters, void *out);
 
 #endif

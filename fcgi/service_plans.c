@@ -67,7 +67,7 @@ static const struct filter_def plan_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec plan_list = {
+const struct list_spec plan_list_spec = {
     .store = &store_plan_list,
     .filters = plan_filters,
 };
@@ -80,7 +80,7 @@ plan_exists(struct tdb *t, int64_t id)
 	return store_plan_get(t, id, &p);
 }
 
-static const struct list_spec plan_price_list = {
+const struct list_spec plan_price_list_spec = {
     .store = &store_plan_price_list,
     .parent_get = plan_exists,
     .parent_off = offsetof(struct plan_price_filter, service_plan_id),
@@ -222,7 +222,7 @@ plan_check(struct req *r, struct plan *p)
 int
 service_plans_list(struct req *r)
 {
-	return reply_list(r, &plan_list);
+	return reply_list(r, &plan_list_spec);
 }
 
 int
@@ -313,5 +313,5 @@ service_plans_delete(struct req *r)
 int
 service_plans_price_history(struct req *r)
 {
-	return reply_list(r, &plan_price_list);
+	return reply_list(r, &plan_price_list_spec);
 }

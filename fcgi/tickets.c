@@ -91,7 +91,7 @@ static const struct filter_def ticket_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec ticket_list = {
+const struct list_spec ticket_list_spec = {
     .store = &store_ticket_list,
     .filters = ticket_filters,
 };
@@ -104,7 +104,7 @@ ticket_exists(struct tdb *t, int64_t id)
 	return store_ticket_get(t, id, &tk);
 }
 
-static const struct list_spec comment_list = {
+const struct list_spec ticket_comment_list_spec = {
     .store = &store_ticket_comment_list,
     .parent_get = ticket_exists,
     .parent_off = offsetof(struct ticket_comment_filter, ticket_id),
@@ -163,7 +163,7 @@ next_number(struct req *r, char *out, size_t n)
 int
 tickets_list(struct req *r)
 {
-	return reply_list(r, &ticket_list);
+	return reply_list(r, &ticket_list_spec);
 }
 
 int
@@ -283,7 +283,7 @@ tickets_update(struct req *r)
 int
 tickets_comments_list(struct req *r)
 {
-	return reply_list(r, &comment_list);
+	return reply_list(r, &ticket_comment_list_spec);
 }
 
 int

@@ -48,7 +48,7 @@ static const struct filter_def user_filters[] = {
 };
 /* clang-format on */
 
-static const struct list_spec user_list = {
+const struct list_spec user_list_spec = {
     .store = &store_user_list,
     .filters = user_filters,
 };
@@ -56,7 +56,7 @@ static const struct list_spec user_list = {
 int
 users_list(struct req *r)
 {
-	return reply_list(r, &user_list);
+	return reply_list(r, &user_list_spec);
 }
 
 int

@@ -23,7 +23,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
-#include "grants.h"
+#include "store/grants.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
@@ -398,7 +398,7 @@ main(int argc, char **argv)
 	         strcmp(argv[i + 1], "archive") == 0)
 		rc = cmd_audit_archive(argc - i - 2, argv + i + 2);
 	else if (strcmp(argv[i], "grant") == 0) {
-		rc = grants_apply(&cfg, err, sizeof(err));
+		rc = store_grants_apply(&cfg, err, sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "rtrw-admin: %s\n", err);
 		else

@@ -202,6 +202,15 @@ enum auth_token_result
 auth_token_verify(const struct config *c, const char *token, time_t now,
                   struct principal *p)
 {
+	time_t exp;
+
+	return auth_token_verify_exp(c, token, now, p, &exp);
+}
+
+enum auth_token_result
+auth_token_verify_exp(const struct config *c, const char *token, time_t now,
+                      struct principal *p, time_t *expires)
+{
 	enum auth_token_result res = AUTH_TOKEN_BAD;
 	const char *role, *jti;
 	long sub, tid, iat, exp;
@@ -209,6 +218,7 @@ auth_token_verify(const struct config *c, const char *token, time_t now,
 	jwt_t *jwt = NULL;
 
 	memset(p, 0, sizeof(*p));
+	*expires = 0;
 	if (!token || strlen(token) >= AUTH_TOKEN_MAX)
 		return AUTH_TOKEN_BAD;
 	for (const char *s = token; *s; s++)
@@ -236,6 +246,7 @@ auth_token_verify(const struct config *c, const char *token, time_t now,
 	p->tenant_id = tid;
 	p->role = r;
 	p->platform = r == ROLE_PLATFORM;
+	*expires = (time_t)exp;
 	res = exp + c->jwt_leeway_seconds < (long)now ? AUTH_TOKEN_EXPIRED
 	                                              : AUTH_TOKEN_OK;
 out_free:

@@ -352,7 +352,7 @@ struct alert_op {
 
 static int
 apply_alert(struct tdb *t, const struct alert_op *op,
-            const struct usage_settings *st, struct collect_totals *tot)
+            const struct usage_limits *st, struct collect_totals *tot)
 {
 	char subject[48], msg[400];
 	cJSON *d;
@@ -481,7 +481,7 @@ add_state(struct buf *b, const struct usage_customer *c, int64_t router_id,
 
 /* The tenant's thresholds from the router's info row. */
 static void
-settings_of(const struct usage_router_info *info, struct usage_settings *st)
+settings_of(const struct usage_router_info *info, struct usage_limits *st)
 {
 	st->percent = info->has_settings ? info->sustained_percent
 	                                 : USAGE_DEFAULT_PERCENT;
@@ -515,7 +515,7 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 	struct arena *a = &j->a;
 	struct buf samples = BUF_INIT(0), states = BUF_INIT(0);
 	struct usage_customer **idx;
-	struct usage_settings st;
+	struct usage_limits st;
 	struct usage_buckets bk;
 	struct alert_op *ops;
 	size_t nops = 0, nsamples = 0, nstates = 0;

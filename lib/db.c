@@ -54,9 +54,10 @@ struct db {
 	enum db_error last;
 	int64_t last_attempt_us;
 	char why[256]; /* the last prepare failure, for db_prepare_all() */
-	void (*on_commit)(void *ctx, int64_t tenant_id);
-	void *on_commit_ctx;
 };
+
+/* The process's post-transaction hook (db_set_commit_hook()). */
+static db_commit_hook commit_hook;
 
 struct tdb {
 	struct db *db;
@@ -1100,11 +1101,26 @@ db_one(struct db *db, struct arena *a, const struct stmt_def *def,
 static int
 simple(struct db *db, const char *sql)
 {
+	/*
+	 * Only START TRANSACTION may be sent again on a fresh connection
+	 * (nothing happened yet): after a server restart a worker's idle
+	 * connection is dead, and the first request must not pay a 503 for
+	 * it.  A COMMIT or ROLLBACK whose connection died lost its
+	 * transaction with it, so those are never retried.
+	 */
+	int retry = strcmp(sql, "START TRANSACTION") == 0;
+
+again:
 	db->last = DBE_NONE;
 	if (db_connect(db) < 0)
 		return -1;
 	if (mysql_real_query(db->conn, sql, strlen(sql))) {
 		db->last = classify(mysql_errno(db->conn));
+		if (db->last == DBE_CONN && retry--) {
+			db_disconnect(db);
+			db->last_attempt_us = 0;
+			goto again;
+		}
 		log_error("db '%s' failed: %s", sql, mysql_error(db->conn));
 		if (db->last == DBE_CONN)
 			db_disconnect(db);
@@ -1122,21 +1138,21 @@ db_begin(struct db *db)
 	return 0;
 }
 
-static int
-commit(struct db *db, int64_t tenant_id)
+void
+db_set_commit_hook(db_commit_hook fn)
 {
-	int rc = simple(db, "COMMIT");
-
-	db->in_tx = 0;
-	if (rc == 0 && db->on_commit)
-		db->on_commit(db->on_commit_ctx, tenant_id);
-	return rc;
+	commit_hook = fn;
 }
 
 int
 db_commit(struct db *db)
 {
-	return commit(db, 0);
+	int rc = simple(db, "COMMIT");
+
+	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, rc == 0);
+	return rc;
 }
 
 int
@@ -1150,6 +1166,8 @@ db_rollback(struct db *db)
 	}
 	rc = simple(db, "ROLLBACK");
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, 0);
 	return rc;
 }
 
@@ -1170,13 +1188,6 @@ db_request_done(struct db *db)
 {
 	if (db->in_tx)
 		db_rollback(db);
-}
-
-void
-db_on_commit(struct db *db, void (*fn)(void *ctx, int64_t tenant_id), void *ctx)
-{
-	db->on_commit = fn;
-	db->on_commit_ctx = ctx;
 }
 
 /* ---- tenant handle --------------------------------------------------- */
@@ -1369,7 +1380,7 @@ tdb_begin(struct tdb *t)
 int
 tdb_commit(struct tdb *t)
 {
-	return commit(t->db, t->tenant_id);
+	return db_commit(t->db);
 }
 
 int

@@ -84,12 +84,14 @@ struct tdb *tdb_open(struct db *db, struct arena *a, int64_t tenant_id);
 void db_request_done(struct db *db);
 
 /*
- * Sets a function called after every successful COMMIT of the process's
- * connection with the tenant of the committing handle (0 for global
- * work).  Used to nudge the event daemon; NULL clears it.
+ * Called after every COMMIT (committed 1 when it succeeded) and every
+ * ROLLBACK of a transaction (committed 0) of any connection of the
+ * process, with the connection's configuration.  One hook per process
+ * (lib/events.c sets it to nudge the event daemon once a transaction's
+ * events are visible); NULL removes it.
  */
-void db_on_commit(struct db *db, void (*fn)(void *ctx, int64_t tenant_id),
-                  void *ctx);
+typedef void (*db_commit_hook)(const struct config *c, int committed);
+void db_set_commit_hook(db_commit_hook fn);
 
 /*
  * Prepares every registered statement on the server and checks each

@@ -162,7 +162,7 @@ int usage_month_step(char *month, uint64_t *bytes, int *alerted,
  * The tenant's high-usage thresholds (usage_settings, or the defaults).
  * percent 0: the sustained check is off; volume_gb 0: the monthly one.
  */
-struct usage_settings {
+struct usage_limits {
 	int64_t percent, minutes, volume_gb;
 };
 

@@ -3,12 +3,14 @@
 #
 #   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
 #      background while the steps that do not need it run)
-#   2. clang-format check (make format-check)
+#   2. clang-format check (make format-check), then the layer check
+#      (tools/layers.py: includes against lib/LAYERS, SQL only in lib/store/)
 #   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
 #      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5), from
 #      the worst-case seeds of tests/fuzz/seeds.py, with -max_len at the
 #      input's real cap and -timeout=FUZZ_TIMEOUT (3 s): a slow input fails
-#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
+#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists, then the
+#      AsyncAPI 3 validation of docs/asyncapi.yaml (the same redocly)
 #   5. end-to-end tests (pytest tests/e2e) through nginx
 #   6. teardown (always), then any sanitizer report under the stack's log
 #      directory is printed and fails the run
@@ -20,19 +22,23 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, the simulated
-# router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from
-# its TEST_ variable when set).  PYTEST_ARGS adds
-# arguments to pytest, e.g. PYTEST_ARGS="-k health".
+# HTTP_PORT=18080, MYSQL_PORT=23306, WS_PORT=18091, the simulated router
+# ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from its
+# TEST_ variable when set) and the mail sink SMTP_PORT=22525; memcached
+# listens on the stack's run/memcached.sock.  The second stack of
+# tests/e2e/test_stack_lifecycle.py takes TEST_LIFECYCLE_<NAME> for each of
+# those names (HTTPS_PORT, ...), or free ports.  PYTEST_ARGS adds arguments to
+# pytest, as shell words: PYTEST_ARGS="-k 'health or auth'".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
-export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
 export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
+export WS_PORT=${TEST_WS_PORT:-18091}
+export SMTP_PORT=${TEST_SMTP_PORT:-22525}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -50,7 +56,8 @@ login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
-auth_cache_ms = 0}"
+auth_cache_ms = 0
+events_ping_seconds = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
@@ -96,6 +103,15 @@ stack_pid=$!
 echo "test: format-check"
 if ! make --no-print-directory format-check; then
 	step_fail format-check
+fi
+
+# 2b. Layers: every #include against lib/LAYERS, lib/db.h and SQL only in
+# the data layer; a file that no layer names fails too.
+echo "test: layers"
+if /usr/bin/python3 tools/layers.py; then
+	passed=$((passed + 1))
+else
+	step_fail layers
 fi
 
 # 3. Unit tests.
@@ -158,11 +174,19 @@ shopt -u nullglob
 # 4. OpenAPI lint.
 if [ -f docs/openapi.yaml ]; then
 	echo "test: openapi lint"
-	if ! node_modules/.bin/redocly lint --format=stylish docs/openapi.yaml; then
+	# redocly.yaml turns invalid examples and unused components into
+	# errors; named here so that a missing file cannot pass unnoticed.
+	if ! node_modules/.bin/redocly lint --config redocly.yaml \
+		--format=stylish docs/openapi.yaml; then
 		step_fail openapi-lint
 	fi
 else
 	echo "test: openapi lint skipped (no docs/openapi.yaml yet)"
+fi
+# 4b. AsyncAPI 3 validation of the WebSocket events (redocly knows both).
+echo "test: asyncapi lint"
+if ! node_modules/.bin/redocly lint --format=stylish docs/asyncapi.yaml; then
+	step_fail asyncapi-lint
 fi
 
 # 5. End-to-end tests.
@@ -177,9 +201,9 @@ if wait "$stack_pid"; then
 		# A CA bundle from the environment would override the tests'
 		# verify=False for the stack's self-signed certificate.
 		unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
-		# shellcheck disable=SC2086
-		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
-			${PYTEST_ARGS:-}
+		# PYTEST_ARGS is shell words: -k "a or b" stays one argument.
+		eval "set -- ${PYTEST_ARGS:-}"
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e "$@"
 	) 2>&1 | tee "$pytest_out"
 	# "3 passed, 1 failed, 1 error in 2.01s" (any order, any subset).
 	summary=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$pytest_out" | tail -1)

@@ -11,13 +11,13 @@ static const struct col alert_cols[] = {
 	COL_STR(struct alert, subject_type, 0),
 	COL_STR(struct alert, subject_id, 0),
 	COL_STR(struct alert, message, 0),
-	COL_JSON(struct alert, details, 0),
+	COL_JSON(struct alert, details, COL_F_NULL),
 	COL_INT(struct alert, occurrences, 0),
 	COL_TIME(struct alert, created_at, 0),
 	COL_TIME(struct alert, updated_at, 0),
-	COL_TIME(struct alert, acknowledged_at, 0),
+	COL_TIME(struct alert, acknowledged_at, COL_F_NULL),
 	COL_INT(struct alert, acknowledged_by, COL_F_NULL),
-	COL_TIME(struct alert, resolved_at, 0),
+	COL_TIME(struct alert, resolved_at, COL_F_NULL),
 	COL_END
 };
 const struct rowtype alert_row = ROWTYPE(struct alert, "alert", alert_cols);

@@ -10,10 +10,10 @@ static const struct col audit_log_cols[] = {
 	COL_STR(struct audit_log, action, 0),
 	COL_STR(struct audit_log, entity_type, 0),
 	COL_INT(struct audit_log, entity_id, COL_F_NULL),
-	COL_JSON(struct audit_log, old_values, 0),
-	COL_JSON(struct audit_log, new_values, 0),
-	COL_STR(struct audit_log, ip_address, 0),
-	COL_STR(struct audit_log, user_agent, 0),
+	COL_JSON(struct audit_log, old_values, COL_F_NULL),
+	COL_JSON(struct audit_log, new_values, COL_F_NULL),
+	COL_STR(struct audit_log, ip_address, COL_F_NULL),
+	COL_STR(struct audit_log, user_agent, COL_F_NULL),
 	COL_TIME(struct audit_log, created_at, 0),
 	COL_END
 };

@@ -14,8 +14,8 @@ static const struct col device_cols[] = {
 	COL_STR(struct device, username, COL_F_NULL),
 	COL_INT(struct device, uplink_id, COL_F_NULL),
 	COL_STR(struct device, status, 0),
-	COL_TIME(struct device, last_seen, 0),
-	COL_TIME(struct device, last_checked_at, 0),
+	COL_TIME(struct device, last_seen, COL_F_NULL),
+	COL_TIME(struct device, last_checked_at, COL_F_NULL),
 	COL_TIME(struct device, created_at, 0),
 	COL_TIME(struct device, updated_at, 0),
 	COL_END

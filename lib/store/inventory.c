@@ -35,7 +35,7 @@ static const struct col movement_cols[] = {
 	COL_INT(struct inventory_movement, delta, 0),
 	COL_INT(struct inventory_movement, quantity_before, 0),
 	COL_INT(struct inventory_movement, quantity_after, 0),
-	COL_STR(struct inventory_movement, reason, COL_F_NULL),
+	COL_STR(struct inventory_movement, reason, 0),
 	COL_INT(struct inventory_movement, user_id, COL_F_NULL),
 	COL_TIME(struct inventory_movement, created_at, 0),
 	COL_END

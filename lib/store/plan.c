@@ -35,7 +35,7 @@ static const struct rowtype plan_filter_in =
 static const struct col plan_price_cols[] = {
 	COL_INT(struct plan_price, id, 0),
 	COL_INT(struct plan_price, service_plan_id, 0),
-	COL_DEC(struct plan_price, old_price, 0),
+	COL_DEC(struct plan_price, old_price, COL_F_NULL),
 	COL_DEC(struct plan_price, new_price, 0),
 	COL_INT(struct plan_price, changed_by, COL_F_NULL),
 	COL_TIME(struct plan_price, changed_at, 0),

@@ -8,7 +8,7 @@ static const struct col admin_cols[] = {
 	COL_STR(struct platform_admin, name, 0),
 	COL_STR(struct platform_admin, email, 0),
 	COL_BOOL(struct platform_admin, active, 0),
-	COL_TIME(struct platform_admin, last_login_at, 0),
+	COL_TIME(struct platform_admin, last_login_at, COL_F_NULL),
 	COL_TIME(struct platform_admin, created_at, 0),
 	COL_END
 };

@@ -32,7 +32,7 @@ static const struct col one_cols[] = {
 };
 static const struct rowtype one_row = ROWTYPE(struct one, "one", one_cols);
 
-enum { S_COUNTER, S_EVENT, S_NOTIFY, S_ADMINS, S_ADMINS_ALL, S_PING };
+enum { S_COUNTER, S_NOTIFY, S_ADMINS, S_ADMINS_ALL, S_PING };
 
 const struct stmt_def store_shared_stmts[] = {
 	/*
@@ -43,10 +43,6 @@ const struct stmt_def store_shared_stmts[] = {
 	     "INSERT INTO tenant_counters (tenant_id, name, value)"
 	     " VALUES (:tenant, :name, LAST_INSERT_ID(1))"
 	     " ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)",
-	     &shared_in, NULL, NULL },
-	[S_EVENT] = { "event_insert", SCOPE_TENANT,
-	     "INSERT INTO events (tenant_id, name, entity_type, entity_id, data)"
-	     " VALUES (:tenant, :name, :entity_type, :entity_id, :data)",
 	     &shared_in, NULL, NULL },
 	[S_NOTIFY] = { "notify_queue", SCOPE_TENANT,
 	     "INSERT IGNORE INTO notifications (tenant_id, template_key,"
@@ -84,18 +80,6 @@ store_counter_next(struct tdb *t, const char *name, int64_t *out)
 		return -1;
 	*out = (int64_t)res.insert_id;
 	return *out > 0 ? 0 : -1;
-}
-
-int
-store_event_insert(struct tdb *t, const char *name, const char *entity_type,
-                   int64_t entity_id, const char *data)
-{
-	struct shared_in in = {.name = name,
-	                       .entity_type = entity_type,
-	                       .entity_id = entity_id,
-	                       .data = data};
-
-	return tdb_exec(t, &S[S_EVENT], &in, NULL);
 }
 
 int

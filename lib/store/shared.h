@@ -1,8 +1,7 @@
 /*
  * The small shared tables every feature writes into inside its own
  * transaction: per-tenant counters (customer codes, ticket numbers),
- * events for the WebSocket daemon, queued email notifications, and the
- * health check's ping.
+ * queued email notifications, and the health check's ping.
  */
 #ifndef RTRW_STORE_SHARED_H
 #define RTRW_STORE_SHARED_H
@@ -16,10 +15,6 @@
  * one atomic upsert on its row; 0 or -1.
  */
 int store_counter_next(struct tdb *t, const char *name, int64_t *out);
-
-/* Inserts an events row (entity_id 0 for none, data JSON or NULL). */
-int store_event_insert(struct tdb *t, const char *name, const char *entity_type,
-                       int64_t entity_id, const char *data);
 
 /*
  * Queues one notification to a user (user_id) or an address (email);

@@ -16,8 +16,8 @@ static const struct col ticket_cols[] = {
 	COL_STR(struct ticket, status, 0),
 	COL_INT(struct ticket, assigned_to, COL_F_NULL),
 	COL_INT(struct ticket, created_by, COL_F_NULL),
-	COL_TIME(struct ticket, resolved_at, 0),
-	COL_TIME(struct ticket, closed_at, 0),
+	COL_TIME(struct ticket, resolved_at, COL_F_NULL),
+	COL_TIME(struct ticket, closed_at, COL_F_NULL),
 	COL_TIME(struct ticket, created_at, 0),
 	COL_TIME(struct ticket, updated_at, 0),
 	COL_END
@@ -38,7 +38,7 @@ static const struct col comment_cols[] = {
 	COL_INT(struct ticket_comment, id, 0),
 	COL_INT(struct ticket_comment, ticket_id, 0),
 	COL_INT(struct ticket_comment, author_id, COL_F_NULL),
-	COL_STR(struct ticket_comment, author_name, 0),
+	COL_STR(struct ticket_comment, author_name, COL_F_NULL),
 	COL_STR(struct ticket_comment, body, 0),
 	COL_TIME(struct ticket_comment, created_at, 0),
 	COL_END

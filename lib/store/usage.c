@@ -75,14 +75,14 @@ static const struct rowtype overview_row =
     ROWTYPE(struct usage_overview_row, "usage_overview_row", overview_cols);
 
 static const struct col settings_cols[] = {
-	COL_INT(struct usage_settings_row, sustained_percent, COL_F_NULL),
-	COL_INT(struct usage_settings_row, sustained_minutes, 0),
-	COL_INT(struct usage_settings_row, monthly_volume_gb, COL_F_NULL),
-	COL_TIME(struct usage_settings_row, updated_at, 0),
+	COL_INT(struct usage_settings, sustained_percent, COL_F_NULL),
+	COL_INT(struct usage_settings, sustained_minutes, 0),
+	COL_INT(struct usage_settings, monthly_volume_gb, COL_F_NULL),
+	COL_TIME(struct usage_settings, updated_at, COL_F_NULL),
 	COL_END
 };
-static const struct rowtype settings_row =
-    ROWTYPE(struct usage_settings_row, "usage_settings", settings_cols);
+const struct rowtype usage_settings_row =
+    ROWTYPE(struct usage_settings, "usage_settings", settings_cols);
 
 static const struct col done_cols[] = {
 	COL_INT(struct usage_router_done, router_id, 0),
@@ -308,7 +308,7 @@ const struct stmt_def store_usage_stmts[] = {
 	     &usage_in, &overview_row, NULL },
 	[S_SETTINGS_GET] = { "usage_settings_get", SCOPE_TENANT,
 	     "SELECT {COLS} FROM usage_settings WHERE tenant_id = :tenant",
-	     NULL, &settings_row, NULL },
+	     NULL, &usage_settings_row, NULL },
 	[S_SETTINGS_PUT] = { "usage_settings_put", SCOPE_TENANT,
 	     "INSERT INTO usage_settings (tenant_id, sustained_percent,"
 	     " sustained_minutes, monthly_volume_gb)"
@@ -319,8 +319,8 @@ const struct stmt_def store_usage_stmts[] = {
 	     " sustained_minutes = VALUES(sustained_minutes),"
 	     " monthly_volume_gb = VALUES(monthly_volume_gb),"
 	     " updated_at = UTC_TIMESTAMP()",
-	     &settings_row, NULL, NULL },
-	/* sql/mysql/0011: the definer's rights, a fixed list of tables. */
+	     &usage_settings_row, NULL, NULL },
+	/* sql/mysql/0013: the definer's rights, a fixed list of tables. */
 	[S_PARTITIONS] = { "usage_partitions", SCOPE_GLOBAL,
 	     "CALL usage_partitions(:table, :now, :days, :keep_hours, :ahead)",
 	     &usage_in, NULL, NULL },
@@ -443,13 +443,13 @@ store_usage_overview(struct tdb *t, int64_t fresh_seconds, struct rows *out)
 }
 
 int
-store_usage_settings_get(struct tdb *t, struct usage_settings_row *out)
+store_usage_settings_get(struct tdb *t, struct usage_settings *out)
 {
 	return tdb_one(t, &S[S_SETTINGS_GET], NULL, out);
 }
 
 int
-store_usage_settings_put(struct tdb *t, const struct usage_settings_row *s)
+store_usage_settings_put(struct tdb *t, const struct usage_settings *s)
 {
 	return tdb_exec(t, &S[S_SETTINGS_PUT], s, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * Usage monitoring data (sql/mysql/0011_usage.up.sql): the collector's
+ * Usage monitoring data (sql/mysql/0013_usage.up.sql): the collector's
  * claims and per-router state, the customers of a router with their last
  * reading, the multi-row writes of a router's readings into the four
  * levels, the points of a customer's graph, the overview's figures, the
@@ -144,17 +144,23 @@ struct usage_overview_row {
 int store_usage_overview(struct tdb *t, int64_t fresh_seconds,
                          struct rows *out);
 
-/* The tenant's stored thresholds; 1 found, 0 none (the defaults), -1. */
-struct usage_settings_row {
+/*
+ * The tenant's high-usage thresholds, as GET /monitoring/settings answers
+ * them (updated_at NULL: the defaults, never changed).
+ */
+struct usage_settings {
 	int64_t sustained_percent; /* 0: NULL, off */
 	int64_t sustained_minutes;
 	int64_t monthly_volume_gb; /* 0: NULL, off */
 	const char *updated_at;
 };
-int store_usage_settings_get(struct tdb *t, struct usage_settings_row *out);
+extern const struct rowtype usage_settings_row;
+
+/* The tenant's stored thresholds; 1 found, 0 none (the defaults), -1. */
+int store_usage_settings_get(struct tdb *t, struct usage_settings *out);
 
 /* Inserts or replaces the tenant's thresholds; 0 or -1. */
-int store_usage_settings_put(struct tdb *t, const struct usage_settings_row *s);
+int store_usage_settings_put(struct tdb *t, const struct usage_settings *s);
 
 /*
  * CALL usage_partitions(): partition upkeep of one usage table

@@ -10,7 +10,7 @@ static const struct col user_cols[] = {
 	COL_STR(struct user, email, 0),
 	COL_STR(struct user, role, 0),
 	COL_BOOL(struct user, active, 0),
-	COL_TIME(struct user, last_login_at, 0),
+	COL_TIME(struct user, last_login_at, COL_F_NULL),
 	COL_TIME(struct user, created_at, 0),
 	COL_TIME(struct user, updated_at, 0),
 	COL_END
@@ -23,7 +23,7 @@ static const struct col user_principal_cols[] = {
 	COL_STR(struct user_principal, email, 0),
 	COL_STR(struct user_principal, role, 0),
 	COL_BOOL(struct user_principal, active, 0),
-	COL_TIME(struct user_principal, last_login_at, 0),
+	COL_TIME(struct user_principal, last_login_at, COL_F_NULL),
 	COL_TIME(struct user_principal, created_at, 0),
 	COL_TIME(struct user_principal, updated_at, 0),
 	COL_INT(struct user_principal, tenant_id, 0),

@@ -90,6 +90,8 @@ ROLE.update({
     ("GET", "/api/v1/alerts"): V,
     ("GET", "/api/v1/alerts/{id}"): V,
     ("POST", "/api/v1/alerts/{id}/acknowledge"): T,
+    ("GET", "/api/v1/exports/customers"): O,
+    ("GET", "/api/v1/exports/payments"): O,
 })
 
 
@@ -167,9 +169,10 @@ def _plan(t, db):
 
 
 def _customer(t, db):
+    from support import make_router
     r = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000001",
                                        "address": "x", "service_plan_id": _plan(t, db),
-                                       "router_id": 1})
+                                       "router_id": make_router(t, db)})
     return r.json()["data"]["id"]
 
 
@@ -202,3 +205,30 @@ BODIES = {
     ("POST", "/api/v1/tickets/{id}/comments"): {"body": "cross-tenant probe"},
     ("POST", "/api/v1/inventory/{id}/adjust"): {"delta": 1, "reason": "probe"},
 }
+
+
+# ---- Email: SMTP settings, templates, the notification queue ----
+ROLE.update({
+    ("GET", "/api/v1/settings/smtp"): A,
+    ("PUT", "/api/v1/settings/smtp"): A,
+    ("DELETE", "/api/v1/settings/smtp"): A,
+    ("GET", "/api/v1/email-templates"): O,
+    ("GET", "/api/v1/email-templates/{key}"): O,
+    ("PUT", "/api/v1/email-templates/{key}"): A,
+    ("GET", "/api/v1/notifications"): O,
+    ("GET", "/api/v1/notifications/{id}"): O,
+})
+
+
+def _notification(t, db):
+    cur = db.cursor()
+    cur.execute("INSERT INTO notifications (tenant_id, template_key,"
+                " recipient_email, status, attempts, last_error)"
+                " VALUES (%s, 'payment_overdue', 'matrix@example.com',"
+                " 'failed', 3, '554 rejected')", (t.id,))
+    return cur.lastrowid
+
+
+OBJECTS.update({
+    "/api/v1/notifications": ("notifications", _notification),
+})

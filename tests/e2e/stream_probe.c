@@ -117,8 +117,8 @@ out:
 
 /* clang-format off */
 const struct route routes_api[] = {
-	{ HTTP_GET, "/exports/csv",  ROLE_PUBLIC, probe_csv,  NULL, 0, "Stream sample rows as CSV" },
-	{ HTTP_GET, "/exports/xlsx", ROLE_PUBLIC, probe_xlsx, NULL, 0, "Stream sample rows as XLSX" },
+	{ HTTP_GET, "/exports/csv",  ROLE_PUBLIC, probe_csv,  NULL, R_HAND, "Stream sample rows as CSV", NULL, NULL },
+	{ HTTP_GET, "/exports/xlsx", ROLE_PUBLIC, probe_xlsx, NULL, R_HAND, "Stream sample rows as XLSX", NULL, NULL },
 	{ 0 }
 };
 const struct route routes_root[] = {

@@ -99,10 +99,10 @@ INDEX_EXCEPTIONS = {
 # Each must exist, be partitioned by RANGE on `at`, have no foreign key and
 # a primary key (tenant_id, customer_id, at).  table -> why.
 PARTITIONED = {
-    "usage_raw": "1-minute usage samples, expired by dropping day partitions (0011)",
-    "usage_5m": "5-minute usage rollups (0011)",
-    "usage_hourly": "hourly usage rollups (0011)",
-    "usage_daily": "daily usage rollups (0011)",
+    "usage_raw": "1-minute usage samples, expired by dropping day partitions (0013)",
+    "usage_5m": "5-minute usage rollups (0013)",
+    "usage_hourly": "hourly usage rollups (0013)",
+    "usage_daily": "daily usage rollups (0013)",
 }
 
 # ON DELETE rules allowed for a foreign key between two tenant tables.
@@ -958,7 +958,7 @@ def test_cascade_and_constraints(db):
 
 
 def test_usage_partitions_created_ahead_and_dropped_whole(db):
-    """usage_partitions() (0011) on both databases: partitions of p_days
+    """usage_partitions() (0013) on both databases: partitions of p_days
     days aligned on 1970-01-01, p_ahead of them after the current one,
     rows already in the catch-all moved into a new partition, expired
     partitions dropped with their rows, other tables refused."""

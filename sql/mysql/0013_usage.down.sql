@@ -1,4 +1,4 @@
--- Reverts 0011.
+-- Reverts 0013.
 DROP PROCEDURE IF EXISTS usage_purge;
 DROP PROCEDURE IF EXISTS usage_partitions;
 DROP TABLE IF EXISTS usage_settings;

@@ -1,4 +1,4 @@
--- 0011 usage monitoring: see sql/mysql/0011_usage.up.sql.  The four
+-- 0013 usage monitoring: see sql/mysql/0013_usage.up.sql.  The four
 -- usage tables are declaratively partitioned by ranges of `at`; the
 -- DEFAULT partition plays MariaDB's p_future.  They have no foreign keys,
 -- like their MariaDB twins (which cannot have any), and the same purge.

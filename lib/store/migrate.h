@@ -27,9 +27,13 @@
  *
  * Values (versions, names, checksums, seed data) always travel as bound
  * parameters.
+ *
+ * Layer: data.  It holds SQL for both dialects and opens its own admin
+ * connections, so it lives in lib/store/ beside the statement tables
+ * without using lib/db.h.
  */
-#ifndef RTRW_MIGRATE_H
-#define RTRW_MIGRATE_H
+#ifndef RTRW_STORE_MIGRATE_H
+#define RTRW_STORE_MIGRATE_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -115,37 +119,37 @@ struct migrate_driver {
  * it is the up (1) or down (0) half.  Returns 1 when it is a valid
  * migration file name, 0 when it is not (err says why), never -1.
  */
-int migrate_parse_filename(const char *fname, int *version, char *name,
-                           size_t namelen, int *is_up, char *err,
-                           size_t errlen);
+int store_migrate_parse_filename(const char *fname, int *version, char *name,
+                                 size_t namelen, int *is_up, char *err,
+                                 size_t errlen);
 
 /*
  * Reads the SHA-256 of the file at path as 64 lower-case hex digits into
  * out.  Returns 0, or -1 with err.
  */
-int migrate_checksum_file(const char *path, char out[MIGRATE_SHA256_HEX],
-                          char *err, size_t errlen);
+int store_migrate_checksum_file(const char *path, char out[MIGRATE_SHA256_HEX],
+                                char *err, size_t errlen);
 
 /*
  * Reads a whole file into a new NUL-terminated string (caller frees) of
  * *len bytes.  Empty files and files over MIGRATE_FILE_MAX are refused.
  * Returns 0, or -1 with err.
  */
-int migrate_read_file(const char *path, char **out, size_t *len, char *err,
-                      size_t errlen);
+int store_migrate_read_file(const char *path, char **out, size_t *len,
+                            char *err, size_t errlen);
 
 /*
  * Finds every migration in dir, checks that versions run 1..n without
  * gaps or duplicates and that each has both halves, and computes the up
  * checksums.  On success set holds them (release with
- * migrate_set_release()); on error set is empty and err names the
+ * store_migrate_set_release()); on error set is empty and err names the
  * offending file or version.  Returns 0 or -1.
  */
-int migrate_scan(const char *dir, struct migration_set *set, char *err,
-                 size_t errlen);
+int store_migrate_scan(const char *dir, struct migration_set *set, char *err,
+                       size_t errlen);
 
-/* Frees what migrate_scan() allocated; the set is empty afterwards. */
-void migrate_set_release(struct migration_set *set);
+/* Frees what store_migrate_scan() allocated; the set is empty afterwards. */
+void store_migrate_set_release(struct migration_set *set);
 
 /*
  * Compares the applied rows with the files: the applied versions must be
@@ -153,9 +157,9 @@ void migrate_set_release(struct migration_set *set);
  * checksum as its file.  Returns 0 and stores k in *current, or -1 with
  * err naming the file that differs.
  */
-int migrate_verify(const struct migration_set *set,
-                   const struct migrate_applied *applied, size_t napplied,
-                   int *current, char *err, size_t errlen);
+int store_migrate_verify(const struct migration_set *set,
+                         const struct migrate_applied *applied, size_t napplied,
+                         int *current, char *err, size_t errlen);
 
 /*
  * Connects to MariaDB as configured (db_socket if set, else
@@ -164,41 +168,43 @@ int migrate_verify(const struct migration_set *set,
  * utf8mb4 and UTC, and takes the named lock "rtrw_migrate" so that two
  * migrators cannot run at once.  Returns 0, or -1 with err.
  */
-int migrate_mysql_open(struct migrate_driver *d, const struct config *c,
-                       char *err, size_t errlen);
+int store_migrate_mysql_open(struct migrate_driver *d, const struct config *c,
+                             char *err, size_t errlen);
 
 /*
  * Connects to PostgreSQL with a libpq conninfo string (empty: libpq's
  * PG* environment defaults), sets the session to UTC and takes an
  * advisory lock.  Returns 0, or -1 with err.
  */
-int migrate_pg_open(struct migrate_driver *d, const char *conninfo, char *err,
-                    size_t errlen);
+int store_migrate_pg_open(struct migrate_driver *d, const char *conninfo,
+                          char *err, size_t errlen);
 
 /* Closes the driver's connection; safe on a driver that never opened. */
-void migrate_driver_close(struct migrate_driver *d);
+void store_migrate_driver_close(struct migrate_driver *d);
 
 /*
  * Brings the database to version target (0..set->n; -1 means the newest)
  * applying up or down migrations in order, one line per migration and a
  * summary on out.  Verifies checksums first.  Returns 0 or -1 with err.
  */
-int migrate_to(struct migrate_driver *d, const struct migration_set *set,
-               int target, FILE *out, char *err, size_t errlen);
+int store_migrate_to(struct migrate_driver *d, const struct migration_set *set,
+                     int target, FILE *out, char *err, size_t errlen);
 
 /*
  * Reverts the newest n applied migrations (n < 0: all of them).
  * Returns 0 or -1 with err.
  */
-int migrate_down(struct migrate_driver *d, const struct migration_set *set,
-                 int n, FILE *out, char *err, size_t errlen);
+int store_migrate_down(struct migrate_driver *d,
+                       const struct migration_set *set, int n, FILE *out,
+                       char *err, size_t errlen);
 
 /*
  * Prints one line per migration (applied with its time, or pending) and
  * the current version.  Returns 0 or -1 with err.
  */
-int migrate_status(struct migrate_driver *d, const struct migration_set *set,
-                   FILE *out, char *err, size_t errlen);
+int store_migrate_status(struct migrate_driver *d,
+                         const struct migration_set *set, FILE *out, char *err,
+                         size_t errlen);
 
 /*
  * Inserts the reference data every installation needs (the four roles).
@@ -206,7 +212,8 @@ int migrate_status(struct migrate_driver *d, const struct migration_set *set,
  * data is not seeded here: `rtrw-admin demo` makes the demo tenant and
  * its users with real password hashes.  Returns 0 or -1 with err.
  */
-int migrate_seed(struct migrate_driver *d, const struct migration_set *set,
-                 FILE *out, char *err, size_t errlen);
+int store_migrate_seed(struct migrate_driver *d,
+                       const struct migration_set *set, FILE *out, char *err,
+                       size_t errlen);
 
 #endif

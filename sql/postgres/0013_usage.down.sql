@@ -1,4 +1,4 @@
--- Reverts 0011 (a partitioned table takes its partitions with it).
+-- Reverts 0013 (a partitioned table takes its partitions with it).
 DROP FUNCTION usage_purge(integer);
 DROP FUNCTION usage_partitions(text, timestamptz, integer, integer, integer);
 DROP TABLE usage_settings;

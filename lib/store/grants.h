@@ -7,14 +7,19 @@
  * maintenance account (the audit archive job) may read and delete audit
  * rows; the database's triggers still refuse rows younger than 365 days.
  * The application account may also EXECUTE the schema's stored
- * procedures (the usage partitions' upkeep, 0011).
+ * procedures (the usage partitions' upkeep, 0013).
  *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin
- * grant does it; the local stack calls it).
+ * grant does it; the local stack calls it).  It is safe on a live
+ * deployment: a privilege an account keeps is never taken away in between,
+ * only what it must not have is revoked, after the grant.
+ *
+ * Layer: data.  It holds SQL (the GRANT statements), so it lives in
+ * lib/store/ although it uses its own admin connection, not lib/db.h.
  */
-#ifndef RTRW_GRANTS_H
-#define RTRW_GRANTS_H
+#ifndef RTRW_STORE_GRANTS_H
+#define RTRW_STORE_GRANTS_H
 
 #include <stddef.h>
 
@@ -27,6 +32,6 @@ struct config;
  * into the GRANT statements, which cannot take placeholders.  Returns the
  * number of GRANT statements run, or -1 with err.
  */
-int grants_apply(const struct config *c, char *err, size_t errlen);
+int store_grants_apply(const struct config *c, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
--- 0011 usage monitoring (issue 12): what rtrw-monitor usage reads from the
+-- 0013 usage monitoring (issue 12): what rtrw-monitor usage reads from the
 -- routers every minute, rolled up, and what it needs to compute the next
 -- reading.
 --

@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "migrate.h"
+#include "store/migrate.h"
 #include "util.h"
 
 #define UP_SUFFIX   ".up.sql"
@@ -54,8 +54,9 @@ has_suffix(const char *s, const char *suffix)
 }
 
 int
-migrate_parse_filename(const char *fname, int *version, char *name,
-                       size_t namelen, int *is_up, char *err, size_t errlen)
+store_migrate_parse_filename(const char *fname, int *version, char *name,
+                             size_t namelen, int *is_up, char *err,
+                             size_t errlen)
 {
 	size_t len = strlen(fname), stem, i;
 	int64_t v;
@@ -126,8 +127,8 @@ sha256_hex(const void *data, size_t len, char out[MIGRATE_SHA256_HEX])
 }
 
 int
-migrate_read_file(const char *path, char **out, size_t *len, char *err,
-                  size_t errlen)
+store_migrate_read_file(const char *path, char **out, size_t *len, char *err,
+                        size_t errlen)
 {
 	struct stat st;
 	FILE *f;
@@ -174,13 +175,13 @@ out_close:
 }
 
 int
-migrate_checksum_file(const char *path, char out[MIGRATE_SHA256_HEX], char *err,
-                      size_t errlen)
+store_migrate_checksum_file(const char *path, char out[MIGRATE_SHA256_HEX],
+                            char *err, size_t errlen)
 {
 	char *s;
 	size_t len;
 
-	if (migrate_read_file(path, &s, &len, err, errlen) != 0)
+	if (store_migrate_read_file(path, &s, &len, err, errlen) != 0)
 		return -1;
 	sha256_hex(s, len, out);
 	free(s);
@@ -222,7 +223,7 @@ path_join(const char *dir, const char *fname)
 }
 
 void
-migrate_set_release(struct migration_set *set)
+store_migrate_set_release(struct migration_set *set)
 {
 	size_t i;
 
@@ -308,8 +309,8 @@ pair_files(const char *dir, struct found *f, size_t nf,
 		snprintf(m->up_file, sizeof(m->up_file), "%s", up->fname);
 		m->up_path = path_join(dir, up->fname);
 		m->down_path = path_join(dir, down->fname);
-		if (migrate_checksum_file(m->up_path, m->checksum, err,
-		                          errlen) != 0)
+		if (store_migrate_checksum_file(m->up_path, m->checksum, err,
+		                                errlen) != 0)
 			return -1;
 		expect++;
 		i = j;
@@ -318,8 +319,8 @@ pair_files(const char *dir, struct found *f, size_t nf,
 }
 
 int
-migrate_scan(const char *dir, struct migration_set *set, char *err,
-             size_t errlen)
+store_migrate_scan(const char *dir, struct migration_set *set, char *err,
+                   size_t errlen)
 {
 	struct found *f = NULL;
 	size_t nf = 0, alloc = 0, i;
@@ -346,9 +347,9 @@ migrate_scan(const char *dir, struct migration_set *set, char *err,
 			f = xrealloc(f, alloc * sizeof(*f));
 		}
 		cur = &f[nf];
-		if (!migrate_parse_filename(de->d_name, &cur->version,
-		                            cur->name, sizeof(cur->name),
-		                            &cur->is_up, why, sizeof(why))) {
+		if (!store_migrate_parse_filename(
+		        de->d_name, &cur->version, cur->name, sizeof(cur->name),
+		        &cur->is_up, why, sizeof(why))) {
 			fail(err, errlen, "bad migration file name in '%s': %s",
 			     dir, why);
 			goto out_free;
@@ -368,7 +369,7 @@ migrate_scan(const char *dir, struct migration_set *set, char *err,
 	qsort(f, nf, sizeof(*f), found_cmp);
 	rc = pair_files(dir, f, nf, set, err, errlen);
 	if (rc != 0)
-		migrate_set_release(set);
+		store_migrate_set_release(set);
 out_free:
 	for (i = 0; i < nf; i++)
 		free(f[i].fname);
@@ -378,9 +379,9 @@ out_free:
 }
 
 int
-migrate_verify(const struct migration_set *set,
-               const struct migrate_applied *applied, size_t napplied,
-               int *current, char *err, size_t errlen)
+store_migrate_verify(const struct migration_set *set,
+                     const struct migrate_applied *applied, size_t napplied,
+                     int *current, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -645,8 +646,8 @@ static const struct migrate_driver_ops my_ops = {
 };
 
 int
-migrate_mysql_open(struct migrate_driver *d, const struct config *c, char *err,
-                   size_t errlen)
+store_migrate_mysql_open(struct migrate_driver *d, const struct config *c,
+                         char *err, size_t errlen)
 {
 	struct my_ctx *ctx;
 	const char *user, *pwfile, *host, *sock;
@@ -891,8 +892,8 @@ static const struct migrate_driver_ops pg_ops = {
 };
 
 int
-migrate_pg_open(struct migrate_driver *d, const char *conninfo, char *err,
-                size_t errlen)
+store_migrate_pg_open(struct migrate_driver *d, const char *conninfo, char *err,
+                      size_t errlen)
 {
 	struct pg_ctx *ctx;
 	char msg[512];
@@ -923,7 +924,7 @@ out_close:
 }
 
 void
-migrate_driver_close(struct migrate_driver *d)
+store_migrate_driver_close(struct migrate_driver *d)
 {
 	if (d->ops != NULL)
 		d->ops->close(d->ctx);
@@ -951,7 +952,7 @@ load_state(struct migrate_driver *d, const struct migration_set *set,
 	if (d->ops->ensure_table(d->ctx, err, errlen) != 0 ||
 	    d->ops->list_applied(d->ctx, &rows, &n, err, errlen) != 0)
 		return -1;
-	rc = migrate_verify(set, rows, n, current, err, errlen);
+	rc = store_migrate_verify(set, rows, n, current, err, errlen);
 	if (rc == 0 && rowsp != NULL) {
 		*rowsp = rows;
 		rows = NULL;
@@ -970,8 +971,8 @@ apply_one(struct migrate_driver *d, const struct migration *m, int up,
 	size_t len;
 	int rc = -1;
 
-	if (migrate_read_file(up ? m->up_path : m->down_path, &sql, &len, err,
-	                      errlen) != 0)
+	if (store_migrate_read_file(up ? m->up_path : m->down_path, &sql, &len,
+	                            err, errlen) != 0)
 		return -1;
 	if (up) {
 		sha256_hex(sql, len, sum);
@@ -1026,8 +1027,8 @@ out_fail:
 }
 
 int
-migrate_to(struct migrate_driver *d, const struct migration_set *set,
-           int target, FILE *out, char *err, size_t errlen)
+store_migrate_to(struct migrate_driver *d, const struct migration_set *set,
+                 int target, FILE *out, char *err, size_t errlen)
 {
 	int current;
 
@@ -1043,8 +1044,8 @@ migrate_to(struct migrate_driver *d, const struct migration_set *set,
 }
 
 int
-migrate_down(struct migrate_driver *d, const struct migration_set *set, int n,
-             FILE *out, char *err, size_t errlen)
+store_migrate_down(struct migrate_driver *d, const struct migration_set *set,
+                   int n, FILE *out, char *err, size_t errlen)
 {
 	int current, target;
 
@@ -1055,8 +1056,8 @@ migrate_down(struct migrate_driver *d, const struct migration_set *set, int n,
 }
 
 int
-migrate_status(struct migrate_driver *d, const struct migration_set *set,
-               FILE *out, char *err, size_t errlen)
+store_migrate_status(struct migrate_driver *d, const struct migration_set *set,
+                     FILE *out, char *err, size_t errlen)
 {
 	struct migrate_applied *rows = NULL;
 	int current;
@@ -1117,8 +1118,8 @@ static const struct seed seeds[] = {
 /* clang-format on */
 
 int
-migrate_seed(struct migrate_driver *d, const struct migration_set *set,
-             FILE *out, char *err, size_t errlen)
+store_migrate_seed(struct migrate_driver *d, const struct migration_set *set,
+                   FILE *out, char *err, size_t errlen)
 {
 	char why[512];
 	size_t i;

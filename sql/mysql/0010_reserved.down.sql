@@ -1,2 +1,0 @@
--- Reverts the 0010 placeholder (nothing to revert).
-SELECT 1;
