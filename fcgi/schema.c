@@ -359,7 +359,7 @@ add_response(cJSON *o, const struct route *rt, const char *path)
 		row = rt->list->store->row;
 	if (rt->flags & R_FILE)
 		add_str(resp, "kind", "file");
-	else if (rt->list || (rt->flags & R_LIST))
+	else if ((rt->list && rt->list->store) || (rt->flags & R_LIST))
 		add_str(resp, "kind", "list");
 	else if (rt->flags & R_EMPTY)
 		add_str(resp, "kind", "empty");
