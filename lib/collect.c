@@ -271,9 +271,9 @@ static int
 record_status(struct tdb *t, const struct job *j, int ok, const char *error,
               struct collect_totals *tot)
 {
-	struct router_seen seen = {ok ? "online" : "offline",
-	                           ok ? j->version : NULL, NULL, NULL,
-	                           ok ? NULL : error};
+	struct router_seen seen = {.status = ok ? "online" : "offline",
+	                           .routeros_version = ok ? j->version : NULL,
+	                           .last_error = ok ? NULL : error};
 	struct router before, after;
 	struct audit_entry e;
 	char subject[24], msg[400];
@@ -316,7 +316,10 @@ record_status(struct tdb *t, const struct job *j, int ok, const char *error,
 			tot->alerts_raised++;
 			/*
 			 * The device_offline template: a router is the
-			 * device that went away (requirement 17.4).
+			 * device that went away (requirement 17.4), once
+			 * per opened alert.  Its name and host fill name
+			 * and ip_address; a router has no location, so
+			 * the template's location stays empty.
 			 */
 			cJSON_AddStringToObject(ev, "ip_address", after.host);
 			cJSON_AddStringToObject(ev, "kind", "router");
@@ -342,7 +345,12 @@ out:
 	return rc;
 }
 
-/* A high_usage alert to raise or resolve once the batch is written. */
+/*
+ * A high_usage alert to raise or resolve once the batch is written.  It
+ * mails nobody: the mailer has no template key for high usage (API.md's
+ * keys), and one is not invented here; the alert shows in GET /alerts and
+ * as alert:created.
+ */
 struct alert_op {
 	const struct usage_customer *c;
 	int raise, volume;

@@ -12,6 +12,8 @@ customer's upload); everything the API answers is the customer's (rx is
 the download).
 """
 import datetime as dt
+import email
+import email.policy
 import json
 import os
 import pathlib
@@ -277,6 +279,68 @@ def test_deltas_never_negative_nor_spikes(tenant, sim, mysql):
     assert len(ups) == 9
     assert ups[-1]["sessions_online"] == 2
     assert ups[-1]["used_kbps"] == 2 * DOWN // 1000
+
+
+def offline_mails(mysql, tenant):
+    return q(mysql, "SELECT id, payload FROM notifications WHERE tenant_id"
+             " = %s AND template_key = 'device_offline' ORDER BY id",
+             tenant.id)
+
+
+def sink_message(notification_id, tenant, timeout=30):
+    """The stack's mailer sends the row to the stack's sink: the message
+    it wrote there, found by its Message-ID."""
+    mail_dir = pathlib.Path(os.environ["STACK_DIR"]) / "mail"
+    mid = f"<rtrw.n{notification_id}.t{tenant.id}@".encode()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for f in mail_dir.glob("*.eml"):
+            data = f.read_bytes()
+            if b"Message-ID: " + mid in data:
+                return email.message_from_bytes(data,
+                                                policy=email.policy.default)
+        time.sleep(0.2)
+    raise AssertionError(f"notification {notification_id} not in {mail_dir}")
+
+
+def test_router_offline_emails_the_admins_once_per_alert(tenant, sim, mysql):
+    """A router that stops answering queues the device_offline email to
+    the tenant's admins when its router_offline alert opens (the
+    template's name and ip_address are the router's name and host), not
+    again while the alert stays open, and again after it was resolved and
+    the router went away once more."""
+    name = "Core RW 05 & 'Melati'"
+    rid = add_router(mysql, tenant, sim.port, name=name)
+    t0 = hour_ago(1)
+    collect(tenant, t0)
+    assert offline_mails(mysql, tenant) == ()
+    sim.fault(refuse=True)
+    for k in (1, 2, 3):
+        collect(tenant, t0 + dt.timedelta(minutes=k), "--timeout-ms", "1000")
+    (nid, payload), = offline_mails(mysql, tenant)
+    p = json.loads(payload)
+    assert (p["router_id"], p["name"], p["ip_address"], p["status"],
+            p["previous_status"]) == (rid, name, "127.0.0.1", "offline",
+                                      "online")
+    assert p["last_seen"].endswith("Z") and p["last_error"]
+    msg = sink_message(nid, tenant)
+    assert msg["Subject"] == f"Perangkat {name} offline"
+    assert msg["To"].addresses[0].addr_spec == tenant.users["admin"]["email"]
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert f"Perangkat {name} (127.0.0.1)" in text
+    assert "Core RW 05 &amp; &#39;Melati&#39;" in html
+    assert p["last_seen"] in text
+    # Back, resolved; away again: a new alert, a second email.
+    sim.clear_faults()
+    collect(tenant, t0 + dt.timedelta(minutes=4))
+    assert alerts(mysql, tenant, "router_offline") == (
+        ("router", str(rid), "resolved", 1),)
+    sim.fault(refuse=True)
+    collect(tenant, t0 + dt.timedelta(minutes=5), "--timeout-ms", "1000")
+    assert len(offline_mails(mysql, tenant)) == 2
+    assert [a[2] for a in alerts(mysql, tenant, "router_offline")] == [
+        "resolved", "open"]
 
 
 def test_rollups_sum_bytes_mean_and_peak(tenant, sim, mysql):
