@@ -731,6 +731,52 @@ def test_collectors_share_routers_and_a_dead_one_delays_nobody(tenant, mysql):
         assert s["claimed"] == 6  # --gap-ms 0 takes them regardless
 
 
+def test_make_run_demo_links_the_simulator(tenant, sim, mysql, tmp_path):
+    """tools/demo_usage.py (make run's usage demo) on a tenant: a router
+    on the simulator whose sealed password the collector opens, each
+    secret on an active customer without a PPPoE name, nothing twice."""
+    plan = add_plan(tenant)
+    ids = []
+    for status in ("active", "active", "pending"):
+        r = tenant.operator.post("/customers", {
+            "name": "Pelanggan demo", "phone": "081234567890",
+            "address": "Jl. Melati 5", "service_plan_id": plan})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["data"]["id"])
+        if status == "active":
+            r = tenant.operator.post(f"/customers/{ids[-1]}/activate", {})
+            assert r.status_code == 200, r.text
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(sim_state(["cust-a", "cust-b", "cust-c"])))
+    pw = tmp_path / "pw"
+    pw.write_text(SIM_PASSWORD + "\n")
+
+    def demo():
+        r = subprocess.run(
+            ["/usr/bin/python3", str(ROOT / "tools" / "demo_usage.py"),
+             "--config", str(config_path()), "--tenant", tenant.slug,
+             "--host", "127.0.0.1", "--port", str(sim.port), "--user",
+             "admin", "--password-file", str(pw), "--state", str(state)],
+            capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip().splitlines()[-1]
+
+    out = demo()
+    (rid,), = q(mysql, "SELECT id FROM routers WHERE tenant_id = %s",
+                tenant.id)
+    assert out == (f"demo_usage: tenant {tenant.id} router {rid} (added),"
+                   " 2 customers linked, 1 secrets without a customer")
+    assert q(mysql, "SELECT id, pppoe_username, router_id, router_state"
+             " FROM customers WHERE tenant_id = %s ORDER BY id",
+             tenant.id) == ((ids[0], "cust-a", rid, "synced"),
+                            (ids[1], "cust-b", rid, "synced"),
+                            (ids[2], None, None, None))
+    assert demo() == (f"demo_usage: tenant {tenant.id} router {rid} (kept),"
+                      " 0 customers linked, 1 secrets without a customer")
+    s = collect(tenant, hour_ago(1))
+    assert (s["online"], s["sessions"], s["matched"]) == (1, 3, 2)
+
+
 def test_partitions_made_ahead_and_deleted_tenants_purged(new_tenant, sim,
                                                            mysql, platform):
     tenant = new_tenant()
