@@ -343,6 +343,44 @@ def test_router_offline_emails_the_admins_once_per_alert(tenant, sim, mysql):
         "resolved", "open"]
 
 
+def test_events_reach_websocket_clients_as_documented(tenant, sim, mysql):
+    """router:status, monitoring:update and alert:created from a cycle
+    reach a viewer's WebSocket through rtrw-events, each as
+    docs/asyncapi.yaml describes it."""
+    from test_events import GRACE, conforms, connect, recv_events
+    plan = add_plan(tenant)
+    rid = add_router(mysql, tenant, sim.port)
+    add_customer(tenant, plan, rid, "cust-a")
+    t0 = hour_ago(1)
+    ws = connect(tenant.viewer.token)
+    try:
+        time.sleep(GRACE)
+        collect(tenant, t0)
+        got = [conforms(m) for m in recv_events(ws, 2)]
+        assert [m["event"] for m in got] == ["router:status",
+                                             "monitoring:update"]
+        assert (got[0]["data"]["router_id"], got[0]["data"]["status"]) == (
+            rid, "online")
+        up = got[1]["data"]
+        assert (up["sessions_online"], up["capacity_kbps"],
+                up["routers"][0]["id"]) == (3, 10000, rid)
+        sim.advance(60)
+        collect(tenant, t0 + dt.timedelta(minutes=1))
+        (m,) = [conforms(x) for x in recv_events(ws, 1)]
+        assert m["event"] == "monitoring:update"
+        assert m["data"]["used_kbps"] == DOWN // 1000
+        sim.fault(refuse=True)
+        collect(tenant, t0 + dt.timedelta(minutes=2), "--timeout-ms", "1000")
+        got = [conforms(x) for x in recv_events(ws, 3)]
+        assert [x["event"] for x in got] == ["router:status", "alert:created",
+                                             "monitoring:update"]
+        assert got[0]["data"]["previous_status"] == "online"
+        assert got[1]["data"]["type"] == "router_offline"
+        assert got[2]["data"]["used_kbps"] == 0
+    finally:
+        ws.close()
+
+
 def test_rollups_sum_bytes_mean_and_peak(tenant, sim, mysql):
     plan = add_plan(tenant)
     rid = add_router(mysql, tenant, sim.port)
