@@ -27,12 +27,13 @@
  * 20,000 sessions' worth with the short property lists below) and what
  * its result costs to store.
  */
-#define JOB_ARENA_CAP (96u << 20)
-#define REPLY_CAP     (32u << 20)
-#define LIST_PAGE     1000
-#define PURGE_BATCH   50000
-#define AHEAD         2 /* partitions made ahead of the current one */
-#define GB            INT64_C(1000000000)
+#define JOB_ARENA_CAP  (96u << 20)
+#define REPLY_CAP      (32u << 20)
+#define LIST_PAGE      1000
+#define PURGE_BATCH    50000
+#define AHEAD          2 /* partitions made ahead of the current one */
+#define GB             INT64_C(1000000000)
+#define STORE_ATTEMPTS 3 /* a router's store, when it loses a lock */
 
 /* A /ppp/active row and a pppoe-in interface (the router's directions). */
 struct sess {
@@ -61,6 +62,8 @@ struct job {
 	struct iface *ifs;
 	size_t nifs;
 	int64_t poll_us;
+	/* The last store attempt lost a deadlock or a lock wait: retried. */
+	int lock_lost;
 };
 
 struct pool {
@@ -499,16 +502,32 @@ settings_of(const struct usage_router_info *info, struct usage_limits *st)
 	st->volume_gb = info->has_settings ? info->monthly_volume_gb : 0;
 }
 
+/*
+ * Rolls back a failed store, noting first whether it failed on a lock.
+ * Collectors storing routers of one tenant at once take the tenant's
+ * audit chain (every event_emit()) and alert rows in different orders (a
+ * high_usage alert before the router's status event, a router_offline
+ * alert after it), so InnoDB may pick one of them as a deadlock victim;
+ * the cycle then stores that router again (STORE_ATTEMPTS) instead of
+ * losing its minute.
+ */
+static void
+store_rollback(struct tdb *t, struct job *j)
+{
+	j->lock_lost = tdb_last_error(t) == DBE_LOCK;
+	tdb_rollback(t);
+}
+
 /* Stores a router that could not be read. */
 static int
-store_failure(struct tdb *t, const struct job *j, struct collect_totals *tot)
+store_failure(struct tdb *t, struct job *j, struct collect_totals *tot)
 {
 	struct usage_router_done d = {.router_id = j->router_id, .ok = 0};
 
 	if (tdb_begin(t) < 0 || store_usage_router_done(t, &d) < 0 ||
 	    record_status(t, j, 0, j->err.message, tot) < 0 ||
 	    tdb_commit(t) < 0) {
-		tdb_rollback(t);
+		store_rollback(t, j);
 		return -1;
 	}
 	return 0;
@@ -742,7 +761,7 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 	rc = 0;
 	goto out;
 out_rollback:
-	tdb_rollback(t);
+	store_rollback(t, j);
 out:
 	buf_release(&samples);
 	buf_release(&states);
@@ -1057,12 +1076,27 @@ collect_usage(const struct config *cfg, const struct collect_opts *o,
 		{
 			int64_t s0 = now_usec();
 
-			if (store_job(db, cfg, o, j, tot) < 0) {
+			for (int k = 1;; k++) {
+				struct collect_totals before = *tot;
+
+				j->lock_lost = 0;
+				if (store_job(db, cfg, o, j, tot) == 0)
+					break;
+				if (j->lock_lost && k < STORE_ATTEMPTS) {
+					/* Rolled back: it counted nothing. */
+					*tot = before;
+					log_info("usage store retried: tenant "
+					         "%" PRId64 " router %" PRId64
+					         " lost a lock (attempt %d)",
+					         j->tenant_id, j->router_id, k);
+					continue;
+				}
 				log_error("usage not stored: tenant %" PRId64
 				          " router %" PRId64,
 				          j->tenant_id, j->router_id);
 				tot->failed++;
 				rc = 1;
+				break;
 			}
 			tot->store_us += now_usec() - s0;
 		}

@@ -19,9 +19,11 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 import zoneinfo
 
+import pymysql
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -740,7 +742,8 @@ def test_collectors_share_routers_and_a_dead_one_delays_nobody(tenant, mysql):
                  for _ in range(3)]
         outs = [p.communicate(timeout=120) for p in procs]
         took = time.monotonic() - t
-        assert [p.returncode for p in procs] == [0, 0, 0], outs
+        assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(
+            err for _, err in outs)
         claimed = []
         for _, err in outs:
             line = [ln for ln in err.splitlines() if 'msg="usage ' in ln][-1]
@@ -813,6 +816,68 @@ def test_make_run_demo_links_the_simulator(tenant, sim, mysql, tmp_path):
                       " 0 customers linked, 1 secrets without a customer")
     s = collect(tenant, hour_ago(1))
     assert (s["online"], s["sessions"], s["matched"]) == (1, 3, 2)
+
+
+def test_a_store_that_loses_a_lock_is_retried(tenant, sim, mysql):
+    """A router's store transaction that loses a lock (here a lock wait
+    on the tenant's audit chain, which every event takes, held by another
+    connection; between collectors a deadlock) is rolled back and stored
+    again, up to three times, and only then counts as failed."""
+    plan = add_plan(tenant)
+    rid = add_router(mysql, tenant, sim.port)
+    add_customer(tenant, plan, rid, "cust-a")
+    cur = mysql.cursor()
+    cur.execute("SELECT @@GLOBAL.innodb_lock_wait_timeout")
+    (saved,), = cur.fetchall()
+    holder = pymysql.connect(unix_socket=os.environ["MYSQL_SOCKET"],
+                             user="root", password="", database="rtrw",
+                             autocommit=False)
+
+    def hold():
+        holder.cursor().execute("SELECT last_id FROM audit_chain"
+                                " WHERE tenant_id = %s FOR UPDATE",
+                                (tenant.id,))
+
+    def cycle(at):
+        r = run_tool("rtrw-monitor", "--tenant", str(tenant.id), "--gap-ms",
+                     "0", "--now", iso(at), "usage", check=False)
+        return r.returncode, r.stderr
+
+    t0 = hour_ago(1)
+    try:
+        # The collector's own connection waits at most 1 s for a lock.
+        cur.execute("SET GLOBAL innodb_lock_wait_timeout = 1")
+        # Held for the first attempt only: the second one stores.
+        hold()
+        timer = threading.Timer(1.5, holder.commit)
+        timer.start()
+        rc, err = cycle(t0)
+        timer.join()
+        assert rc == 0, err
+        assert err.count("usage store retried") == 1, err
+        assert "failed=0" in err and "online=1" in err, err
+        assert q(mysql, "SELECT status FROM routers WHERE id = %s",
+                 rid)[0][0] == "online"
+        assert len(events(mysql, tenant, "router:status")) == 1
+        assert q(mysql, "SELECT COUNT(*) FROM usage_sessions WHERE"
+                 " tenant_id = %s", tenant.id)[0][0] == 1
+        # Held throughout, as the router goes offline (a status event to
+        # write): three attempts, then failed, nothing of it stored.
+        sim.fault(refuse=True)
+        hold()
+        rc, err = cycle(t0 + dt.timedelta(minutes=1))
+        holder.commit()
+        assert rc == 1, err
+        assert err.count("usage store retried") == 2, err
+        assert "usage not stored" in err and "failed=1" in err, err
+        assert q(mysql, "SELECT status FROM routers WHERE id = %s",
+                 rid)[0][0] == "online"
+        assert alerts(mysql, tenant, "router_offline") == ()
+        assert len(events(mysql, tenant, "router:status")) == 1
+    finally:
+        cur.execute("SET GLOBAL innodb_lock_wait_timeout = %s", (saved,))
+        holder.rollback()
+        holder.close()
 
 
 def test_partitions_made_ahead_and_deleted_tenants_purged(new_tenant, sim,
