@@ -28,6 +28,7 @@
 #include "store/router.h"
 #include "store/tenant.h"
 #include "store/ticket.h"
+#include "store/usage.h"
 #include "store/user.h"
 
 #define B  R_BODY
@@ -133,6 +134,13 @@ const struct route routes_api[] = {
 	{ HTTP_PUT,    "/email-templates/{key}",   ROLE_ADMIN,      email_templates_put,      email_template_fields,   B,  "Change an email template", &mailer_template_item_row, NULL },
 	{ HTTP_GET,    "/notifications",           ROLE_OPERATOR,   email_notifications_list, NULL,                    0,  "List queued, sent and failed emails", NULL, &email_notification_list_spec },
 	{ HTTP_GET,    "/notifications/:id",       ROLE_OPERATOR,   email_notifications_get,  NULL,                    0,  "Get a queued, sent or failed email", &mail_notification_row, NULL },
+
+	/* Usage monitoring. */
+	{ HTTP_GET,    "/customers/:id/usage",          ROLE_VIEWER, monitoring_usage,           NULL,                       H,  "A customer's usage over a period", NULL, &monitoring_usage_query },
+	{ HTTP_GET,    "/customers/:id/usage/realtime", ROLE_VIEWER, monitoring_realtime,        NULL,                       H,  "A customer's current rates, read from the router", NULL, NULL },
+	{ HTTP_GET,    "/monitoring/overview",          ROLE_VIEWER, monitoring_overview,        NULL,                       H,  "Network capacity, use and sessions online", NULL, NULL },
+	{ HTTP_GET,    "/monitoring/settings",          ROLE_VIEWER, monitoring_settings_get,    NULL,                       0,  "High-usage alert thresholds", &usage_settings_row, NULL },
+	{ HTTP_PATCH,  "/monitoring/settings",          ROLE_ADMIN,  monitoring_settings_update, monitoring_settings_fields, BP, "Change the high-usage alert thresholds", &usage_settings_row, NULL },
 
 	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };

@@ -178,4 +178,15 @@ int email_templates_put(struct req *r);
 int email_notifications_list(struct req *r);
 int email_notifications_get(struct req *r);
 
+/* ---- Usage monitoring ------------------------------- */
+
+/* fcgi/monitoring.c */
+extern const struct field monitoring_settings_fields[];
+extern const struct list_spec monitoring_usage_query;
+int monitoring_usage(struct req *r);
+int monitoring_realtime(struct req *r);
+int monitoring_overview(struct req *r);
+int monitoring_settings_get(struct req *r);
+int monitoring_settings_update(struct req *r);
+
 #endif

@@ -105,6 +105,12 @@ static const struct ckey ckeys[] = {
 	I(events_ping_seconds, 1, 3600),
 	I(events_max_connections, 1, 1000000),
 	I(events_retention_days, 1, 3650),
+	I(usage_raw_hours, 1, 24 * 366),
+	I(usage_5m_days, 1, 366),
+	I(usage_hourly_days, 1, 3660),
+	I(usage_daily_days, 1, 36600),
+	L(usage_max_bps, 1000000, 1000000000000L),
+	I(usage_realtime_timeout_ms, 200, 30000),
 };
 /* clang-format on */
 
@@ -185,6 +191,12 @@ config_defaults(struct config *c)
 	c->events_ping_seconds = 30;
 	c->events_max_connections = 10000;
 	c->events_retention_days = 7;
+	c->usage_raw_hours = 48;
+	c->usage_5m_days = 8;
+	c->usage_hourly_days = 35;
+	c->usage_daily_days = 730;
+	c->usage_max_bps = 10000000000L;
+	c->usage_realtime_timeout_ms = 2000;
 }
 
 static const struct ckey *

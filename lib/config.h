@@ -134,6 +134,18 @@ struct config {
 	int events_max_connections;
 	int events_retention_days;
 
+	/*
+	 * Usage monitoring (lib/usage.h, lib/collect.h): how long each
+	 * level is kept, the rate above which a counter's jump is dropped
+	 * as implausible, and the budget of GET .../usage/realtime.
+	 */
+	int usage_raw_hours;
+	int usage_5m_days;
+	int usage_hourly_days;
+	int usage_daily_days;
+	long usage_max_bps;
+	int usage_realtime_timeout_ms;
+
 	/* Filled by config_load_secrets(). */
 	unsigned char jwt_secret[JWT_SECRET_MAX];
 	size_t jwt_secret_len;

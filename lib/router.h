@@ -57,7 +57,8 @@ typedef int (*handler_fn)(struct req *r);
  *   R_FILE    a file download (an export): the docs name its media types;
  *             a list spec without a store list may then give its query
  *             parameters (no page, per_page or sort), and so may one of
- *             an R_HAND route (a router's sync and its ?dry_run)
+ *             an R_HAND route (a router's sync and its ?dry_run, a usage
+ *             graph's period)
  *
  * Every route must be described by one of them (R_HAND may come with a
  * row); --schema refuses a table where one is not.

@@ -25,6 +25,19 @@ trap 'say "failed at line $LINENO: $BASH_COMMAND (exit $?); logs in $DIR/log"' E
 
 stopping=0
 sleeper=
+# The usage collector's loop (below), its own process group.
+collector=
+stop_collector() {
+	local i
+	[ -n "$collector" ] || return 0
+	kill -TERM -- "-$collector" 2>/dev/null || true
+	wait "$collector" 2>/dev/null || true
+	for i in $(seq 50); do
+		kill -0 -- "-$collector" 2>/dev/null || break
+		sleep 0.1
+	done
+	collector=
+}
 # Ctrl-C (SIGINT to the terminal's whole process group) and SIGTERM (to
 # make, which passes it on to this script) both end here.  The signals are
 # ignored from now on, and so by `down` too: a second Ctrl-C must not cut
@@ -34,6 +47,7 @@ shutdown() {
 	stopping=1
 	trap '' INT TERM HUP
 	[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
+	stop_collector
 	echo
 	tools/stack.sh down "$DIR" ||
 		say "stopping the stack failed; see $DIR/log and tools/stack.sh status $DIR"
@@ -45,6 +59,7 @@ on_exit() {
 	local rc=$?
 	[ "$rc" != 0 ] && [ "$stopping" = 0 ] || return 0
 	trap '' INT TERM HUP
+	stop_collector
 	say "the stack did not start (exit $rc): what failed is said above; logs in $DIR/log"
 	tools/stack.sh down "$DIR" || true
 }
@@ -101,6 +116,28 @@ if [ -s "$DIR/demo-logins.txt" ]; then
 else
 	echo "Demo logins: (none; rtrw-admin demo did not write $DIR/demo-logins.txt)"
 fi
+# Usage monitoring (issue 12): the demo tenant's customers are linked to
+# the simulated router's PPPoE secrets (tools/demo_usage.py, once), and
+# rtrw-monitor usage runs at the top of every minute, as
+# systemd/rtrw-monitor-usage.timer does in production, so that the usage
+# graphs, the network overview and the dashboard's bandwidth have figures.
+# The loop has a session of its own (a Ctrl-C reaches only this script);
+# stop_collector (above) ends it with the cycle in flight before the stack
+# goes down.  Its log is $LOG_DIR/monitor-usage.log.
+if [ -n "${ROUTEROS_SIM_PORT:-}" ]; then
+	if /usr/bin/python3 tools/demo_usage.py >>"$LOG_DIR/monitor-usage.log" 2>&1; then
+		# shellcheck disable=SC2016
+		setsid bash -c 'while :; do "$0" --config "$1" usage || true
+			sleep $((60 - $(date +%s) % 60)); done' \
+			"$RTRW_BIN/rtrw-monitor" "$RTRW_CONFIG" \
+			</dev/null >>"$LOG_DIR/monitor-usage.log" 2>&1 &
+		collector=$!
+		echo "Usage: rtrw-monitor usage runs every minute against the simulated router ($LOG_DIR/monitor-usage.log)."
+	else
+		say "the usage collector did not start; see $LOG_DIR/monitor-usage.log"
+	fi
+fi
+
 echo
 echo "Press Ctrl-C to stop."
 

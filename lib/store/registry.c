@@ -21,6 +21,7 @@ extern const struct stmt_def store_provision_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
 extern const struct stmt_def store_mail_stmts[];
+extern const struct stmt_def store_usage_stmts[];
 
 /*
  * Every statement table; db_register() checks each.  One per line, so
@@ -47,6 +48,7 @@ static const struct stmt_def *const tables[] = {
     store_event_stmts,
     store_export_stmts,
     store_mail_stmts,
+    store_usage_stmts,
     NULL,
 };
 /* clang-format on */

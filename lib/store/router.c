@@ -102,7 +102,7 @@ static const struct sort_def router_sorts[] = {
 
 enum {
 	S_GET, S_LOCK, S_SECRET, S_LIST, S_COUNT, S_INSERT, S_UPDATE,
-	S_PASSWORD, S_SEEN, S_DELETE, S_USERS, S_ALL_LIVE,
+	S_PASSWORD, S_SEEN, S_DELETE, S_USERS, S_ALL_LIVE, S_LIVE,
 };
 
 const struct stmt_def store_router_stmts[] = {
@@ -161,6 +161,12 @@ const struct stmt_def store_router_stmts[] = {
 	     " JOIN tenants tn ON tn.id = r.tenant_id"
 	     " WHERE r.deleted_at IS NULL AND tn.status = 'active'"
 	     " AND r.id > :after ORDER BY r.id LIMIT :batch",
+	     &router_in, &ref_row, NULL },
+	/* The same for one tenant (rtrw-monitor usage --tenant). */
+	[S_LIVE] = { "router_live", SCOPE_TENANT,
+	     "SELECT id, tenant_id FROM routers"
+	     " WHERE tenant_id = :tenant AND deleted_at IS NULL"
+	     " AND id > :after ORDER BY id LIMIT :batch",
 	     &router_in, &ref_row, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -268,4 +274,12 @@ store_router_all_live(struct db *db, struct arena *a, int64_t after,
 	struct router_in in = {.after = after, .batch = limit};
 
 	return db_exec(db, a, &S[S_ALL_LIVE], &in, out);
+}
+
+int
+store_router_live(struct tdb *t, int64_t after, int64_t limit, struct rows *out)
+{
+	struct router_in in = {.after = after, .batch = limit};
+
+	return tdb_exec(t, &S[S_LIVE], &in, out);
 }

@@ -180,6 +180,16 @@ def _payment(t, db):
     return r.json()["data"]["id"]
 
 
+# ---- Usage monitoring (the customer factory serves its {id} routes) --
+ROLE.update({
+    ("GET", "/api/v1/customers/{id}/usage"): V,
+    ("GET", "/api/v1/customers/{id}/usage/realtime"): V,
+    ("GET", "/api/v1/monitoring/overview"): V,
+    ("GET", "/api/v1/monitoring/settings"): V,
+    ("PATCH", "/api/v1/monitoring/settings"): A,
+})
+
+
 OBJECTS.update({
     "/api/v1/service-plans": ("service_plans", _plan),
     "/api/v1/customers": ("customers", _customer),
