@@ -40,6 +40,8 @@ fields_type_name(enum ftype t)
 		return "a boolean";
 	case FT_MONEY:
 		return "a number";
+	case FT_ID_MAP:
+		return "an object";
 	default:
 		return "a string";
 	}
@@ -84,6 +86,28 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			           : "must be a positive amount with at "
 			             "most 2 decimals";
 		return NULL;
+	case FT_ID_MAP: {
+		int64_t n = 0, id;
+
+		if (!cJSON_IsObject(item))
+			return "must be an object";
+		for (const cJSON *e = item->child; e; e = e->next) {
+			size_t kl = strlen(e->string);
+
+			if (++n > f->max)
+				return arena_printf(r->a,
+				                    "must have at most %lld "
+				                    "entries",
+				                    (long long)f->max);
+			if (kl == 0 || kl > 64)
+				return "keys must be 1 to 64 bytes";
+			if (!cJSON_IsNumber(e) ||
+			    json_get_int64(e, 1, INT64_MAX, &id) < 0)
+				return "values must be positive integer ids";
+		}
+		v->i = n;
+		return NULL;
+	}
 	default:
 		break;
 	}

@@ -36,6 +36,7 @@ enum ftype {
 	FT_PASSWORD, /* string, never echoed; min/max are lengths */
 	FT_SLUG,     /* ^[a-z0-9][a-z0-9-]{2,39}$ */
 	FT_ID,       /* a positive integer id of another object */
+	FT_ID_MAP,   /* object of at most max "key": id pairs; keys 1..64 bytes */
 	FT__MAX
 };
 /* clang-format on */

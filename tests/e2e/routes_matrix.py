@@ -169,16 +169,25 @@ def _plan(t, db):
 
 
 def _customer(t, db):
-    from support import make_router
     r = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000001",
                                        "address": "x", "service_plan_id": _plan(t, db),
-                                       "router_id": make_router(t, db)})
+                                       "router_id": _router(t, db)})
     return r.json()["data"]["id"]
 
 
 def _payment(t, db):
     r = t.operator.post("/payments", {"customer_id": _customer(t, db), "amount": 1000})
     return r.json()["data"]["id"]
+
+
+# ---- Usage monitoring (the customer factory serves its {id} routes) --
+ROLE.update({
+    ("GET", "/api/v1/customers/{id}/usage"): V,
+    ("GET", "/api/v1/customers/{id}/usage/realtime"): V,
+    ("GET", "/api/v1/monitoring/overview"): V,
+    ("GET", "/api/v1/monitoring/settings"): V,
+    ("PATCH", "/api/v1/monitoring/settings"): A,
+})
 
 
 OBJECTS.update({
@@ -228,6 +237,45 @@ OBJECTS.update({
 
 BODIES.update({
     ("POST", "/api/v1/speed-boosts/{id}/reject"): {"reason": "cross-tenant probe"},
+})
+
+
+# ---- MikroTik routers and provisioning ------------------
+ROLE.update({
+    ("GET", "/api/v1/routers"): V,
+    ("POST", "/api/v1/routers"): O,
+    ("GET", "/api/v1/routers/{id}"): V,
+    ("PATCH", "/api/v1/routers/{id}"): O,
+    ("DELETE", "/api/v1/routers/{id}"): A,
+    ("POST", "/api/v1/routers/{id}/test"): O,
+    ("POST", "/api/v1/routers/{id}/sync"): O,
+    ("POST", "/api/v1/routers/{id}/import"): O,
+    ("GET", "/api/v1/provisioning-jobs"): V,
+    ("GET", "/api/v1/provisioning-jobs/{id}"): V,
+    ("POST", "/api/v1/provisioning-jobs/{id}/retry"): O,
+})
+
+
+def _router(t, db):
+    # The stack's simulated router, on loopback.
+    from rtsupport import stack_router
+    return stack_router(t.operator)["id"]
+
+
+def _provisioning_job(t, db):
+    from rtsupport import customer, wait_settled
+    c = customer(t.operator, _plan(t, db), _router(t, db),
+                 "matrix-" + t.slug)
+    t.operator.post(f"/customers/{c['id']}/activate")
+    wait_settled(db, c["id"])  # so that the row stays as it is
+    cur = db.cursor()
+    cur.execute("SELECT MAX(id) FROM provisioning_jobs WHERE tenant_id=%s", (t.id,))
+    return cur.fetchone()[0]
+
+
+OBJECTS.update({
+    "/api/v1/routers": ("routers", _router),
+    "/api/v1/provisioning-jobs": ("provisioning_jobs", _provisioning_job),
 })
 
 
