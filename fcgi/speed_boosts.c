@@ -40,6 +40,10 @@
  * queues none, because applying a profile drops the customer's PPPoE
  * session.
  *
+ * After the commit of a change that queued a job the API nudges
+ * rtrw-provision (lib/nudge.h), as the customer actions do, so that the
+ * router hears of it within a second or two rather than at the next poll.
+ *
  * Approval queues the speed_boost_approved email to the customer's
  * email address.  A customer without one gets nothing: the boost is no
  * news to the staff who approved it, and customers have no user
@@ -56,6 +60,7 @@
 #include "json.h"
 #include "money.h"
 #include "notify.h"
+#include "nudge.h"
 #include "reply.h"
 #include "store/boost.h"
 #include "store/customer.h"
@@ -152,6 +157,17 @@ lock_boost(struct req *r, int64_t id, struct boost *b, struct customer *c,
 		return -1;
 	*c_found = rc;
 	return 0;
+}
+
+/* Commits and replies with b; then nudges rtrw-provision when queued. */
+static int
+commit_and_nudge(struct req *r, const struct boost *b, int queued)
+{
+	int rc = reply_commit(r, 200, &boost_row, b);
+
+	if (rc == 0 && queued > 0)
+		nudge_send(r->cfg);
+	return rc;
 }
 
 /* Queues the speed_boost_approved email when the customer has one. */
@@ -271,7 +287,7 @@ speed_boosts_approve(struct req *r)
 	struct boost before, after;
 	struct customer c;
 	struct plan plan;
-	int c_found, rc;
+	int c_found, rc, queued;
 
 	if (lock_boost(r, id, &before, &c, &c_found) < 0)
 		return -1;
@@ -300,13 +316,13 @@ speed_boosts_approve(struct req *r)
 		                "deleted");
 	if (store_boost_approve(r->tdb, id, r->who.user_id) != 1 ||
 	    store_boost_get(r->tdb, id, &after) != 1 ||
-	    store_boost_queue_change(r->tdb, &after, &c, NULL,
-	                             "boost_started") < 0 ||
+	    (queued = store_boost_queue_change(r->tdb, &after, &c, NULL,
+	                                       "boost_started")) < 0 ||
 	    notify_customer(r, &after, &c, &plan) < 0 ||
 	    req_record(r, "approve", "speed_boost", id, &boost_row, &before,
 	               &after, "speed_boost:updated") < 0)
 		return -1;
-	return reply_commit(r, 200, &boost_row, &after);
+	return commit_and_nudge(r, &after, queued);
 }
 
 int
@@ -340,7 +356,7 @@ speed_boosts_cancel(struct req *r)
 	int64_t id = r->ids[0];
 	struct boost before, after;
 	struct customer c;
-	int c_found;
+	int c_found, queued = 0;
 
 	if (lock_boost(r, id, &before, &c, &c_found) < 0)
 		return -1;
@@ -357,11 +373,11 @@ speed_boosts_cancel(struct req *r)
 		return -1;
 	/* A pending boost never changed the router. */
 	if (c_found && strcmp(before.status, "active") == 0 &&
-	    store_boost_queue_change(r->tdb, &before, &c, NULL,
-	                             "boost_cancelled") < 0)
+	    (queued = store_boost_queue_change(r->tdb, &before, &c, NULL,
+	                                       "boost_cancelled")) < 0)
 		return -1;
 	if (req_record(r, "cancel", "speed_boost", id, &boost_row, &before,
 	               &after, "speed_boost:updated") < 0)
 		return -1;
-	return reply_commit(r, 200, &boost_row, &after);
+	return commit_and_nudge(r, &after, queued);
 }

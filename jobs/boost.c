@@ -13,6 +13,7 @@
  * change_profile provisioning job (store_boost_queue_change()).  A
  * boost past end_at already no longer counts for the effective plan, so
  * a late run changes no speed on its own; it only tells the router.
+ * After the run, when it queued jobs, rtrw-provision is nudged once.
  *
  * Running it twice at once, or on several hosts, expires each boost
  * once: the second run waits for the row lock and then finds it
@@ -43,6 +44,7 @@
 #include "events.h"
 #include "json.h"
 #include "log.h"
+#include "nudge.h"
 #include "row.h"
 #include "store/boost.h"
 #include "store/customer.h"
@@ -312,6 +314,9 @@ main(int argc, char **argv)
 		run.failed = plan(&run, customer, now_s != NULL);
 	} else {
 		expire(&run);
+		/* One nudge for every job the run queued (lib/nudge.h). */
+		if (run.jobs > 0)
+			nudge_send(&cfg);
 		printf("rtrw-boost expire: expired=%" PRId64 " jobs=%" PRId64
 		       " failed=%" PRId64 " seconds=%.3f\n",
 		       run.expired, run.jobs, run.failed,
