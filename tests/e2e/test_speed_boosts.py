@@ -4,8 +4,8 @@ their 409s, overlapping boosts and the effective plan, expiry by
 rtrw-boost with --now, the change_profile jobs and their order, the
 speed_boost_approved notification (and the email the stack's mailer
 renders from it), speed_boost:updated events, audit entries, roles and
-tenant isolation; with rtrw-provision in the tree, a boost applied and
-reverted on a simulated router.
+tenant isolation, and a boost applied and reverted on a simulated router
+by the stack's rtrw-provision.
 
 The effective plan (what the provisioning daemon applies) is read with
 `rtrw-boost plan`, which asks store_boost_effective_plan() exactly as the
@@ -26,6 +26,7 @@ import jsonschema
 import pytest
 import yaml
 
+from rtsupport import act, make_router, start_sim, wait_for, wait_settled
 from support import Client, run_tool
 
 HOUR = datetime.timedelta(hours=1)
@@ -79,8 +80,9 @@ def plan(t, down, price, up=None, **kw):
 
 
 def router(mysql, tenant_id):
-    # Loopback port 1: nothing listens, so a provisioning daemon that
-    # picks these jobs up fails at once and never leaves the machine.
+    # No password and loopback port 1: rtrw-provision cannot log in, so
+    # these jobs wait (the router is paused) and never leave the machine;
+    # the tests of this file read the queued rows, not their outcome.
     with mysql.cursor() as c:
         c.execute("INSERT INTO routers (tenant_id, name, host, api_port, username)"
                   " VALUES (%s, %s, '127.0.0.1', 1, 'admin')",
@@ -895,21 +897,12 @@ def test_tenants_see_only_their_own(tenant, tenant_b, setup, mysql):
 
 
 # ---- on a simulated router ------------------------------------------------
-# rtrw-provision and the simulator's test helpers come with the MikroTik
-# work (jobs/provision.c, tests/e2e/rtsupport.py); before it is merged
-# there is no daemon to apply a job, and once it is, this runs.
 
-PROVISION = (ROOT / "jobs" / "provision.c").exists()
-
-
-@pytest.mark.skipif(not PROVISION, reason="no rtrw-provision in this tree "
-                    "(jobs/provision.c comes with the MikroTik branch)")
 def test_boost_applied_and_reverted_on_the_router(tenant, mysql):
-    """A boost's profile reaches the router with the session dropped, and
-    its end (the expiry job, then a cancel) puts back the plan the
-    customer has at that moment, not the one it had at approval."""
-    from rtsupport import act, make_router, start_sim, wait_for, wait_settled
-
+    """A boost's profile reaches the router (the stack's rtrw-provision
+    applies the jobs) with the session dropped, and its end (the expiry
+    job, then a cancel) puts back the plan the customer has at that
+    moment, not the one it had at approval."""
     op = tenant.operator
     with start_sim(state={"profiles": [], "secrets": []}) as sim:
         rt = make_router(op, sim.port)
