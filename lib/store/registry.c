@@ -19,16 +19,20 @@ extern const struct stmt_def store_router_stmts[];
 extern const struct stmt_def store_boost_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
+extern const struct stmt_def store_report_stmts[];
 
 /* Every statement table; db_register() checks each. */
+/* clang-format off */
 static const struct stmt_def *const tables[] = {
     store_shared_stmts,  store_tenant_stmts,   store_user_stmts,
     store_token_stmts,   store_platform_stmts, store_audit_stmts,
     store_alert_stmts,   store_plan_stmts,     store_customer_stmts,
     store_payment_stmts, store_ticket_stmts,   store_inventory_stmts,
     store_device_stmts,  store_router_stmts,   store_boost_stmts,
-    store_event_stmts,   store_export_stmts,   NULL,
+    store_event_stmts,   store_export_stmts,   store_report_stmts,
+    NULL,
 };
+/* clang-format on */
 
 /*
  * The tables without a tenant_id column: a query over only these needs
