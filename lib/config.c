@@ -80,6 +80,11 @@ static const struct ckey ckeys[] = {
 	I(events_ping_seconds, 1, 3600),
 	I(events_max_connections, 1, 1000000),
 	I(events_retention_days, 1, 3650),
+	S(reports_dir),
+	I(reports_retention_days, 1, 3650),
+	I(reports_poll_ms, 50, 60000),
+	I(reports_lease_seconds, 10, 86400),
+	S(public_url),
 };
 /* clang-format on */
 
@@ -139,6 +144,11 @@ config_defaults(struct config *c)
 	c->events_ping_seconds = 30;
 	c->events_max_connections = 10000;
 	c->events_retention_days = 7;
+	set_str(c->reports_dir, sizeof(c->reports_dir),
+	        "/var/lib/rtrw/reports");
+	c->reports_retention_days = 30;
+	c->reports_poll_ms = 1000;
+	c->reports_lease_seconds = 300;
 }
 
 static const struct ckey *
