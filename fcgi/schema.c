@@ -113,6 +113,7 @@ static const char *const ftype_names[FT__MAX] = {
     [FT_MONEY] = "money",       [FT_EMAIL] = "email", [FT_PHONE] = "phone",
     [FT_ENUM] = "enum",         [FT_DATE] = "date",   [FT_IP] = "ip",
     [FT_PASSWORD] = "password", [FT_SLUG] = "slug",   [FT_ID] = "id",
+    [FT_EMAILS] = "emails",
 };
 
 /*
@@ -176,6 +177,18 @@ field_schema(cJSON *s, const struct field *f)
 		add_type(s, "string", nullable);
 		add_str(s, "pattern", SLUG_PATTERN);
 		break;
+	case FT_EMAILS: {
+		cJSON *items = cJSON_AddObjectToObject(s, "items");
+
+		must(items);
+		add_type(s, "array", nullable);
+		add_int(s, "minItems", f->min);
+		add_int(s, "maxItems", f->max);
+		add_type(items, "string", 0);
+		add_str(items, "format", "email");
+		add_int(items, "maxLength", EMAIL_MAX);
+		break;
+	}
 	case FT_IP:
 	default:
 		/* An IPv4 or IPv6 literal: JSON Schema has no one format. */
