@@ -12,6 +12,7 @@
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306 MEMCACHED_PORT=11311
 #   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
+#   REPORTS_POLL_MS=250       how often rtrw-reports looks for queued reports
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -207,6 +208,9 @@ arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
 events_listen = 127.0.0.1:$WS_PORT
 events_socket = $RUN/events.sock
+reports_dir = $D/reports
+reports_poll_ms = ${REPORTS_POLL_MS:-250}
+public_url = https://127.0.0.1:$HTTPS_PORT
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -474,6 +478,27 @@ events_listening() {
 }
 
 # ---------------------------------------------------------------------------
+# rtrw-reports: builds queued reports into $D/reports, runs the schedules
+# and the retention (lib/report.h); no port.
+
+start_reports() {
+	local b
+	if alive reports; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-reports
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	(
+		[ "$ASAN" != 1 ] || san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" serve </dev/null >>"$LOG/reports.log" 2>&1
+	) &
+	echo $! >"$RUN/reports.pid"
+	sleep 0.2
+	alive reports || die "rtrw-reports exited; see $LOG/reports.log"
+}
+
+# ---------------------------------------------------------------------------
 # nginx
 
 # render TEMPLATE: replaces @NAME@ with $R_NAME and drops the bench block
@@ -647,6 +672,9 @@ export WS_URL=wss://127.0.0.1:$HTTPS_PORT/ws
 export EVENTS_SOCKET=$RUN/events.sock
 export EVENTS_PID_FILE=$RUN/events.pid
 export EVENTS_PID=$(pid_of events || true)
+export REPORTS_DIR=$D/reports
+export REPORTS_PID_FILE=$RUN/reports.pid
+export REPORTS_PID=$(pid_of reports || true)
 EOF
 	routeros_sim_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
@@ -671,6 +699,7 @@ cmd_up() {
 	migrate
 	start_api
 	start_events
+	start_reports
 	start_nginx
 	wait_for "GET /health" 30 health_ok
 	write_env
@@ -683,6 +712,7 @@ cmd_down() {
 	stop bench_hello 10
 	stop bench_select 10
 	stop events 20
+	stop reports 20
 	stop api 20
 	stop memcached 10
 	stop_routeros_sim
@@ -693,7 +723,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api events nginx bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api events reports nginx bench_hello bench_select routeros-sim; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else
