@@ -1126,12 +1126,14 @@ leftover(const char *name)
  * Removes what no report needs any more: in each tenant directory the
  * leftovers older than a day, and the whole directory of a tenant that
  * was deleted (its rows went with it).  Only names this module makes
- * are touched; anything else in reports_dir is left alone.
+ * are touched; anything else in reports_dir is left alone.  Files are
+ * aged by the real clock, not by --now: their times are real.
  */
 static void
-sweep(struct report_service *s, time_t now)
+sweep(struct report_service *s)
 {
 	DIR *top = opendir(s->cfg->reports_dir);
+	time_t now = time(NULL);
 	struct dirent *e;
 
 	if (!top)
@@ -1229,6 +1231,6 @@ report_expire(struct report_service *s, time_t now)
 		db_rollback(s->db);
 		return -1;
 	}
-	sweep(s, now);
+	sweep(s);
 	return expired;
 }

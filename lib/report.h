@@ -148,7 +148,8 @@ int report_run_one(struct report_service *s);
 /*
  * Retention: marks done reports whose expires_at has come expired and
  * removes their files; then sweeps reports_dir for leftovers (temporary
- * files older than a day, directories of tenants that no longer exist).
+ * files older than a day by the real clock, and the directories of
+ * tenants that no longer exist, files and all).
  * Returns the number expired, or -1.
  */
 int report_expire(struct report_service *s, time_t now);
