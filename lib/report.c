@@ -981,12 +981,14 @@ build(struct report_service *s, const struct report_job *job,
 	}
 	if (rc < 0 || tab_finish(&b.tab) < 0)
 		goto out_writer;
-	if (fsync(out.fd) < 0 || close(out.fd) < 0) {
-		out.fd = -1;
+	rc = fsync(out.fd);
+	if (close(out.fd) < 0)
+		rc = -1;
+	out.fd = -1;
+	if (rc < 0) {
 		b.error = "the report file could not be written";
 		goto out_fail;
 	}
-	out.fd = -1;
 	if (EVP_DigestFinal_ex(out.md, digest, &dlen) != 1 ||
 	    renameat(dfd, tmp, dfd, name) < 0) {
 		b.error = "the report file could not be written";
