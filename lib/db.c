@@ -1101,11 +1101,26 @@ db_one(struct db *db, struct arena *a, const struct stmt_def *def,
 static int
 simple(struct db *db, const char *sql)
 {
+	/*
+	 * Only START TRANSACTION may be sent again on a fresh connection
+	 * (nothing happened yet): after a server restart a worker's idle
+	 * connection is dead, and the first request must not pay a 503 for
+	 * it.  A COMMIT or ROLLBACK whose connection died lost its
+	 * transaction with it, so those are never retried.
+	 */
+	int retry = strcmp(sql, "START TRANSACTION") == 0;
+
+again:
 	db->last = DBE_NONE;
 	if (db_connect(db) < 0)
 		return -1;
 	if (mysql_real_query(db->conn, sql, strlen(sql))) {
 		db->last = classify(mysql_errno(db->conn));
+		if (db->last == DBE_CONN && retry--) {
+			db_disconnect(db);
+			db->last_attempt_us = 0;
+			goto again;
+		}
 		log_error("db '%s' failed: %s", sql, mysql_error(db->conn));
 		if (db->last == DBE_CONN)
 			db_disconnect(db);

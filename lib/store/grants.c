@@ -8,6 +8,14 @@
 #include "config.h"
 #include "util.h"
 
+/*
+ * Every table privilege of MariaDB 10.11 beyond the four of data access:
+ * none of the accounts may have any of them.
+ */
+#define OTHER_PRIVS                                                            \
+	"CREATE, DROP, GRANT OPTION, REFERENCES, INDEX, ALTER, CREATE VIEW, "  \
+	"SHOW VIEW, TRIGGER, DELETE HISTORY"
+
 static int
 ident_ok(const char *s)
 {
@@ -119,43 +127,66 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 		for (int h = 0; h < nhosts; h++) {
 			for (int i = 0; i < ntables; i++) {
 				struct buf sql = BUF_INIT(1024);
-				const char *t = tables[i], *privs;
+				const char *t = tables[i], *privs, *deny;
 
-				if (a == 0)
+				if (a == 0 && strcmp(t, "audit_logs") == 0) {
+					privs = "SELECT, INSERT";
+					deny = "UPDATE, DELETE, " OTHER_PRIVS;
+				} else if (a == 0 &&
+				           strcmp(t, "schema_migrations") ==
+				               0) {
+					privs = "SELECT";
+					deny = "INSERT, UPDATE, "
+					       "DELETE, " OTHER_PRIVS;
+				} else if (a == 0) {
 					privs =
-					    strcmp(t, "audit_logs") == 0
-					        ? "SELECT, INSERT"
-					    : strcmp(t, "schema_migrations") ==
-					            0
-					        ? "SELECT"
-					        : "SELECT, INSERT, UPDATE, "
-					          "DELETE";
-				else
-					privs = strcmp(t, "audit_logs") == 0
-					            ? "SELECT, DELETE"
-					            : NULL;
+					    "SELECT, INSERT, UPDATE, DELETE";
+					deny = OTHER_PRIVS;
+				} else if (strcmp(t, "audit_logs") == 0) {
+					privs = "SELECT, DELETE";
+					deny = "INSERT, UPDATE, " OTHER_PRIVS;
+				} else {
+					privs = NULL;
+					deny = NULL;
+				}
+				if (!privs) {
+					/* Nothing to revoke is fine. */
+					buf_addf(&sql,
+					         "REVOKE ALL PRIVILEGES ON "
+					         "`%s`.`%s` "
+					         "FROM '%s'@'%s'",
+					         c->db_name, t, accounts[a],
+					         hosts[h]);
+					mysql_real_query(m, sql.s, sql.len);
+					buf_release(&sql);
+					continue;
+				}
 				/*
-				 * Start clean, so that a privilege taken away
-				 * here (UPDATE on audit_logs) really goes.
+				 * Grant first, then take away what the account
+				 * must not have (UPDATE on audit_logs, left by
+				 * an older grant): revoking everything to grant
+				 * it again would fail the queries of a live
+				 * deployment in between.  Revoking a privilege
+				 * the account does not hold is no error once it
+				 * holds some on the table.
 				 */
 				buf_addf(&sql,
-				         "REVOKE ALL PRIVILEGES ON `%s`.`%s` "
-				         "FROM '%s'@'%s'",
-				         c->db_name, t, accounts[a], hosts[h]);
-				/* Nothing to revoke is fine. */
-				mysql_real_query(m, sql.s, sql.len);
+				         "GRANT %s ON `%s`.`%s` TO '%s'@'%s'",
+				         privs, c->db_name, t, accounts[a],
+				         hosts[h]);
+				if (run(m, sql.s, err, errlen) < 0) {
+					buf_release(&sql);
+					goto out_close;
+				}
+				count++;
 				buf_reset(&sql);
-				if (privs) {
-					buf_addf(&sql,
-					         "GRANT %s ON `%s`.`%s` TO "
-					         "'%s'@'%s'",
-					         privs, c->db_name, t,
-					         accounts[a], hosts[h]);
-					if (run(m, sql.s, err, errlen) < 0) {
-						buf_release(&sql);
-						goto out_close;
-					}
-					count++;
+				buf_addf(
+				    &sql,
+				    "REVOKE %s ON `%s`.`%s` FROM '%s'@'%s'",
+				    deny, c->db_name, t, accounts[a], hosts[h]);
+				if (run(m, sql.s, err, errlen) < 0) {
+					buf_release(&sql);
+					goto out_close;
 				}
 				buf_release(&sql);
 			}

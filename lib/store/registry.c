@@ -19,17 +19,35 @@ extern const struct stmt_def store_router_stmts[];
 extern const struct stmt_def store_boost_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
+extern const struct stmt_def store_mail_stmts[];
 extern const struct stmt_def store_report_stmts[];
 
-/* Every statement table; db_register() checks each. */
+/*
+ * Every statement table; db_register() checks each.  One a line, so that
+ * branches adding one merge cleanly (clang-format would pack them in
+ * columns that shift with every new entry).
+ */
 /* clang-format off */
 static const struct stmt_def *const tables[] = {
-    store_shared_stmts,  store_tenant_stmts,   store_user_stmts,
-    store_token_stmts,   store_platform_stmts, store_audit_stmts,
-    store_alert_stmts,   store_plan_stmts,     store_customer_stmts,
-    store_payment_stmts, store_ticket_stmts,   store_inventory_stmts,
-    store_device_stmts,  store_router_stmts,   store_boost_stmts,
-    store_event_stmts,   store_export_stmts,   store_report_stmts,
+    store_shared_stmts,
+    store_tenant_stmts,
+    store_user_stmts,
+    store_token_stmts,
+    store_platform_stmts,
+    store_audit_stmts,
+    store_alert_stmts,
+    store_plan_stmts,
+    store_customer_stmts,
+    store_payment_stmts,
+    store_ticket_stmts,
+    store_inventory_stmts,
+    store_device_stmts,
+    store_router_stmts,
+    store_boost_stmts,
+    store_event_stmts,
+    store_export_stmts,
+    store_mail_stmts,
+    store_report_stmts,
     NULL,
 };
 /* clang-format on */
@@ -39,7 +57,13 @@ static const struct stmt_def *const tables[] = {
  * no tenant filter.  Every other table is a tenant table.
  */
 static const char *const global_tables[] = {
-    "tenants", "roles", "platform_admins", "schema_migrations", NULL,
+    "tenants",
+    "roles",
+    "platform_admins",
+    "schema_migrations",
+    "email_template_defaults", /* the mailer's default templates */
+    "platform_notifications",  /* the platform's mail queue */
+    NULL,
 };
 
 int
