@@ -1,5 +1,5 @@
 /*
- * Reports and report schedules (sql/mysql/0012_reports.up.sql): the rows
+ * Reports and report schedules (sql/mysql/0014_reports.up.sql): the rows
  * of POST /reports and /report-schedules, the queue rtrw-reports works
  * through, and the figures a report is built from.
  *

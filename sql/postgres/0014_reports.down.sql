@@ -1,4 +1,4 @@
--- Reverts 0012.
+-- Reverts 0014.
 DROP TRIGGER IF EXISTS tr_customers_left ON customers;
 DROP FUNCTION IF EXISTS rtrw_customer_left();
 DROP INDEX IF EXISTS ix_customers_tenant_left;

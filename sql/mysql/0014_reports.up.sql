@@ -1,4 +1,4 @@
--- 0012 reports (API.md "Exports and reports", issue 11 section 2): reports
+-- 0014 reports (API.md "Exports and reports", issue 11 section 2): reports
 -- built in the background by rtrw-reports, the schedules that order them,
 -- and the date a customer stopped being one (for customer growth).
 --

@@ -1,4 +1,4 @@
--- 0012 reports: see sql/mysql/0012_reports.up.sql.
+-- 0014 reports: see sql/mysql/0014_reports.up.sql.
 CREATE TABLE report_schedules (
 	id bigserial PRIMARY KEY,
 	tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
