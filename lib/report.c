@@ -805,8 +805,11 @@ emit_completed(struct tdb *t, const struct report *rep, const char *status)
  * The report_ready emails of a done report: to the requester (a user)
  * and to each address its schedule had.  Variables: report_id,
  * report_type, date_from, date_to, download_url (the mailer adds
- * tenant_name and recipient_name).  Dedupe keys make a repeated finish
- * queue nothing twice.
+ * tenant_name, and recipient_name for a user).  A schedule's recipient
+ * is an address without a name, so recipient_name is that address: the
+ * default template greets "Halo {{recipient_name}}", which would
+ * otherwise read "Halo ,".  Dedupe keys make a repeated finish queue
+ * nothing twice.
  */
 static int
 queue_emails(struct tdb *t, const struct report *rep, const char *url)
@@ -839,7 +842,11 @@ queue_emails(struct tdb *t, const struct report *rep, const char *url)
 				continue;
 			snprintf(key, sizeof(key),
 			         "report_ready:%" PRId64 ":%d", rep->id, i++);
-			if (notify_queue(t, "report_ready", 0, e->valuestring,
+			cJSON_DeleteItemFromObjectCaseSensitive(
+			    p, "recipient_name");
+			if (!cJSON_AddStringToObject(p, "recipient_name",
+			                             e->valuestring) ||
+			    notify_queue(t, "report_ready", 0, e->valuestring,
 			                 p, key) < 0)
 				goto out;
 		}
