@@ -15,11 +15,15 @@ holds that row catches a report running with its last progress.
 """
 import csv
 import datetime
+import email
+import email.policy
 import hashlib
 import io
 import json
 import os
 import pathlib
+import re
+import subprocess
 import time
 import urllib.parse
 from collections import defaultdict
@@ -28,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+import requests
 
 from support import Client, mysql_connect, run_tool, unique
 
@@ -121,6 +126,50 @@ def iso(t):
 def parse_time(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=UTC)
+
+
+# The link of a report_ready email: public_url, the public route, the token.
+LINK = re.compile(r"https://[^\s\"<>]+/api/v1/report-files\?token=[0-9]+-[0-9]+-[0-9a-f]+")
+
+
+def start_mailer():
+    """The stack's rtrw-mailer, started again should an earlier test have
+    stopped it (test_mailer's quiet_stack)."""
+    r = subprocess.run([os.environ["STACK_SH"], "start-mailer",
+                        os.environ["STACK_DIR"]], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def sink_mail(addr, report_id, timeout=30):
+    """The message the stack's mail sink (tools/mail_sink.py, DIR/mail)
+    took for addr about report report_id: (message, text, html).  Many
+    tests mail the same addresses, so the report's id in the link picks
+    the message."""
+    mail_dir = pathlib.Path(os.environ["STACK_DIR"]) / "mail"
+    rcpt = b"x-original-to: " + addr.lower().encode() + b"\r\n"
+    deadline = time.time() + timeout
+    while True:
+        for f in sorted(mail_dir.glob("*.eml")):
+            data = f.read_bytes()
+            if rcpt not in data.lower():
+                continue
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+            text = msg.get_body(("plain",)).get_content()
+            html = msg.get_body(("html",)).get_content()
+            m = LINK.search(text)
+            if m and f"-{report_id}-" in m.group(0):
+                return msg, text, html
+        assert time.time() < deadline, \
+            f"no report {report_id} email for {addr} in {mail_dir}"
+        time.sleep(0.2)
+
+
+def link_of(text, html):
+    """The download link of an email, the same in both parts."""
+    (url,) = set(LINK.findall(text))
+    assert set(LINK.findall(html)) == {url}
+    return url
 
 
 # ---------------------------------------------------------------------------
@@ -466,6 +515,45 @@ def test_done_event_email_and_link(tenant, tenant_b, mysql, anon):
     assert anon.get("/report-files").status_code == 422
 
 
+def test_report_email_reaches_the_sink_with_a_working_link(tenant, mysql):
+    """The whole way: the API queues, the stack's rtrw-reports builds and
+    queues report_ready, the stack's rtrw-mailer renders the tenant's
+    template and sends it to the sink, and the link in the message
+    downloads the file without an account."""
+    start_mailer()
+    op = tenant.operator
+    # The payload carries exactly the template's variables but the two
+    # the mailer adds itself.
+    r = op.get("/email-templates/report_ready")
+    assert r.status_code == 200, r.text
+    variables = set(r.json()["data"]["variables"])
+    rep = build(op, "payments", "2026-01-01", "2026-01-31", "csv")
+    with mysql.cursor() as cur:
+        cur.execute("SELECT id, payload FROM notifications WHERE tenant_id = %s"
+                    " AND template_key = 'report_ready'", (tenant.id,))
+        ((nid, payload),) = cur.fetchall()
+    assert set(json.loads(payload)) | {"tenant_name", "recipient_name"} == variables
+    me = tenant.users["operator"]
+    msg, text, html = sink_mail(me["email"], rep["id"])
+    assert msg["To"].addresses[0].addr_spec == me["email"]
+    assert msg["Subject"] == "Laporan payments siap diunduh"
+    assert f"Halo {me['name']}," in text
+    assert "Laporan payments (2026-01-01 sampai 2026-01-31)" in text
+    url = link_of(text, html)
+    assert url.startswith(os.environ["API_URL"] + "/api/v1/report-files?token=")
+    with mysql.cursor() as cur:
+        cur.execute("SELECT status, message_id FROM notifications WHERE id = %s",
+                    (nid,))
+        status, message_id = cur.fetchone()
+    assert status == "sent" and msg["Message-ID"] == message_id
+    # No session, no headers: the link alone gives the report's bytes.
+    r = requests.get(url, verify=False, timeout=30)
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["Content-Type"].startswith("text/csv")
+    assert r.content == download(op, rep["id"]).content
+    assert r.content.startswith(b"Status,Method")
+
+
 def test_failure_is_recorded_with_its_event(tenant, mysql):
     """A tenant directory that cannot be made (a file in its place) fails
     the report: status failed with a sentence, the event, no email."""
@@ -659,9 +747,20 @@ def test_schedules_run_at_the_tenants_local_time(new_tenant, mysql):
                     " ORDER BY recipient_email", (east.id,))
         mails = cur.fetchall()
     assert [m[0] for m in mails] == ["Akuntan@Example.id", "owner@isp.example.id"]
-    for _, payload in mails:
+    for addr, payload in mails:
         p = json.loads(payload)
         assert p["report_id"] == rep["id"] and "token=" in p["download_url"]
+        assert p["recipient_name"] == addr  # an address has no name
+    # The stack's mailer delivers both to the sink; each message carries
+    # the link, which downloads the run's file without an account.
+    start_mailer()
+    body = download(east.operator, rep["id"]).content
+    for addr, _ in mails:
+        msg, text, html = sink_mail(addr, rep["id"])
+        assert msg["To"].addresses[0].addr_spec == addr
+        assert f"Halo {addr}," in text
+        r = requests.get(link_of(text, html), verify=False, timeout=30)
+        assert r.status_code == 200 and r.content == body
     # Editing the schedule later does not change who that run mailed.
     east.operator.patch(f"/report-schedules/{e['id']}",
                         {"recipients": ["new@example.id"]})
