@@ -627,6 +627,14 @@ struct build {
 /*
  * Commits progress p (5..95 while rows are made) on the side connection
  * when it changed; a 0 from the fenced update means the claim is gone.
+ *
+ * The side connection sits idle between reports, so after a MariaDB
+ * restart its first statement finds the server gone (the main one
+ * reconnects at its START TRANSACTION).  db.c re-runs only reads after a
+ * lost connection, since a write may have happened; this one may be run
+ * again, because setting the same progress twice changes nothing, and
+ * it is, once, on a fresh connection: otherwise the first report after
+ * every restart would fail.
  */
 static int
 progress(struct build *b, int64_t done, int64_t steps)
@@ -640,6 +648,8 @@ progress(struct build *b, int64_t done, int64_t steps)
 	b->side = tdb_open(b->s->side, &b->s->side_work, tdb_tenant(b->t));
 	rc = b->side ? store_report_progress(b->side, b->rep->id, b->attempt, p)
 	             : -1;
+	if (rc < 0 && b->side && tdb_last_error(b->side) == DBE_CONN)
+		rc = store_report_progress(b->side, b->rep->id, b->attempt, p);
 	if (rc == 0)
 		b->lost = 1;
 	if (rc <= 0) {

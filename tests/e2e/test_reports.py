@@ -930,3 +930,27 @@ def test_xlsx_is_typed(tenant, books):
     assert isinstance(ws["B2"].value, int) and isinstance(ws["D2"].value, int)
     assert isinstance(ws["E2"].value, (int, float))
     assert ws["E2"].number_format == "#,##0.00"
+
+
+def test_first_report_after_a_mariadb_restart_is_built(tenant):
+    """The service's second connection (progress) sits idle between
+    reports; after MariaDB restarts, the first report's progress met the
+    dead connection and the report failed ("the database failed while the
+    report was built") until lib/report.c sent that idempotent update
+    again on a fresh connection."""
+    build(tenant.operator, "payments", "2026-01-01", "2026-01-31", "csv")
+    r = subprocess.run([os.environ["STACK_SH"], "restart-mariadb",
+                        os.environ["STACK_DIR"]], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    deadline = time.time() + 30
+    while True:
+        try:
+            mysql_connect().close()
+            break
+        except Exception:
+            assert time.time() < deadline, "MariaDB did not come back"
+            time.sleep(0.2)
+    for fmt in ("csv", "json"):
+        rep = build(tenant.operator, "revenue", "2026-01-01", "2026-01-31", fmt)
+        assert rep["progress"] == 100 and rep["error"] is None
