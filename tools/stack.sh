@@ -1013,9 +1013,7 @@ cmd_reload() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api events nginx mailsink mailer bench_hello bench_select routeros-sim provision; do
-
-	for n in mariadb memcached api events reports nginx mailsink mailer bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api events reports nginx mailsink mailer bench_hello bench_select routeros-sim provision; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else
