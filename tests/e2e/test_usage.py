@@ -80,10 +80,18 @@ def q(mysql, sql, *args):
 
 
 def add_router(mysql, tenant, port, name="core", uplink=None):
+    """A router row on the test's simulator.  Its provisioning lease is
+    held by nobody for a day, so the stack's rtrw-provision leaves it
+    alone: these tests set the simulator's secrets and sessions exactly
+    and count the collector's commands, and an activation job (which
+    adopts the secret and drops its session so that the plan applies)
+    would change both.  Provisioning has its own tests."""
     cur = mysql.cursor()
     cur.execute("INSERT INTO routers (tenant_id, name, host, api_port,"
-                " username, uplink_capacity_kbps)"
-                " VALUES (%s, %s, '127.0.0.1', %s, 'admin', %s)",
+                " username, uplink_capacity_kbps, prov_owner,"
+                " prov_lease_until)"
+                " VALUES (%s, %s, '127.0.0.1', %s, 'admin', %s,"
+                " 'test_usage', UTC_TIMESTAMP() + INTERVAL 1 DAY)",
                 (tenant.id, name, port, uplink))
     rid = cur.lastrowid
     cur.execute("UPDATE routers SET password_enc = %s WHERE id = %s",
