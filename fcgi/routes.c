@@ -25,6 +25,7 @@
 #include "store/payment.h"
 #include "store/plan.h"
 #include "store/provision.h"
+#include "store/report.h"
 #include "store/router.h"
 #include "store/tenant.h"
 #include "store/ticket.h"
@@ -141,6 +142,18 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/monitoring/overview",          ROLE_VIEWER, monitoring_overview,        NULL,                       H,  "Network capacity, use and sessions online", NULL, NULL },
 	{ HTTP_GET,    "/monitoring/settings",          ROLE_VIEWER, monitoring_settings_get,    NULL,                       0,  "High-usage alert thresholds", &usage_settings_row, NULL },
 	{ HTTP_PATCH,  "/monitoring/settings",          ROLE_ADMIN,  monitoring_settings_update, monitoring_settings_fields, BP, "Change the high-usage alert thresholds", &usage_settings_row, NULL },
+
+	/* Reports: built by rtrw-reports; files through the API or an emailed link. */
+	{ HTTP_GET,    "/reports",                 ROLE_OPERATOR,   reports_list,             NULL,                    0,  "List reports", NULL, &report_list_spec },
+	{ HTTP_POST,   "/reports",                 ROLE_OPERATOR,   reports_create,           report_create_fields,    B,  "Queue a report", &report_row, NULL },
+	{ HTTP_GET,    "/reports/:id",             ROLE_OPERATOR,   reports_get,              NULL,                    0,  "Get a report's status", &report_row, NULL },
+	{ HTTP_GET,    "/reports/:id/download",    ROLE_OPERATOR,   reports_download,         NULL,                    F,  "Download a finished report", NULL, NULL },
+	{ HTTP_GET,    "/report-files",            ROLE_PUBLIC,     report_files_get,         NULL,                    F,  "Download a report through its emailed link", NULL, &report_files_query },
+	{ HTTP_GET,    "/report-schedules",        ROLE_OPERATOR,   report_schedules_list,    NULL,                    0,  "List report schedules", NULL, &report_schedule_list_spec },
+	{ HTTP_POST,   "/report-schedules",        ROLE_OPERATOR,   report_schedules_create,  report_schedule_fields,  B,  "Create a report schedule", &report_schedule_row, NULL },
+	{ HTTP_GET,    "/report-schedules/:id",    ROLE_OPERATOR,   report_schedules_get,     NULL,                    0,  "Get a report schedule", &report_schedule_row, NULL },
+	{ HTTP_PATCH,  "/report-schedules/:id",    ROLE_OPERATOR,   report_schedules_update,  report_schedule_fields,  BP, "Change a report schedule", &report_schedule_row, NULL },
+	{ HTTP_DELETE, "/report-schedules/:id",    ROLE_ADMIN,      report_schedules_delete,  NULL,                    E,  "Delete a report schedule", NULL, NULL },
 
 	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };

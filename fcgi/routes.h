@@ -188,5 +188,21 @@ int monitoring_realtime(struct req *r);
 int monitoring_overview(struct req *r);
 int monitoring_settings_get(struct req *r);
 int monitoring_settings_update(struct req *r);
+/* fcgi/reports.c */
+extern const struct field report_create_fields[];
+extern const struct field report_schedule_fields[];
+extern const struct list_spec report_list_spec;
+extern const struct list_spec report_schedule_list_spec;
+extern const struct list_spec report_files_query;
+int reports_list(struct req *r);
+int reports_get(struct req *r);
+int reports_create(struct req *r);
+int reports_download(struct req *r);
+int report_files_get(struct req *r);
+int report_schedules_list(struct req *r);
+int report_schedules_get(struct req *r);
+int report_schedules_create(struct req *r);
+int report_schedules_update(struct req *r);
+int report_schedules_delete(struct req *r);
 
 #endif

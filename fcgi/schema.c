@@ -110,11 +110,11 @@ add_choices(cJSON *o, const char *name, const char *const *choices)
 }
 
 static const char *const ftype_names[FT__MAX] = {
-    [FT_STRING] = "string",     [FT_INT] = "int",     [FT_BOOL] = "bool",
-    [FT_MONEY] = "money",       [FT_EMAIL] = "email", [FT_PHONE] = "phone",
-    [FT_ENUM] = "enum",         [FT_DATE] = "date",   [FT_IP] = "ip",
-    [FT_PASSWORD] = "password", [FT_SLUG] = "slug",   [FT_ID] = "id",
-    [FT_ID_MAP] = "id_map",
+    [FT_STRING] = "string",     [FT_INT] = "int",       [FT_BOOL] = "bool",
+    [FT_MONEY] = "money",       [FT_EMAIL] = "email",   [FT_PHONE] = "phone",
+    [FT_ENUM] = "enum",         [FT_DATE] = "date",     [FT_IP] = "ip",
+    [FT_PASSWORD] = "password", [FT_SLUG] = "slug",     [FT_ID] = "id",
+    [FT_ID_MAP] = "id_map",     [FT_EMAILS] = "emails",
 };
 
 /*
@@ -187,6 +187,18 @@ field_schema(cJSON *s, const struct field *f)
 		ids = add_obj(s, "additionalProperties");
 		add_str(ids, "type", "integer");
 		add_int(ids, "minimum", 1);
+		break;
+	}
+	case FT_EMAILS: {
+		cJSON *items = cJSON_AddObjectToObject(s, "items");
+
+		must(items);
+		add_type(s, "array", nullable);
+		add_int(s, "minItems", f->min);
+		add_int(s, "maxItems", f->max);
+		add_type(items, "string", 0);
+		add_str(items, "format", "email");
+		add_int(items, "maxLength", EMAIL_MAX);
 		break;
 	}
 	case FT_IP:

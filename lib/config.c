@@ -111,6 +111,11 @@ static const struct ckey ckeys[] = {
 	I(usage_daily_days, 1, 36600),
 	L(usage_max_bps, 1000000, 1000000000000L),
 	I(usage_realtime_timeout_ms, 200, 30000),
+	S(reports_dir),
+	I(reports_retention_days, 1, 3650),
+	I(reports_poll_ms, 50, 60000),
+	I(reports_lease_seconds, 10, 86400),
+	S(public_url),
 };
 /* clang-format on */
 
@@ -197,6 +202,11 @@ config_defaults(struct config *c)
 	c->usage_daily_days = 730;
 	c->usage_max_bps = 10000000000L;
 	c->usage_realtime_timeout_ms = 2000;
+	set_str(c->reports_dir, sizeof(c->reports_dir),
+	        "/var/lib/rtrw/reports");
+	c->reports_retention_days = 30;
+	c->reports_poll_ms = 1000;
+	c->reports_lease_seconds = 300;
 }
 
 static const struct ckey *

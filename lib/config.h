@@ -146,6 +146,20 @@ struct config {
 	long usage_max_bps;
 	int usage_realtime_timeout_ms;
 
+	/*
+	 * Reports (rtrw-reports, lib/report.h): the directory of the files
+	 * (rtrw-api serves downloads from it, so every host running either
+	 * must see it), how many days a file is kept, how often the service
+	 * looks for work, how long a running report may go without a
+	 * heartbeat before another service takes it over, and the base URL
+	 * of the emailed download links ("https://api.example.id").
+	 */
+	char reports_dir[CONFIG_STR_MAX];
+	int reports_retention_days;
+	int reports_poll_ms;
+	int reports_lease_seconds;
+	char public_url[CONFIG_STR_MAX];
+
 	/* Filled by config_load_secrets(). */
 	unsigned char jwt_secret[JWT_SECRET_MAX];
 	size_t jwt_secret_len;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "http.h"
@@ -42,9 +43,46 @@ fields_type_name(enum ftype t)
 		return "a number";
 	case FT_ID_MAP:
 		return "an object";
+	case FT_EMAILS:
+		return "an array";
 	default:
 		return "a string";
 	}
+}
+
+/*
+ * An array of distinct email addresses (a report schedule's recipients):
+ * the count within [min, max], each a valid address, no address twice
+ * (compared without case, as mail systems do for the domain and most do
+ * for the local part).
+ */
+static const char *
+check_emails(struct req *r, const struct field *f, const cJSON *item,
+             struct fval *v)
+{
+	const cJSON *e, *o;
+	int64_t n = 0;
+
+	if (!cJSON_IsArray(item))
+		return "must be an array of email addresses";
+	cJSON_ArrayForEach(e, item)
+	{
+		if (!cJSON_IsString(e) ||
+		    !valid_email(e->valuestring, strlen(e->valuestring)))
+			return "must hold only valid email addresses";
+		for (o = item->child; o != e; o = o->next)
+			if (strcasecmp(o->valuestring, e->valuestring) == 0)
+				return arena_printf(r->a, "has %s twice",
+				                    e->valuestring);
+		n++;
+	}
+	if (n < f->min || n > f->max)
+		return arena_printf(r->a,
+		                    "must hold %lld to %lld email addresses",
+		                    (long long)f->min, (long long)f->max);
+	v->i = n;
+	v->json = item;
+	return NULL;
 }
 
 /* Validates one present, non-null value; returns an error or NULL. */
@@ -69,6 +107,8 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			                    (long long)f->max);
 		}
 		return NULL;
+	case FT_EMAILS:
+		return check_emails(r, f, item, v);
 	case FT_BOOL:
 		if (!cJSON_IsBool(item))
 			return "must be true or false";

@@ -107,6 +107,7 @@ echo "  Docs:   $DOCS_URL"
 echo "  Events: $WS_URL (WebSocket; ?token=ACCESS_TOKEN)"
 echo "  Health: curl -k $API_URL/health"
 echo "  Mail:   every message rtrw-mailer sends lands in $MAIL_DIR/*.eml"
+echo "  Reports: rtrw-reports builds them into $REPORTS_DIR"
 if [ -n "${ROUTEROS_SIM_PORT:-}" ]; then
 	echo "  Simulated MikroTik: $ROUTEROS_SIM_HOST:$ROUTEROS_SIM_PORT (api), :$ROUTEROS_SIM_TLS_PORT (api-ssl), user $ROUTEROS_SIM_USER, password in $ROUTEROS_SIM_PASSWORD_FILE"
 fi

@@ -14,6 +14,7 @@
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306   (memcached: DIR/run/memcached.sock)
 #   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
+#   REPORTS_POLL_MS=250       how often rtrw-reports looks for queued reports
 #   SMTP_PORT=12525           the mail sink (tools/mail_sink.py, DIR/mail/*.eml)
 #   PROVISION_NUDGE_PORT=18730  rtrw-provision's nudge (UDP, loopback)
 #   WORKERS=$(nproc)          rtrw-api worker processes
@@ -335,6 +336,9 @@ mail_poll_seconds = 1
 events_listen = 127.0.0.1:$WS_PORT
 events_socket = $RUN/events.sock
 provision_nudge = 127.0.0.1:$PROVISION_NUDGE_PORT
+reports_dir = $D/reports
+reports_poll_ms = ${REPORTS_POLL_MS:-250}
+public_url = https://127.0.0.1:$HTTPS_PORT
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -689,6 +693,36 @@ events_listening() {
 }
 
 # ---------------------------------------------------------------------------
+# rtrw-reports: builds queued reports into $D/reports, runs the schedules
+# and the retention (lib/report.h); no port.
+
+start_reports() {
+	local b n
+	if alive reports; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-reports
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	n=$(reports_serving_lines)
+	spawn reports "$LOG/reports.log" "$b" --config "$CONF" serve
+	wait_for "rtrw-reports" 30 "$SPAWNED" "$LOG/reports.log" \
+		reports_serving "$n"
+}
+
+# reports_serving_lines: how many times reports.log says the service
+# serves; reports_serving N: it said so once more than N times (the log is
+# appended to, so an earlier run's line must not count).
+reports_serving_lines() {
+	local c
+	c=$(grep -c 'rtrw-reports serving' "$LOG/reports.log" 2>/dev/null) || true
+	echo "${c:-0}"
+}
+
+reports_serving() {
+	[ "$(reports_serving_lines)" -gt "${1:-0}" ]
+}
+
+# ---------------------------------------------------------------------------
 # nginx
 
 # render TEMPLATE: replaces @NAME@ with $R_NAME and drops the bench block
@@ -899,6 +933,9 @@ export WS_URL=wss://127.0.0.1:$HTTPS_PORT/ws
 export EVENTS_SOCKET=$RUN/events.sock
 export EVENTS_PID_FILE=$RUN/events.pid
 export EVENTS_PID=$(pid_of events || true)
+export REPORTS_DIR=$D/reports
+export REPORTS_PID_FILE=$RUN/reports.pid
+export REPORTS_PID=$(pid_of reports || true)
 EOF
 	routeros_sim_env >>"$ENVF.tmp"
 	provision_env >>"$ENVF.tmp"
@@ -927,6 +964,7 @@ cmd_up() {
 	start_api
 	start_events
 	start_provision
+	start_reports
 	start_nginx
 	wait_for "GET /health (200)" 30 "$(pid_of api || true)" "$LOG/api.log" \
 		health_ok
@@ -943,6 +981,7 @@ cmd_down() {
 	stop bench_select 10
 	stop provision 20
 	stop events 20
+	stop reports 20
 	stop api 20
 	stop memcached 10
 	stop_routeros_sim
@@ -974,7 +1013,7 @@ cmd_reload() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api events nginx mailsink mailer bench_hello bench_select routeros-sim provision; do
+	for n in mariadb memcached api events reports nginx mailsink mailer bench_hello bench_select routeros-sim provision; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

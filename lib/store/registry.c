@@ -22,6 +22,7 @@ extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
 extern const struct stmt_def store_mail_stmts[];
 extern const struct stmt_def store_usage_stmts[];
+extern const struct stmt_def store_report_stmts[];
 
 /*
  * Every statement table; db_register() checks each.  One per line, so
@@ -49,6 +50,7 @@ static const struct stmt_def *const tables[] = {
     store_export_stmts,
     store_mail_stmts,
     store_usage_stmts,
+    store_report_stmts,
     NULL,
 };
 /* clang-format on */

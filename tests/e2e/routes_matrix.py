@@ -270,3 +270,48 @@ def _notification(t, db):
 OBJECTS.update({
     "/api/v1/notifications": ("notifications", _notification),
 })
+
+
+# ---- Reports and report schedules (issue 11 section 2) ----
+ROLE.update({
+    ("GET", "/api/v1/reports"): O,
+    ("POST", "/api/v1/reports"): O,
+    ("GET", "/api/v1/reports/{id}"): O,
+    ("GET", "/api/v1/reports/{id}/download"): O,
+    ("GET", "/api/v1/report-files"): PUBLIC,
+    ("GET", "/api/v1/report-schedules"): O,
+    ("POST", "/api/v1/report-schedules"): O,
+    ("GET", "/api/v1/report-schedules/{id}"): O,
+    ("PATCH", "/api/v1/report-schedules/{id}"): O,
+    ("DELETE", "/api/v1/report-schedules/{id}"): A,
+})
+
+
+def _report(t, db):
+    """A done report: the cross-tenant test compares the row before and
+    after, so it must not be one that rtrw-reports is still changing."""
+    import time
+    r = t.operator.post("/reports", {"type": "payments", "from": "2026-01-01",
+                                     "to": "2026-01-31", "format": "csv"})
+    rid = r.json()["data"]["id"]
+    deadline = time.time() + 60
+    while t.operator.get(f"/reports/{rid}").json()["data"]["status"] != "done":
+        assert time.time() < deadline, "rtrw-reports did not build the report"
+        time.sleep(0.1)
+    return rid
+
+
+def _report_schedule(t, db):
+    r = t.operator.post("/report-schedules", {
+        "name": "Matrix", "type": "revenue", "format": "csv",
+        "frequency": "daily", "recipients": ["matrix@example.id"]})
+    return r.json()["data"]["id"]
+
+
+OBJECTS.update({
+    "/api/v1/reports": ("reports", _report),
+    "/api/v1/report-schedules": ("report_schedules", _report_schedule),
+})
+BODIES.update({
+    ("PATCH", "/api/v1/report-schedules/{id}"): {"name": "cross-tenant probe"},
+})

@@ -84,6 +84,18 @@ INDEX_EXCEPTIONS = {
         {"mysql", "postgres"}, ("status", "run_after"),
         "the provisioning worker takes due jobs of every tenant in one "
         "query, a queue across tenants (0003)"),
+    ("reports", "ix_reports_queue"): (
+        {"mysql", "postgres"}, ("status", "id"),
+        "rtrw-reports takes the oldest queued (or silent running) report "
+        "of every tenant in one query, a queue across tenants (0014)"),
+    ("reports", "ix_reports_expiry"): (
+        {"mysql", "postgres"}, ("status", "expires_at"),
+        "the retention takes the expired reports of every tenant in one "
+        "query (0014)"),
+    ("report_schedules", "ix_report_schedules_due"): (
+        {"mysql", "postgres"}, ("active", "next_run_at"),
+        "rtrw-reports takes the due schedules of every tenant in one "
+        "query (0014)"),
 }
 
 # Besides these, MariaDB may keep the index InnoDB creates by itself for a
