@@ -67,3 +67,24 @@ money_growth(int64_t cur, int64_t prev, int64_t *hundredths)
 	*hundredths = q;
 	return 1;
 }
+
+int
+money_prorate(int64_t cents, int64_t mul, int64_t div, int64_t *out)
+{
+	const int64_t limit = INT64_C(1) << 62;
+	int64_t a, num, q, r;
+
+	if (div <= 0 || mul < 0 || cents == INT64_MIN)
+		return -1;
+	a = cents < 0 ? -cents : cents;
+	if (mul != 0 && a > limit / mul)
+		return -1;
+	num = a * mul;
+	q = num / div;
+	r = num % div;
+	/* Half away from zero: a remainder of at least half a divisor. */
+	if (r >= div - r)
+		q++;
+	*out = cents < 0 ? -q : q;
+	return 0;
+}

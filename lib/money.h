@@ -27,4 +27,14 @@ void money_format(int64_t cents, char out[MONEY_STR_MAX]);
  */
 int money_growth(int64_t cur, int64_t prev, int64_t *hundredths);
 
+/*
+ * cents * mul / div in exact integer arithmetic, rounded once, half away
+ * from zero (round_half_up of a decimal to the cent): the pro-rata part
+ * of an amount, e.g. a monthly price difference for some hours of a
+ * 720-hour month.  div must be positive and mul not negative.  Returns 0
+ * and stores it, or -1 when an argument is out of range or the product
+ * does not fit (|cents * mul| above 2^62).
+ */
+int money_prorate(int64_t cents, int64_t mul, int64_t div, int64_t *out);
+
 #endif

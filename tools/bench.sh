@@ -17,7 +17,7 @@
 # script's environment, benchmark limits included.
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32
-#   BENCH_ONLY="health auth-me"   run only the endpoints of these names
+#   BENCH_ONLY="health auth-me"   run only the endpoints (or login, exports) of these names
 #
 # Adding an endpoint is one line in ENDPOINTS: "name path ceiling [header]".
 # ceiling names the row whose req/s this row is compared with ("-" for
@@ -60,6 +60,12 @@
 # many again and reads it again (targets: under 16 MB, no growth: more
 # than BENCH_RSS_SLACK_KB, 64, over the second round is noted).  With
 # BENCH_ONLY it runs only when the list names worker-rss.
+#
+# Usage monitoring (issue 12): the demo customers get 30 days of daily
+# usage, and usage-30d asks for a random one's 30-day graph, against the
+# one-query ceiling (target ratio 0.5); then tools/bench_usage.py times
+# one collection cycle of BENCH_USAGE_ROUTERS (5) simulated routers with
+# BENCH_USAGE_SESSIONS (2,000) sessions each (target under 10 s).
 #
 # Last, tools/bench_mail.sh sends BENCH_MAILS (10,000) queued emails of
 # the demo tenant to the stack's mail sink and adds messages per second.
@@ -214,6 +220,24 @@ BENCH_PHONE=$(sql "SELECT LEFT(phone, 7) FROM customers
 BENCH_EMAIL=$(sql "SELECT email FROM customers WHERE tenant_id = $demo_id
 	AND id = $email_id")
 export BENCH_CODE BENCH_PHONE BENCH_EMAIL
+# Usage monitoring (issue 12): 30 days of daily usage for every demo
+# customer, the level GET /customers/{id}/usage?period=30d reads, each day
+# from the tenant's local midnight (Asia/Jakarta, UTC+7), made once.
+have=$(sql "SELECT COUNT(*) FROM usage_daily WHERE tenant_id = $demo_id
+	AND at >= UTC_TIMESTAMP() - INTERVAL 31 DAY")
+if [ "$have" -lt "$((CUSTOMERS * 29))" ]; then
+	say "seeding 30 days of daily usage for $CUSTOMERS customers"
+	sql "CALL usage_partitions('usage_daily', UTC_TIMESTAMP(), 30, 17520, 2)"
+	sql "INSERT IGNORE INTO usage_daily (tenant_id, customer_id, at,
+		rx_bytes, tx_bytes, secs, peak_rx_bps, peak_tx_bps)
+		SELECT c.tenant_id, c.id, TIMESTAMP(DATE(UTC_TIMESTAMP()
+			+ INTERVAL 7 HOUR) - INTERVAL d.seq DAY) - INTERVAL 7 HOUR,
+			(c.id * 7919 + d.seq * 104729) % 9000000000 + 1000000000,
+			(c.id * 104729 + d.seq * 7919) % 900000000 + 100000000,
+			86400, 9500000, 1900000
+		FROM customers c JOIN seq_0_to_29 d
+		WHERE c.tenant_id = $demo_id"
+fi
 
 # The 20-row table of bench_select, in its own database so that it never
 # mixes with the schema of the migrations.
@@ -301,7 +325,8 @@ declare -A RPS CPU
 rows=()
 notes=()
 : >"$OUT/rows.tsv"
-rm -f "$OUT/events.md" "$OUT/cache.txt" "$OUT/mail.md"
+rm -f "$OUT/events.md" "$OUT/cache.txt" "$OUT/mail.md" \
+	"$OUT/provisioning.txt" "$OUT/collect.md"
 run_endpoints() {
 while read -r name path ceiling header; do
 	[ -n "${name:-}" ] || continue
@@ -354,6 +379,53 @@ done
 }
 run_endpoints <<<"$ENDPOINTS"
 
+# GET /customers/{id}/usage?period=30d over every demo customer in random
+# order (30 daily points each), against the one-query ceiling.
+if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" usage-30d "* ]]; then
+ids=$(mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -B rtrw -e \
+	"SET SESSION group_concat_max_len = 1000000; SELECT GROUP_CONCAT(id)
+	FROM (SELECT id FROM customers WHERE tenant_id = $demo_id
+	AND deleted_at IS NULL LIMIT 10000) c")
+cat >"$OUT/usage30d.lua" <<LUA
+local ids = {$ids}
+wrk.headers["Authorization"] = "Bearer $BENCH_TOKEN"
+request = function()
+	return wrk.format("GET", "/api/v1/customers/" ..
+		ids[math.random(#ids)] .. "/usage?period=30d")
+end
+LUA
+say "usage-30d: wrk -t$THREADS -c$CONNS -d${SECS}s (random customer)"
+load=$(cut -d' ' -f1 /proc/loadavg)
+t0=$(stack_ticks)
+res=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$OUT/usage30d.lua" "$API_URL")
+t1=$(stack_ticks)
+printf '%s\n' "$res" >"$OUT/usage-30d.txt"
+rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")
+nreq=$(awk '/requests in/ {print $1}' <<<"$res")
+cpu=$(awk -v t=$((t1 - t0)) -v n="${nreq:-0}" -v hz="$TICK" \
+	'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print 0 }')
+bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$res")
+[ -z "$bad" ] || notes+=("usage-30d: $bad non-2xx/3xx responses")
+ratio=$(awk -v a="${rps:-0}" -v b="${RPS[select]:-0}" \
+	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+cratio=$(awk -v a="$cpu" -v b="${CPU[select]:-0}" \
+	'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else print "-" }')
+awk -v r="$ratio" 'BEGIN { exit !(r != "-" && r + 0 >= 0.5) }' ||
+	notes+=("usage-30d: ratio $ratio to the one-query ceiling, target 0.5")
+mark=
+if [ -n "${BASE[usage-30d]:-}" ] && [ "$ratio" != - ]; then
+	mark=$(awk -v r="$ratio" -v b="${BASE[usage-30d]}" 'BEGIN {
+		if (r < 0.75 * b) printf "**%+.0f %%**", (r / b - 1) * 100 }')
+	[ -z "$mark" ] || notes+=("usage-30d: ratio $ratio is more than 25 % below the baseline ${BASE[usage-30d]}")
+fi
+p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")")
+p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")")
+rows+=("| usage-30d: /api/v1/customers/{random}/usage?period=30d | $(printf '%.0f' "${rps:-0}") | $p50 ms | $p99 ms | select | $ratio | ${BASE[usage-30d]:--} $mark | $cpu | $cratio | $load |")
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' usage-30d \
+	"/api/v1/customers/{random}/usage?period=30d" "${rps:-0}" "$p50" "$p99" \
+	select "$ratio" "$cpu" "$cratio" "$load" "${BASE[usage-30d]:-}" >>"$OUT/rows.tsv"
+fi
+
 # The same again with the dashboard cache off, then the configuration as
 # it was.
 cp "$RTRW_CONFIG" "$OUT/rtrw.conf.saved"
@@ -390,10 +462,14 @@ fi
 # The export writers on their own (tools/bench_export.c: no database, no
 # nginx): seconds and peak RSS growth for BENCH_EXPORT_ROWS customer-like
 # rows, against issue 11's targets.
+# BENCH_ONLY leaves them out unless it names "exports" (under the
+# sanitizer builds of the test stack they cannot meet the targets).
 EXPORT_ROWS=${BENCH_EXPORT_ROWS:-100000}
-say "exports: bench_export --rows $EXPORT_ROWS"
-exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
-	notes+=("bench_export: a target was missed or a writer failed")
+if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" exports "* ]]; then
+	say "exports: bench_export --rows $EXPORT_ROWS"
+	exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
+		notes+=("bench_export: a target was missed or a writer failed")
+fi
 # The WebSocket daemon: BENCH_WS_CONNECTIONS idle authenticated clients
 # straight on its port (tools/bench_events.c), its memory, and the time
 # from the COMMIT of one event to each client's read of it.
@@ -402,6 +478,21 @@ ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
 	--tenant "$demo_id" --token "$BENCH_TOKEN" --pid "$(cat "$EVENTS_PID_FILE")" \
 	--connections "${BENCH_WS_CONNECTIONS:-5000}" \
 	--rounds "${BENCH_WS_ROUNDS:-5}") || notes+=("bench_events: a client failed or missed an event")
+
+# Provisioning (tools/bench_provision.py): 1,000 queued activations across
+# five simulated routers drained by the stack's rtrw-provision, and an
+# import of 1,000 existing secrets, against issue 15's targets.
+say "provisioning: tools/bench_provision.py"
+provisioning=$(/usr/bin/python3 tools/bench_provision.py --check) ||
+	notes+=("bench_provision: a target was missed or a step failed")
+
+# One usage collection cycle: 5 simulated routers with 2,000 sessions
+# each (tools/bench_usage.py), baseline then a minute of deltas.
+say "usage collection: tools/bench_usage.py"
+collect=$(/usr/bin/python3 tools/bench_usage.py --config "$RTRW_CONFIG" \
+	--bin "$BIN" --routers "${BENCH_USAGE_ROUTERS:-5}" \
+	--sessions "${BENCH_USAGE_SESSIONS:-2000}") ||
+	notes+=("usage collection: the cycle missed its target or failed")
 
 # Worker memory: RSS_REQUESTS mixed requests (reads of every kind, a
 # share of writes and errors) from 8 connections, the RSS of the largest
@@ -498,6 +589,16 @@ fi
 	printf '%s\n' "$ws_rows" | tee "$OUT/events.md"
 	echo
 	"$BIN/bench_cache" --config "$RTRW_CONFIG" 2>&1 | tee "$OUT/cache.txt"
+	echo
+	echo "Provisioning (tools/bench_provision.py):"
+	echo
+	sed 's/^/    /' <<<"${provisioning:-(none)}" | tee "$OUT/provisioning.txt"
+	echo
+	echo "Usage collection (rtrw-monitor usage, tools/bench_usage.py):"
+	echo
+	echo "| cycle | wall | samples | rows | rows/s | poll (sum) | store |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${collect:-(failed)}" | tee "$OUT/collect.md"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"
@@ -515,8 +616,8 @@ BENCH_MAIL_TENANT=${BENCH_MAIL_TENANT:-demo} BENCH_MAILS=${BENCH_MAILS:-10000}
 		tee "$OUT/mail.md"
 } | tee -a "$OUT/latest.md"
 
-# The same figures for programs (the events, cache and mail sections as
-# their lines of text).
+# The same figures for programs (the events, cache, provisioning, usage
+# collection and mail sections as their lines of text).
 printf '%s\n' "${notes[@]}" >"$OUT/notes.txt"
 python3 tools/bench_json.py "$OUT" "commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
 	"cores=$(nproc)" "workers=$API_WORKERS" "wrk.threads=$THREADS" \

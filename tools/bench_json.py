@@ -6,10 +6,12 @@
 Reads OUT_DIR/rows.tsv (one line per table row: name, path, req/s, p50
 ms, p99 ms, ceiling, ratio, cpu us/request, cpu ratio, load, baseline
 ratio; "-" or empty for none), OUT_DIR/notes.txt and the text sections
-events.md, cache.txt and mail.md when they exist, and writes
+events.md, cache.txt, provisioning.txt, collect.md and mail.md when they
+exist, and writes
 OUT_DIR/latest.json with the KEY=VALUE pairs (numbers where they parse)
 at the top level, under "rows" one object per row and under "events",
-"cache" and "mail" the sections' lines.  Keys with a dot
+"cache", "provisioning", "usage_collection" and "mail" the sections'
+lines.  Keys with a dot
 (worker_rss_kb.start=123) make a nested object.
 """
 import datetime
@@ -54,6 +56,8 @@ def main():
     doc["notes"] = [n for n in open(notes, encoding="utf-8").read()
                     .splitlines() if n] if os.path.exists(notes) else []
     for key, name in (("events", "events.md"), ("cache", "cache.txt"),
+                      ("provisioning", "provisioning.txt"),
+                      ("usage_collection", "collect.md"),
                       ("mail", "mail.md")):
         path = os.path.join(out, name)
         if os.path.exists(path):

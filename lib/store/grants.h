@@ -6,6 +6,8 @@
  * INSERT, and schema_migrations, which it may only read.  The
  * maintenance account (the audit archive job) may read and delete audit
  * rows; the database's triggers still refuse rows younger than 365 days.
+ * The application account may also EXECUTE the schema's stored
+ * procedures (the usage partitions' upkeep, 0013).
  *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin
