@@ -493,6 +493,13 @@ def test_import(tenant, rsim, mysql):
     assert rsim.secret("budi")["comment"] == \
         f"rtrw:{made['budi']['customer_code']} Budi Santoso - RT 03"
     assert rsim.secret("vpn").get("comment") is None
+    # The search finds imported customers by their names' words (the
+    # insert trigger of customer_words) and by the code.
+    found = tenant.viewer.get("/customers", params={"q": "santoso rt"})
+    assert [c["id"] for c in found.json()["data"]] == [made["budi"]["id"]]
+    found = tenant.viewer.get(
+        "/customers", params={"q": made["siti"]["customer_code"]})
+    assert [c["id"] for c in found.json()["data"]] == [made["siti"]["id"]]
     # Again: everything exists now.
     d = op.post(f"/routers/{rt['id']}/import", body).json()["data"]
     assert d["created"] == []
