@@ -13,7 +13,8 @@
 -include Makefile.local
 
 CC	?= cc
-PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl
+PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
+	   libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
 PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
