@@ -61,6 +61,61 @@ account_hosts(const char *list, char hosts[][256], int max)
 	return n;
 }
 
+/*
+ * The backup account: everything mariadb-dump --single-transaction
+ * --routines --triggers --events reads, database-wide (it must see
+ * tables that later migrations add), and writing the backups table.  Its
+ * global BINLOG MONITOR and RELOAD come from the database's root (see
+ * the README): the schema owner cannot grant them.
+ */
+static int
+backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
+              int has_backups, char *err, size_t errlen)
+{
+	int nhosts = account_hosts(c->db_account_hosts, hosts, 8), count = 0;
+
+	if (nhosts < 0) {
+		snprintf(err, errlen,
+		         "db_account_hosts must be a comma-separated list of "
+		         "host names or addresses");
+		return -1;
+	}
+	for (int h = 0; h < nhosts; h++) {
+		struct buf sql = BUF_INIT(1024);
+		int bad;
+
+		buf_addf(&sql, "REVOKE ALL PRIVILEGES ON `%s`.* FROM '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		mysql_real_query(m, sql.s, sql.len);
+		buf_reset(&sql);
+		buf_addf(&sql,
+		         "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES "
+		         "ON `%s`.* TO '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		bad = run(m, sql.s, err, errlen);
+		buf_reset(&sql);
+		/* The table comes with migration 0010. */
+		if (!bad && has_backups) {
+			buf_addf(&sql,
+			         "REVOKE ALL PRIVILEGES ON `%s`.`backups` FROM "
+			         "'%s'@'%s'",
+			         c->db_name, c->db_backup_user, hosts[h]);
+			mysql_real_query(m, sql.s, sql.len);
+			buf_reset(&sql);
+			buf_addf(&sql,
+			         "GRANT INSERT, UPDATE ON `%s`.`backups` TO "
+			         "'%s'@'%s'",
+			         c->db_name, c->db_backup_user, hosts[h]);
+			bad = run(m, sql.s, err, errlen);
+		}
+		buf_release(&sql);
+		if (bad)
+			return -1;
+		count += 2;
+	}
+	return count;
+}
+
 int
 grants_apply(const struct config *c, char *err, size_t errlen)
 {
@@ -78,7 +133,8 @@ grants_apply(const struct config *c, char *err, size_t errlen)
 	                         pw, sizeof(pw), err, errlen) < 0)
 		return -1;
 	if (!ident_ok(c->db_name) || !ident_ok(c->db_user) ||
-	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user))) {
+	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user)) ||
+	    (c->db_backup_user[0] && !ident_ok(c->db_backup_user))) {
 		snprintf(err, errlen,
 		         "database and account names must be [a-z0-9_]");
 		return -1;
@@ -160,6 +216,18 @@ grants_apply(const struct config *c, char *err, size_t errlen)
 				buf_release(&sql);
 			}
 		}
+	}
+	if (c->db_backup_user[0]) {
+		int has_backups = 0, n;
+
+		for (int i = 0; i < ntables; i++)
+			if (strcmp(tables[i], "backups") == 0)
+				has_backups = 1;
+		n = backup_grants(m, c, hosts, has_backups, err, errlen);
+
+		if (n < 0)
+			goto out_close;
+		count += n;
 	}
 	rc = count;
 out_close:

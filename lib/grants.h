@@ -6,6 +6,8 @@
  * INSERT, and schema_migrations, which it may only read.  The
  * maintenance account (the audit archive job) may read and delete audit
  * rows; the database's triggers still refuse rows younger than 365 days.
+ * The backup account (rtrw-backup) may read the whole schema and write
+ * the backups table only.
  *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin
@@ -20,10 +22,10 @@ struct config;
 
 /*
  * Connects with the admin account of c and grants as described above to
- * c->db_user and c->db_maint_user at each host of c->db_account_hosts.  Table
- * and account names are checked against [a-z0-9_]+ before they are put
- * into the GRANT statements, which cannot take placeholders.  Returns the
- * number of GRANT statements run, or -1 with err.
+ * c->db_user, c->db_maint_user and c->db_backup_user at each host of
+ * c->db_account_hosts.  Table and account names are checked against [a-z0-9_]+
+ * before they are put into the GRANT statements, which cannot take
+ * placeholders.  Returns the number of GRANT statements run, or -1 with err.
  */
 int grants_apply(const struct config *c, char *err, size_t errlen);
 

@@ -32,5 +32,7 @@ const struct stmt_def *const store_tables[] = {
     store_device_stmts,
     store_device_global_stmts,
     store_alert_ops_stmts,
+    /* Backups. */
+    store_backup_stmts,
     NULL,
 };

@@ -255,4 +255,29 @@ extern const struct stmt_def store_billing_global_stmts[];
 enum { DASHBOARD_REVENUE, DASHBOARD_TICKETS, DASHBOARD__MAX };
 extern const struct stmt_def store_dashboard_stmts[];
 
+/* ---- Backups ---------- */
+
+/* lib/store/backup.c: the backups table and binary log facts. */
+enum {
+	BACKUP_INSERT,
+	BACKUP_INSERT_FAILED,
+	BACKUP_NEXT_QUEUED,
+	BACKUP_CLAIM,
+	BACKUP_COMPLETE,
+	BACKUP_FAIL,
+	BACKUP_STALE,
+	BACKUP_GET,
+	BACKUP_LIST,
+	BACKUP_COUNT,
+	BACKUP_VERIFIED,
+	BACKUP_PRUNED,
+	BACKUP_SCHEMA_VERSION,
+	BACKUP_TABLES,
+	BACKUP_SERVER,
+	BACKUP_BINLOGS,
+	BACKUP_FLUSH_BINLOGS,
+	BACKUP__MAX
+};
+extern const struct stmt_def store_backup_stmts[];
+
 #endif

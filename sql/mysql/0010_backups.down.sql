@@ -1,0 +1,2 @@
+-- Reverts 0010.
+DROP TABLE IF EXISTS backups;
