@@ -40,7 +40,9 @@
  * more, so they cannot be cut short; error sentences may be, on purpose.
  * GCC cannot see the first and warns about the second.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 static const struct stmt_def *const B = store_backup_stmts;
 
