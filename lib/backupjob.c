@@ -695,9 +695,12 @@ resolve(struct job *j, const char *ref, struct backup_manifest *m,
 	char dir[4200], path[4300];
 	int64_t id;
 
-	if (parse_int64(ref, 1, INT64_MAX, &id) == 0) {
+	int latest = strcmp(ref, "latest") == 0;
+
+	if (latest || parse_int64(ref, 1, INT64_MAX, &id) == 0) {
 		struct found_list l;
 		int rc = -1;
+		size_t pick = 0;
 
 		snprintf(dir, sizeof(dir), "%s/full", j->c->backup_dir);
 		if (scan_manifests(dir, BACKUP_KIND_DUMP, &l) < 0) {
@@ -706,16 +709,24 @@ resolve(struct job *j, const char *ref, struct backup_manifest *m,
 			return -1;
 		}
 		for (size_t i = 0; i < l.n; i++) {
-			if (l.v[i].m.id != id)
+			if (latest ? l.v[i].when < l.v[pick].when
+			           : l.v[i].m.id != id)
 				continue;
-			*m = l.v[i].m;
-			l.v[i].m.tables = NULL;
-			container_of(l.v[i].path, container, n);
+			pick = i;
 			rc = 0;
-			break;
+			if (!latest)
+				break;
+		}
+		if (rc == 0) {
+			*m = l.v[pick].m;
+			l.v[pick].m.tables = NULL;
+			container_of(l.v[pick].path, container, n);
 		}
 		found_release(&l);
-		if (rc < 0)
+		if (rc < 0 && latest)
+			snprintf(err, errlen, "there is no backup in '%s'",
+			         dir);
+		else if (rc < 0)
 			snprintf(err, errlen,
 			         "no backup %" PRId64
 			         " in '%s' (pruned, failed "
@@ -1956,9 +1967,12 @@ out_report:
 		               "tables match"
 		             : "not loaded (--no-load)",
 		        (double)(now_usec() - t0) / 1e6);
-	else
+	else {
 		fprintf(out, "rtrw-backup verify: backup %s FAILED: %s\n", ref,
 		        err);
+		/* A backup that cannot be restored is a failed backup. */
+		backupjob_report_failure(c, m.id, err);
+	}
 	if (rc == 0 && load)
 		fprintf(out,
 		        "rtrw-backup verify: %ld tables, schema version "

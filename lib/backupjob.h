@@ -71,11 +71,12 @@ int backupjob_binlog(const struct config *c, int rotate, FILE *out);
 int backupjob_list(const struct config *c, FILE *out);
 
 /*
- * Verifies backup ref (an id, or the path of a .rbk file): decrypts and
- * checks every chunk and both digests against the manifest and the
- * table, decompresses, and with load test-loads the dump into a scratch
- * server (lib/scratchdb.h) and checks its schema version and tables.
- * The result is recorded in the row when the table is reachable.
+ * Verifies backup ref (an id, "latest", or the path of a .rbk file):
+ * decrypts and checks every chunk and both digests against the manifest
+ * and the table, decompresses, and with load test-loads the dump into a
+ * scratch server (lib/scratchdb.h) and checks its schema version and
+ * tables.  The result is recorded in the row when the table is
+ * reachable; a failure is reported like a failed backup.
  */
 int backupjob_verify(const struct config *c, const char *ref, int load,
                      FILE *out);

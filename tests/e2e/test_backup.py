@@ -529,5 +529,7 @@ def test_queued_backup_is_taken_by_the_next_run(mysql, bdir):
     got = row(mysql, qid)
     assert got["status"] == "completed" and got["source"] == "api"
     assert "mysql-bin" in got["binlog_file"]
+    r = backup("verify", "latest", "--no-load", env=env)
+    assert f"backup {qid} passed" in r.stdout, r.stdout
     listed = backup("list", env=env).stdout
     assert re.search(rf"^{qid}\s+completed\s+api", listed, re.M), listed
