@@ -16,7 +16,7 @@
 
 CC	?= cc
 PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
-	   libzstd
+	   xlsxwriter libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
 PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
@@ -38,6 +38,8 @@ ASAN_CFLAGS = $(WARN) -O1 $(SAN) -fPIE $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 LIB_SRCS  := $(sort $(wildcard lib/*.c lib/store/*.c))
 FCGI_SRCS := $(sort $(wildcard fcgi/*.c))
 JOB_SRCS  := $(sort $(wildcard jobs/*.c))
+EVENTS_SRCS := $(sort $(wildcard events/*.c))
+WS_LIBS   := $(shell pkg-config --libs libwebsockets 2>/dev/null)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -52,7 +54,9 @@ $(1)_BIN  = build/$(1)/bin
 $(1)_LIBA = build/$(1)/librtrw.a
 $(1)_LIB_OBJS  = $$(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
 $(1)_FCGI_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(FCGI_SRCS))
-$(1)_PROGS = build/$(1)/bin/rtrw-api \
+$(1)_EVENTS_OBJS = $$(patsubst %.c,build/$(1)/obj/%.o,$(EVENTS_SRCS))
+$(1)_PROGS = build/$(1)/bin/rtrw-api build/$(1)/bin/rtrw-events \
+	build/$(1)/bin/stream_probe \
 	$$(addprefix build/$(1)/bin/,$(JOB_NAMES) $(TOOL_NAMES))
 
 build/$(1)/obj/%.o: %.c
@@ -67,17 +71,31 @@ build/$(1)/bin/rtrw-api: $$($(1)_FCGI_OBJS) $$($(1)_LIBA)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
 
+# rtrw-api's worker with the test routes of tests/e2e/stream_probe.c, for
+# tests/e2e/test_stream.py; never installed.
+build/$(1)/bin/stream_probe: build/$(1)/obj/fcgi/main.o \
+		build/$(1)/obj/fcgi/schema.o \
+		build/$(1)/obj/tests/e2e/stream_probe.o $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS)
+
+# The WebSocket daemon: a thin events/main.c, the logic in lib/wsd.c.
+build/$(1)/bin/rtrw-events: $$($(1)_EVENTS_OBJS) $$($(1)_LIBA)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(WS_LIBS)
+
 build/$(1)/bin/rtrw-%: build/$(1)/obj/jobs/%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS)
 
 build/$(1)/bin/%: build/$(1)/obj/tools/%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(WS_LIBS)
 
 build/$(1)/bin/test_%: build/$(1)/obj/tests/unit/test_%.o $$($(1)_LIBA)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(CHECK_LIBS)
+	$$(CC) $(2) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(PQ_LIBS) $$(CHECK_LIBS) \
+		$$(WS_LIBS)
 
 -include $$(shell find build/$(1)/obj -name '*.d' 2>/dev/null)
 endef
@@ -117,7 +135,8 @@ build/fuzz/librtrw.a: $(FUZZ_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/librtrw.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) \
+		$(WS_LIBS)
 -include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)
 fuzz: deps-check $(FUZZ_PROGS)
 
@@ -139,13 +158,15 @@ bench-backup: release
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
-		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
-		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+		$(EVENTS_SRCS) \
+		$(UNIT_SRCS) $(wildcard tests/fuzz/*.c tests/e2e/*.c) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 
 format-check:
 	@clang-format --dry-run --Werror $(LIB_SRCS) $(FCGI_SRCS) \
-		$(JOB_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) $(wildcard tests/fuzz/*.c) \
-		$(wildcard lib/*.h lib/store/*.h fcgi/*.h)
+		$(JOB_SRCS) $(TOOL_SRCS) $(EVENTS_SRCS) $(UNIT_SRCS) \
+		$(wildcard tests/fuzz/*.c tests/e2e/*.c) \
+		$(wildcard lib/*.h lib/store/*.h fcgi/*.h tools/export_sample.h)
 
 clean:
 	rm -rf build

@@ -11,99 +11,58 @@
 #include <string.h>
 
 #include "alerts.h"
-#include "audit.h"
-#include "db.h"
-#include "json.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/alert.h"
 
-static const char *const alert_json_cols[] = {"details", NULL};
+/* clang-format off */
+static const struct filter_def alert_filters[] = {
+	FILTER_ENUM_(struct alert_filter, type, alert_types,
+	             "only alerts of this type"),
+	FILTER_ENUM_(struct alert_filter, status, alert_statuses,
+	             "only alerts with this status"),
+	FILTER_END
+};
+/* clang-format on */
 
-/* The orders of lib/store/alert.c, in the same order. */
-static const char *const alert_sorts[] = {"-created_at", "created_at",
-                                          "-updated_at", NULL};
-
-static int
-not_found(struct req *r)
-{
-	return req_fail(r, 404, "not_found", "alert not found");
-}
+const struct list_spec alert_list_spec = {
+    .store = &store_alert_list,
+    .filters = alert_filters,
+};
 
 int
 alerts_list(struct req *r)
 {
-	const struct stmt_def *A = store_alert_ops_stmts;
-	const char *type, *status;
-	int64_t page, per_page;
-	struct dbres rows, count;
-	size_t sort;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, alert_sorts, &sort) < 0 ||
-	    req_param_enum(r, "type", alert_types, &type) < 0 ||
-	    req_param_enum(r, "status", alert_statuses, &status) < 0)
-		return -1;
-	if (tdb_query_order(r->tdb, &A[ALERT_OP_LIST], sort,
-	                    DB_ARGS(DBS(type), DBS(type), DBS(status),
-	                            DBS(status), DBI(per_page),
-	                            DBI((page - 1) * per_page)),
-	                    &rows) < 0 ||
-	    tdb_query(r->tdb, &A[ALERT_OP_COUNT],
-	              DB_ARGS(DBS(type), DBS(type), DBS(status), DBS(status)),
-	              &count) < 0)
-		return -1;
-	return req_list_rows(r, &rows, alert_json_cols, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &alert_list_spec);
 }
 
 int
 alerts_get(struct req *r)
 {
-	return req_get_one(r, &store_alert_ops_stmts[ALERT_OP_GET],
-	                   alert_json_cols, "alert not found");
+	struct alert a;
+
+	if (req_found(r, store_alert_get(r->tdb, r->ids[0], &a), "alert") < 0)
+		return -1;
+	return reply_row(r, 200, &alert_row, &a);
 }
 
 int
 alerts_acknowledge(struct req *r)
 {
-	const struct stmt_def *A = store_alert_ops_stmts;
 	int64_t id = r->ids[0];
-	struct dbres before, after;
-	const char *status;
-	cJSON *old, *new;
+	struct alert before, after;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_alert_lock(r->tdb, id, &before), "alert") < 0)
 		return -1;
-	if (tdb_query(r->tdb, &A[ALERT_OP_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	/* Columns: id, type, status, ... */
-	status = dbres_get(&before, 0, 2);
-	if (strcmp(status, "resolved") == 0) {
-		tdb_rollback(r->tdb);
+	if (strcmp(before.status, "resolved") == 0)
 		return req_fail(r, 422, "invalid_transition",
 		                "a resolved alert cannot be acknowledged");
-	}
-	if (strcmp(status, "acknowledged") == 0) {
-		tdb_rollback(r->tdb);
-		return req_data(r, 200,
-		                dbres_row_json(&before, 0, alert_json_cols));
-	}
+	if (strcmp(before.status, "acknowledged") == 0)
+		return reply_row(r, 200, &alert_row, &before);
 	if (alert_acknowledge(r->tdb, id, r->who.user_id) < 0 ||
-	    tdb_query(r->tdb, &A[ALERT_OP_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, alert_json_cols));
-	new = json_own(r->a, dbres_row_json(&after, 0, alert_json_cols));
-	if (!old || !new ||
-	    audit_req(r, "acknowledge", "alert", id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, alert_json_cols));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    store_alert_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "acknowledge", "alert", id, &alert_row, &before,
+	               &after, NULL) < 0)
+		return -1;
+	return reply_commit(r, 200, &alert_row, &after);
 }

@@ -4,62 +4,42 @@
  */
 #include "routes.h"
 
-#include "db.h"
-#include "json.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/audit.h"
 
-static const char *const json_cols[] = {"old_values", "new_values", NULL};
-static const char *const audit_sorts[] = {"-id", "id", NULL};
+/* clang-format off */
+static const struct filter_def audit_filters[] = {
+	FILTER_ID_(struct audit_filter, user_id, "only this user's actions"),
+	FILTER_ID_(struct audit_filter, entity_id,
+	           "only entries about this entity id"),
+	FILTER_TEXT_(struct audit_filter, action, 40,
+	             "only this action (create, update, login...)"),
+	FILTER_TEXT_(struct audit_filter, entity_type, 40,
+	             "only this entity type (customer, user...)"),
+	FILTER_DATE_(struct audit_filter, from, "first day (inclusive)"),
+	FILTER_DATE_(struct audit_filter, to, "last day (inclusive)"),
+	FILTER_END
+};
+/* clang-format on */
+
+const struct list_spec audit_log_list_spec = {
+    .store = &store_audit_list,
+    .filters = audit_filters,
+};
 
 int
 audit_logs_list(struct req *r)
 {
-	const struct stmt_def *A = store_audit_stmts;
-	int64_t page, per_page, user_id, entity_id;
-	const char *from, *to, *action, *entity;
-	struct dbres rows, count;
-	size_t sort;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, audit_sorts, &sort) < 0 ||
-	    req_param_id(r, "user_id", &user_id) < 0 ||
-	    req_param_id(r, "entity_id", &entity_id) < 0 ||
-	    req_param_date(r, "from", &from) < 0 ||
-	    req_param_date(r, "to", &to) < 0)
-		return -1;
-	action = req_param(r, "action");
-	entity = req_param(r, "entity_type");
-	{
-		struct dbv f[] = {
-		    user_id ? DBI(user_id) : DBNULL('i'),
-		    user_id ? DBI(user_id) : DBNULL('i'),
-		    DBS(action),
-		    DBS(action),
-		    DBS(entity),
-		    DBS(entity),
-		    entity_id ? DBI(entity_id) : DBNULL('i'),
-		    entity_id ? DBI(entity_id) : DBNULL('i'),
-		    DBS(from),
-		    DBS(from),
-		    /* "to" is inclusive: the SQL adds a day. */
-		    DBS(to),
-		    DBS(to),
-		    DBI(per_page),
-		    DBI((page - 1) * per_page),
-		};
-
-		if (tdb_query_order(r->tdb, &A[AUDIT_LIST], sort, f, 14,
-		                    &rows) < 0 ||
-		    tdb_query(r->tdb, &A[AUDIT_COUNT], f, 12, &count) < 0)
-			return -1;
-	}
-	return req_list_rows(r, &rows, json_cols, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &audit_log_list_spec);
 }
 
 int
 audit_logs_get(struct req *r)
 {
-	return req_get_one(r, &store_audit_stmts[AUDIT_GET], json_cols,
-	                   "audit entry not found");
+	struct audit_log e;
+
+	if (req_found(r, store_audit_get(r->tdb, r->ids[0], &e),
+	              "audit entry") < 0)
+		return -1;
+	return reply_row(r, 200, &audit_log_row, &e);
 }

@@ -18,16 +18,17 @@
 #include "arena.h"
 #include "audit.h"
 #include "auth.h"
-#include "cache.h"
 #include "config.h"
-#include "db.h"
 #include "fields.h"
 #include "identity.h"
 #include "json.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
-#include "store/store.h"
-#include "util.h"
+#include "reply.h"
+#include "store/platform.h"
+#include "store/tenant.h"
+#include "store/token.h"
+#include "store/user.h"
 
 /* clang-format off */
 const struct field auth_login_fields[] = {
@@ -36,30 +37,19 @@ const struct field auth_login_fields[] = {
 	{ "password", FT_PASSWORD, 1, AUTH_PASSWORD_MAX, F_REQUIRED | F_WRITE_ONLY, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { L_TENANT, L_EMAIL, L_PASSWORD };
+enum { AUTH_F_TENANT, AUTH_F_EMAIL, AUTH_F_PASSWORD };
 
+/*
+ * A refresh token that is not one (empty included) is a bad credential,
+ * 401 like an unknown one; only the length cap is a field rule (422).
+ */
 const struct field auth_refresh_fields[] = {
-	{ "refresh_token", FT_STRING, 1, 128, F_REQUIRED | F_WRITE_ONLY, NULL },
+	{ "refresh_token", FT_STRING, 0, 128, F_REQUIRED | F_WRITE_ONLY, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
 /* clang-format on */
 
 static const char bad_login[] = "invalid tenant, email or password";
-
-/* The user object of login and me: the users row minus tenant columns. */
-static cJSON *
-user_json(const struct dbres *row)
-{
-	cJSON *u = dbres_row_json(row, 0, NULL);
-
-	cJSON_DeleteItemFromObject(u, "password_hash");
-	cJSON_DeleteItemFromObject(u, "tenant_id");
-	cJSON_DeleteItemFromObject(u, "tenant_slug");
-	cJSON_DeleteItemFromObject(u, "tenant_name");
-	cJSON_DeleteItemFromObject(u, "tenant_timezone");
-	cJSON_DeleteItemFromObject(u, "tenant_status");
-	return u;
-}
 
 static int
 session_response(struct req *r, const struct session *s, cJSON *user,
@@ -67,6 +57,10 @@ session_response(struct req *r, const struct session *s, cJSON *user,
 {
 	cJSON *d = cJSON_CreateObject();
 
+	if (!d) {
+		cJSON_Delete(user);
+		return -1;
+	}
 	cJSON_AddStringToObject(d, "access_token", s->access);
 	if (with_refresh)
 		cJSON_AddStringToObject(d, "refresh_token", s->refresh);
@@ -81,6 +75,8 @@ session_response(struct req *r, const struct session *s, cJSON *user,
 /*
  * Counts one failed login and, when it tips a limit, records the block in
  * the tenant's audit log and alerts (t may be NULL for unknown tenants).
+ * Its own transaction: what fails here is rolled back by the dispatcher
+ * with the rest of the request.
  */
 static void
 login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
@@ -94,11 +90,12 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 
 	snprintf(ipsub, sizeof(ipsub), "ip:%s",
 	         r->remote_addr ? r->remote_addr : "-");
-	ip_block = limits_fail(r->cache, ipsub, c->login_fail_ip_limit,
-	                       c->login_fail_window_seconds, c->block_seconds);
+	ip_block =
+	    ratelimit_fail(r->cache, ipsub, c->login_fail_ip_limit,
+	                   c->login_fail_window_seconds, c->block_seconds);
 	acct_block =
-	    limits_fail(r->cache, acct, c->login_fail_account_limit,
-	                c->login_fail_window_seconds, c->block_seconds);
+	    ratelimit_fail(r->cache, acct, c->login_fail_account_limit,
+	                   c->login_fail_window_seconds, c->block_seconds);
 	if (ip_block)
 		log_warn("login blocked ip '%s' for %d s after repeated "
 		         "failures",
@@ -108,7 +105,9 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 		return;
 	if (tdb_begin(t) < 0)
 		return;
-	v = cJSON_CreateObject();
+	v = json_own(r->a, cJSON_CreateObject());
+	if (!v)
+		return;
 	cJSON_AddStringToObject(v, "email", email);
 	memset(&e, 0, sizeof(e));
 	e.user_id = user_id;
@@ -119,7 +118,7 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 	e.ip = r->remote_addr;
 	e.user_agent = r->user_agent;
 	if (audit_write(t, &e) < 0)
-		goto out_rollback;
+		return;
 	if (ip_block) {
 		e.action = "ip_blocked";
 		e.entity_type = "ip";
@@ -132,7 +131,7 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 		                "an address was blocked after repeated "
 		                "failed logins",
 		                v) < 0)
-			goto out_rollback;
+			return;
 	}
 	if (acct_block) {
 		e.action = "account_locked";
@@ -141,79 +140,84 @@ login_failed(struct req *r, struct tdb *t, int64_t user_id, const char *acct,
 		                "an account was locked after repeated "
 		                "failed logins",
 		                v) < 0)
-			goto out_rollback;
+			return;
 	}
-	cJSON_Delete(v);
 	tdb_commit(t);
-	return;
-out_rollback:
-	cJSON_Delete(v);
-	tdb_rollback(t);
 }
 
+/*
+ * Checks a platform administrator's login.  The rehash buffer is wiped on
+ * every path.
+ */
 static int
 login_platform(struct req *r, const char *email, const char *password,
                const char *acct)
 {
-	const struct stmt_def *P = store_platform_stmts;
-	struct dbres res;
+	struct platform_login admin;
 	struct principal p;
 	struct session s;
 	char rehash[AUTH_HASH_MAX];
-	int ok = 0;
+	cJSON *u;
+	int ok = 0, rc = -1, found;
 
-	if (db_query(r->db, r->a, &P[PLATFORM_BY_EMAIL], DB_ARGS(DBS(email)),
-	             &res) < 0)
+	rehash[0] = '\0';
+	found = store_platform_by_email(r->db, r->a, email, &admin);
+	if (found < 0)
 		return -1;
-	if (res.nrows == 1)
-		ok = auth_password_verify(dbres_get(&res, 0, 4), password) ==
-		         1 &&
-		     strcmp(dbres_get(&res, 0, 3), "1") == 0;
+	if (found == 1)
+		ok = auth_password_verify(admin.password_hash, password) == 1 &&
+		     admin.active;
 	else
 		auth_password_dummy(r->cfg, password);
 	if (!ok) {
 		login_failed(r, NULL, 0, acct, email);
 		return req_fail(r, 401, "unauthorized", bad_login);
 	}
-	limits_forget(r->cache, acct);
+	ratelimit_forget(r->cache, acct);
 	memset(&p, 0, sizeof(p));
-	p.user_id = dbres_int(&res, 0, 0);
+	p.user_id = admin.id;
 	p.role = ROLE_PLATFORM;
 	p.platform = 1;
-	rehash[0] = '\0';
-	if (auth_password_needs_rehash(r->cfg, dbres_get(&res, 0, 4)))
-		auth_password_hash(r->cfg, password, rehash, sizeof(rehash));
-	if (db_query(r->db, r->a, &P[PLATFORM_LOGIN_DONE],
-	             DB_ARGS(DBS(rehash[0] ? rehash : NULL), DBI(p.user_id)),
-	             NULL) < 0 ||
+	if (auth_password_needs_rehash(r->cfg, admin.password_hash) &&
+	    auth_password_hash(r->cfg, password, rehash, sizeof(rehash)) < 0)
+		goto out_wipe;
+	if (store_platform_login_done(r->db, r->a, p.user_id,
+	                              rehash[0] ? rehash : NULL) < 0 ||
 	    auth_token_issue(r->cfg, &p, time(NULL), s.access,
 	                     sizeof(s.access)) < 0)
-		return -1;
+		goto out_wipe;
 	log_info("platform login admin=%" PRId64, p.user_id);
-	{
-		cJSON *u = dbres_row_json(&res, 0, NULL);
-
-		cJSON_DeleteItemFromObject(u, "password_hash");
-		cJSON_AddStringToObject(u, "role", "platform");
-		/* Platform sessions are short: no refresh token. */
-		return session_response(r, &s, u, 0);
-	}
+	u = row_json(&platform_login_row, &admin);
+	if (!u)
+		goto out_wipe;
+	cJSON_AddStringToObject(u, "role", "platform");
+	/* Platform sessions are short: no refresh token. */
+	rc = session_response(r, &s, u, 0);
+out_wipe:
+	explicit_bzero(rehash, sizeof(rehash));
+	explicit_bzero(&s, sizeof(s));
+	return rc;
 }
 
+/*
+ * Logs a tenant user in.  The rehash buffer is wiped on every path; the
+ * password itself lives in the request's arena, which is wiped at reset
+ * (lib/arena.h).
+ */
 int
 auth_login(struct req *r)
 {
-	const struct stmt_def *U = store_user_stmts;
-	const char *slug = r->vals[L_TENANT].s;
-	const char *password = r->vals[L_PASSWORD].s;
-	char *email = arena_strdup(r->a, r->vals[L_EMAIL].s);
+	const char *slug = r->vals[AUTH_F_TENANT].s;
+	const char *password = r->vals[AUTH_F_PASSWORD].s;
+	char *email = arena_strdup(r->a, r->vals[AUTH_F_EMAIL].s);
 	char acct[96], rehash[AUTH_HASH_MAX], *key;
-	struct dbres tenant, user;
+	struct user_login login;
+	struct tenant tenant;
 	struct tdb *t = NULL;
 	struct principal p;
 	struct session s;
-	int64_t user_id = 0;
-	int ok = 0;
+	struct user user;
+	int ok = 0, found = 0, rc = -1;
 
 	if (!email)
 		return -1;
@@ -221,220 +225,215 @@ auth_login(struct req *r)
 	key = arena_printf(r->a, "%s\n%s", slug, email);
 	if (!key)
 		return -1;
-	limits_subject("acct", key, acct, sizeof(acct));
-	if (limits_blocked(r->cache, acct))
+	ratelimit_subject("acct", key, acct, sizeof(acct));
+	if (ratelimit_blocked(r->cache, acct))
 		return req_fail(r, 403, "ip_blocked",
 		                "this account is locked for a while after "
 		                "repeated failed logins");
 	if (strcmp(slug, IDENTITY_PLATFORM_SLUG) == 0)
 		return login_platform(r, email, password, acct);
 
-	if (db_query(r->db, r->a, &store_tenant_stmts[TENANT_BY_SLUG],
-	             DB_ARGS(DBS(slug)), &tenant) < 0)
-		return -1;
-	memset(&user, 0, sizeof(user));
-	if (tenant.nrows == 1) {
-		t = tdb_open(r->db, r->a, dbres_int(&tenant, 0, 0));
-		if (!t || tdb_query(t, &U[USER_BY_EMAIL], DB_ARGS(DBS(email)),
-		                    &user) < 0)
+	switch (store_tenant_by_slug(r->db, r->a, slug, &tenant)) {
+	case 1:
+		t = tdb_open(r->db, r->a, tenant.id);
+		if (!t)
 			return -1;
+		found = store_user_by_email(t, email, &login);
+		if (found < 0)
+			return -1;
+		break;
+	case 0:
+		break;
+	default:
+		return -1;
 	}
-	/* Columns: id, name, email, role, active, password_hash. */
-	if (user.nrows == 1) {
-		user_id = dbres_int(&user, 0, 0);
-		ok = auth_password_verify(dbres_get(&user, 0, 5), password) ==
-		         1 &&
-		     strcmp(dbres_get(&user, 0, 4), "1") == 0 &&
-		     strcmp(dbres_get(&tenant, 0, 4), "active") == 0;
-	} else {
+	if (found == 1)
+		ok = auth_password_verify(login.password_hash, password) == 1 &&
+		     login.active && strcmp(tenant.status, "active") == 0;
+	else
 		auth_password_dummy(r->cfg, password);
-	}
 	if (!ok) {
-		login_failed(r, t, user_id, acct, email);
+		login_failed(r, t, found == 1 ? login.id : 0, acct, email);
 		return req_fail(r, 401, "unauthorized", bad_login);
 	}
-	limits_forget(r->cache, acct);
+	ratelimit_forget(r->cache, acct);
 
 	memset(&p, 0, sizeof(p));
-	p.user_id = user_id;
-	p.tenant_id = dbres_int(&tenant, 0, 0);
-	p.role = role_parse(dbres_get(&user, 0, 3));
+	p.user_id = login.id;
+	p.tenant_id = tenant.id;
+	p.role = role_parse(login.role);
 	rehash[0] = '\0';
-	if (auth_password_needs_rehash(r->cfg, dbres_get(&user, 0, 5)) &&
+	if (auth_password_needs_rehash(r->cfg, login.password_hash) &&
 	    auth_password_hash(r->cfg, password, rehash, sizeof(rehash)) < 0)
-		return -1;
+		goto out_wipe;
 	r->tdb = t;
 	r->who = p;
 	if (tdb_begin(t) < 0 ||
-	    tdb_query(t, &U[USER_LOGIN_DONE],
-	              DB_ARGS(DBS(rehash[0] ? rehash : NULL), DBI(user_id)),
-	              NULL) < 0 ||
+	    store_user_login_done(t, login.id, rehash[0] ? rehash : NULL) < 0 ||
 	    identity_session_open(t, r->cfg, &p, NULL, 0, r->remote_addr,
 	                          r->user_agent, &s, NULL) < 0 ||
-	    audit_req(r, "login", "user", user_id, NULL, NULL) < 0 ||
-	    tdb_query(t, &U[USER_GET], DB_ARGS(DBI(user_id)), &user) < 0 ||
-	    tdb_commit(t) < 0) {
-		tdb_rollback(t);
-		return -1;
-	}
+	    req_audit(r, "login", "user", login.id, NULL, NULL) < 0 ||
+	    store_user_get(t, login.id, &user) != 1 || tdb_commit(t) < 0)
+		goto out_wipe;
+	rc = session_response(r, &s, row_json(&user_row, &user), 1);
+out_wipe:
 	explicit_bzero(rehash, sizeof(rehash));
-	return session_response(r, &s, user_json(&user), 1);
+	explicit_bzero(&s, sizeof(s));
+	return rc;
 }
 
 int
 auth_refresh(struct req *r)
 {
-	const struct stmt_def *K = store_token_stmts;
 	const char *token = r->vals[0].s;
+	struct refresh_token old;
 	unsigned char hash[32];
-	struct dbres old, user;
 	struct principal p;
 	struct session s;
+	struct user user;
 	struct tdb *t;
 	int64_t new_id;
+	int rc;
 
 	if (!auth_refresh_valid(token))
 		return req_fail(r, 401, "unauthorized",
 		                "the refresh token is not valid");
 	auth_refresh_hash(token, hash);
-	if (db_begin(r->db) < 0 ||
-	    db_query(r->db, r->a, &K[TOKEN_BY_HASH],
-	             DB_ARGS(DBB(hash, sizeof(hash))), &old) < 0)
-		goto out_fail;
-	if (old.nrows != 1) {
-		db_rollback(r->db);
+	if (db_begin(r->db) < 0)
+		return -1;
+	rc = store_token_by_hash(r->db, r->a, hash, &old);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
 		return req_fail(r, 401, "unauthorized",
 		                "the refresh token is not valid");
-	}
-	/* Columns: id, tenant_id, user_id, family, revoked, rotated, expired */
-	t = tdb_open(r->db, r->a, dbres_int(&old, 0, 1));
+	t = tdb_open(r->db, r->a, old.tenant_id);
 	if (!t)
-		goto out_fail;
+		return -1;
 	r->tdb = t;
-	r->who.tenant_id = dbres_int(&old, 0, 1);
-	r->who.user_id = dbres_int(&old, 0, 2);
-	if (strcmp(dbres_get(&old, 0, 5), "1") == 0) {
+	r->who.tenant_id = old.tenant_id;
+	r->who.user_id = old.user_id;
+	if (old.rotated) {
 		/*
 		 * A rotated token came back: either its owner or a thief
 		 * has a copy.  End every session of that login.
 		 */
-		if (tdb_query(t, &K[TOKEN_REVOKE_FAMILY],
-		              DB_ARGS(DBS(dbres_get(&old, 0, 3))), NULL) < 0 ||
-		    audit_req(r, "refresh_reuse", "user", r->who.user_id, NULL,
+		if (store_token_revoke_family(t, old.family) < 0 ||
+		    req_audit(r, "refresh_reuse", "user", old.user_id, NULL,
 		              NULL) < 0 ||
 		    tdb_commit(t) < 0)
-			goto out_fail;
+			return -1;
 		log_warn("refresh token reused, family revoked tenant=%" PRId64
 		         " user=%" PRId64,
-		         r->who.tenant_id, r->who.user_id);
+		         old.tenant_id, old.user_id);
 		return req_fail(r, 401, "unauthorized",
 		                "the refresh token was already used; every "
 		                "session of this login is now revoked");
 	}
-	if (strcmp(dbres_get(&old, 0, 4), "1") == 0 ||
-	    strcmp(dbres_get(&old, 0, 6), "1") == 0) {
-		db_rollback(r->db);
+	if (old.revoked || old.expired)
 		return req_fail(r, 401, "unauthorized",
 		                "the refresh token has expired or was revoked");
-	}
-	if (tdb_query(t, &store_user_stmts[USER_GET],
-	              DB_ARGS(DBI(r->who.user_id)), &user) < 0)
-		goto out_fail;
-	/* Columns: id, name, email, role, active, ... */
-	if (user.nrows != 1 || strcmp(dbres_get(&user, 0, 4), "1") != 0) {
-		db_rollback(r->db);
+	rc = store_user_get(t, old.user_id, &user);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !user.active)
 		return req_fail(r, 401, "unauthorized",
 		                "the account is no longer active");
-	}
 	memset(&p, 0, sizeof(p));
-	p.user_id = r->who.user_id;
-	p.tenant_id = r->who.tenant_id;
-	p.role = role_parse(dbres_get(&user, 0, 3));
-	if (identity_session_open(t, r->cfg, &p, dbres_get(&old, 0, 3),
-	                          dbres_int(&old, 0, 0), r->remote_addr,
-	                          r->user_agent, &s, &new_id) < 0 ||
-	    tdb_query(t, &K[TOKEN_ROTATE],
-	              DB_ARGS(DBI(new_id), DBI(dbres_int(&old, 0, 0))),
-	              NULL) < 0 ||
-	    tdb_commit(t) < 0)
-		goto out_fail;
-	return session_response(r, &s, user_json(&user), 1);
-
-out_fail:
-	db_rollback(r->db);
-	return -1;
+	p.user_id = old.user_id;
+	p.tenant_id = old.tenant_id;
+	p.role = role_parse(user.role);
+	if (identity_session_open(t, r->cfg, &p, old.family, old.id,
+	                          r->remote_addr, r->user_agent, &s,
+	                          &new_id) < 0 ||
+	    store_token_rotate(t, old.id, new_id) < 0 || tdb_commit(t) < 0)
+		return -1;
+	rc = session_response(r, &s, row_json(&user_row, &user), 1);
+	explicit_bzero(&s, sizeof(s));
+	return rc;
 }
 
 int
 auth_logout(struct req *r)
 {
-	const struct stmt_def *K = store_token_stmts;
 	const char *token = r->vals[0].s;
+	struct refresh_token old;
 	unsigned char hash[32];
-	struct dbres old, res;
 	struct tdb *t;
+	int rc;
 
 	/* Logging out with an unknown token changes nothing: still 204. */
 	if (!auth_refresh_valid(token))
 		return req_no_content(r);
 	auth_refresh_hash(token, hash);
-	if (db_begin(r->db) < 0 ||
-	    db_query(r->db, r->a, &K[TOKEN_BY_HASH],
-	             DB_ARGS(DBB(hash, sizeof(hash))), &old) < 0)
-		goto out_fail;
-	if (old.nrows != 1) {
-		db_rollback(r->db);
-		return req_no_content(r);
-	}
-	t = tdb_open(r->db, r->a, dbres_int(&old, 0, 1));
+	if (db_begin(r->db) < 0)
+		return -1;
+	rc = store_token_by_hash(r->db, r->a, hash, &old);
+	if (rc <= 0)
+		return rc < 0 ? -1 : req_no_content(r);
+	t = tdb_open(r->db, r->a, old.tenant_id);
 	if (!t)
-		goto out_fail;
+		return -1;
 	r->tdb = t;
-	r->who.tenant_id = dbres_int(&old, 0, 1);
-	r->who.user_id = dbres_int(&old, 0, 2);
-	if (tdb_query(t, &K[TOKEN_REVOKE], DB_ARGS(DBI(dbres_int(&old, 0, 0))),
-	              &res) < 0)
-		goto out_fail;
-	if (res.affected == 1 &&
-	    audit_req(r, "logout", "user", r->who.user_id, NULL, NULL) < 0)
-		goto out_fail;
-	if (tdb_commit(t) < 0)
-		goto out_fail;
+	r->who.tenant_id = old.tenant_id;
+	r->who.user_id = old.user_id;
+	rc = store_token_revoke(t, old.id);
+	if (rc < 0 ||
+	    (rc == 1 &&
+	     req_audit(r, "logout", "user", old.user_id, NULL, NULL) < 0) ||
+	    tdb_commit(t) < 0)
+		return -1;
 	return req_no_content(r);
+}
 
-out_fail:
-	db_rollback(r->db);
-	return -1;
+/* The user object of me: the caller's users row without its tenant. */
+static cJSON *
+me_user(const struct user_principal *row)
+{
+	struct user u = {
+	    .id = row->id,
+	    .name = row->name,
+	    .email = row->email,
+	    .role = row->role,
+	    .active = row->active,
+	    .last_login_at = row->last_login_at,
+	    .created_at = row->created_at,
+	    .updated_at = row->updated_at,
+	};
+
+	return row_json(&user_row, &u);
 }
 
 int
 auth_me(struct req *r)
 {
 	cJSON *d = cJSON_CreateObject(), *tenant;
-	const struct dbres *row = r->who_row;
+	const struct user_principal *row = r->who_row;
 
+	if (!d)
+		return -1;
 	if (r->who.platform) {
-		struct dbres res;
+		struct platform_admin admin;
 
-		if (db_query(r->db, r->a, &store_platform_stmts[PLATFORM_GET],
-		             DB_ARGS(DBI(r->who.user_id)), &res) < 0 ||
-		    res.nrows != 1) {
+		if (store_platform_get(r->db, r->a, r->who.user_id, &admin) !=
+		    1) {
 			cJSON_Delete(d);
 			return -1;
 		}
-		cJSON_AddItemToObject(d, "user", dbres_row_json(&res, 0, NULL));
+		cJSON_AddItemToObject(d, "user",
+		                      row_json(&platform_admin_row, &admin));
 		cJSON_AddStringToObject(d, "role", "platform");
 		cJSON_AddNullToObject(d, "tenant");
 		return req_data(r, 200, d);
 	}
 	/* The dispatcher already read the user and tenant: no query here. */
-	cJSON_AddItemToObject(d, "user", user_json(row));
+	cJSON_AddItemToObject(d, "user", me_user(row));
 	cJSON_AddStringToObject(d, "role", role_name((enum role)r->who.role));
 	tenant = cJSON_AddObjectToObject(d, "tenant");
 	json_add_int(tenant, "id", r->who.tenant_id);
-	cJSON_AddStringToObject(tenant, "slug", dbres_get(row, 0, 9));
-	cJSON_AddStringToObject(tenant, "name", dbres_get(row, 0, 10));
-	cJSON_AddStringToObject(tenant, "timezone", dbres_get(row, 0, 11));
-	cJSON_AddStringToObject(tenant, "status", dbres_get(row, 0, 12));
+	cJSON_AddStringToObject(tenant, "slug", row->tenant_slug);
+	cJSON_AddStringToObject(tenant, "name", row->tenant_name);
+	cJSON_AddStringToObject(tenant, "timezone", row->tenant_timezone);
+	cJSON_AddStringToObject(tenant, "status", row->tenant_status);
 	return req_data(r, 200, d);
 }

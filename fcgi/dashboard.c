@@ -26,53 +26,40 @@
 #include "billing.h"
 #include "cache.h"
 #include "config.h"
-#include "db.h"
 #include "json.h"
 #include "money.h"
-#include "store/store.h"
+#include "store/customer.h"
+#include "store/payment.h"
+#include "store/ticket.h"
+#include "store/user.h"
 
-static const char *const customer_statuses[] = {
-    "pending", "active", "suspended", "terminated", NULL};
-static const char *const ticket_statuses[] = {"open", "in_progress", "resolved",
-                                              "closed", NULL};
-
-/* {"total": n, status: n...} from a (status, count) result. */
+/* {"total", "pending", "active", "suspended", "terminated"}. */
 static cJSON *
-by_status(const struct dbres *res, const char *const *statuses)
+customer_counts(const struct customer_counts *n)
 {
 	cJSON *o = cJSON_CreateObject();
-	int64_t total = 0;
 
-	for (size_t i = 0; i < res->nrows; i++)
-		total += dbres_int(res, i, 1);
-	json_add_int(o, "total", total);
-	for (size_t s = 0; statuses[s]; s++) {
-		int64_t n = 0;
-
-		for (size_t i = 0; i < res->nrows; i++)
-			if (strcmp(dbres_get(res, i, 0), statuses[s]) == 0)
-				n = dbres_int(res, i, 1);
-		json_add_int(o, statuses[s], n);
-	}
+	json_add_int(o, "total",
+	             n->pending + n->active + n->suspended + n->terminated);
+	json_add_int(o, "pending", n->pending);
+	json_add_int(o, "active", n->active);
+	json_add_int(o, "suspended", n->suspended);
+	json_add_int(o, "terminated", n->terminated);
 	return o;
 }
 
-/*
- * {"total": n, status: n...} from the one row of CUSTOMER_STATUS_COUNTS
- * (its columns in the order of customer_statuses; no row: all zero).
- */
+/* {"total", "open", "in_progress", "resolved", "closed"}. */
 static cJSON *
-customer_counts(const struct dbres *res)
+ticket_counts(const struct ticket_counts *n)
 {
 	cJSON *o = cJSON_CreateObject();
-	int64_t total = 0;
 
-	for (size_t s = 0; customer_statuses[s]; s++)
-		total += res->nrows ? dbres_int(res, 0, s) : 0;
-	json_add_int(o, "total", total);
-	for (size_t s = 0; customer_statuses[s]; s++)
-		json_add_int(o, customer_statuses[s],
-		             res->nrows ? dbres_int(res, 0, s) : 0);
+	json_add_int(o, "total",
+	             n->open + n->in_progress + n->resolved + n->closed);
+	json_add_int(o, "open", n->open);
+	json_add_int(o, "in_progress", n->in_progress);
+	json_add_int(o, "resolved", n->resolved);
+	json_add_int(o, "closed", n->closed);
 	return o;
 }
 
@@ -81,16 +68,14 @@ revenue(struct req *r, const char *today)
 {
 	char prev[BILLING_DATE_LEN], start[BILLING_DATE_LEN];
 	char next[BILLING_DATE_LEN], text[MONEY_STR_MAX];
+	const char *current, *previous;
 	int64_t cur, last, growth;
-	struct dbres res;
 	cJSON *o;
 
 	if (billing_month_bounds(today, prev, start, next) < 0 ||
-	    tdb_query(r->tdb, &store_dashboard_stmts[DASHBOARD_REVENUE],
-	              DB_ARGS(DBS(start), DBS(start), DBS(prev), DBS(next)),
-	              &res) < 0 ||
-	    res.nrows != 1 || money_parse(dbres_get(&res, 0, 0), &cur) < 0 ||
-	    money_parse(dbres_get(&res, 0, 1), &last) < 0)
+	    store_payment_revenue(r->tdb, start, prev, next, &current,
+	                          &previous) < 0 ||
+	    money_parse(current, &cur) < 0 || money_parse(previous, &last) < 0)
 		return NULL;
 	o = cJSON_CreateObject();
 	money_format(cur, text);
@@ -111,8 +96,8 @@ int
 dashboard_stats(struct req *r)
 {
 	char key[64], today[BILLING_DATE_LEN], at[32];
-	int col = r->who_row ? dbres_col(r->who_row, "tenant_timezone") : -1;
-	struct dbres customers, tickets;
+	struct customer_counts customers;
+	struct ticket_counts tickets;
 	time_t now = time(NULL);
 	struct tm tm;
 	struct cache *cache = r->cache;
@@ -128,13 +113,10 @@ dashboard_stats(struct req *r)
 		req_header(r, "X-Cache", "HIT");
 		return req_raw(r, 200, hit);
 	}
-	if (billing_today(col >= 0 ? dbres_get(r->who_row, 0, (size_t)col)
-	                           : NULL,
-	                  now, today) < 0 ||
-	    tdb_query(r->tdb, &store_customer_stmts[CUSTOMER_STATUS_COUNTS],
-	              DB_NOARGS, &customers) < 0 ||
-	    tdb_query(r->tdb, &store_dashboard_stmts[DASHBOARD_TICKETS],
-	              DB_NOARGS, &tickets) < 0)
+	if (billing_today(r->who_row ? r->who_row->tenant_timezone : NULL, now,
+	                  today) < 0 ||
+	    store_customer_counts(r->tdb, &customers) < 0 ||
+	    store_ticket_counts(r->tdb, &tickets) < 0)
 		return -1;
 	rev = revenue(r, today);
 	if (!rev)
@@ -142,8 +124,7 @@ dashboard_stats(struct req *r)
 	d = cJSON_CreateObject();
 	cJSON_AddItemToObject(d, "customers", customer_counts(&customers));
 	cJSON_AddItemToObject(d, "revenue", rev);
-	cJSON_AddItemToObject(d, "tickets",
-	                      by_status(&tickets, ticket_statuses));
+	cJSON_AddItemToObject(d, "tickets", ticket_counts(&tickets));
 	/* XXX zeros until the monitoring issue stores usage samples. */
 	bw = cJSON_AddObjectToObject(d, "bandwidth");
 	json_add_int(bw, "capacity_kbps", 0);

@@ -9,7 +9,7 @@
  *
  * POST /devices/{id}/check probes the device now (lib/probe.h: an ICMP
  * echo where the kernel allows unprivileged ones, then a TCP connect to
- * port) and records the result through store_device_record_check(): the
+ * port) and records the result through devcheck_record() (lib/devcheck.h): the
  * same path rtrw-monitor devices takes.
  *
  * What depends on a device: other live devices naming it as their
@@ -26,14 +26,13 @@
 
 #include "alerts.h"
 #include "arena.h"
-#include "audit.h"
-#include "config.h"
 #include "crypto.h"
-#include "db.h"
+#include "devcheck.h"
 #include "fields.h"
 #include "json.h"
 #include "probe.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/device.h"
 
 #define SECRET_MAX       200
 #define CHECK_TIMEOUT_MS 2000
@@ -71,86 +70,91 @@ const struct field device_update_fields[] = {
 };
 /* clang-format on */
 enum {
-	D_NAME,
-	D_TYPE,
-	D_IP,
-	D_PORT,
-	D_LOCATION,
-	D_USERNAME,
-	D_PASSWORD,
-	D_SNMP,
-	D_UPLINK
+	DEVICE_F_NAME,
+	DEVICE_F_TYPE,
+	DEVICE_F_IP,
+	DEVICE_F_PORT,
+	DEVICE_F_LOCATION,
+	DEVICE_F_USERNAME,
+	DEVICE_F_PASSWORD,
+	DEVICE_F_SNMP,
+	DEVICE_F_UPLINK,
 };
 
-/* The orders of lib/store/device.c, in the same order. */
-static const char *const device_sorts[] = {
-    "name", "-name", "created_at", "-created_at", "status", "-last_seen", NULL,
+/* clang-format off */
+static const struct filter_def device_filters[] = {
+	FILTER_ENUM_(struct device_filter, type, device_types,
+	             "only devices of this type"),
+	FILTER_ENUM_(struct device_filter, status, device_statuses,
+	             "only devices with this status"),
+	FILTER_TEXT_(struct device_filter, location, 200,
+	             "only devices at this location (exact)"),
+	FILTER_END
 };
+/* clang-format on */
 
-/* Columns of DEVICE_COLS used here. */
-enum { COL_ID, COL_NAME, COL_TYPE, COL_IP, COL_PORT };
-
-static int
-not_found(struct req *r)
-{
-	return req_fail(r, 404, "not_found", "device not found");
-}
+const struct list_spec device_list_spec = {
+    .store = &store_device_list,
+    .filters = device_filters,
+};
 
 /*
  * Checks uplink for device id (0 while creating): it must be another
- * live device of the tenant and must not hang off id itself.  1 fine, 0
- * after a 422, -1 on error.
+ * live device of the tenant and must not hang off id itself.  0 fine,
+ * -1 after a 422 or on error.
  */
 static int
 uplink_ok(struct req *r, int64_t id, int64_t uplink)
 {
-	const struct stmt_def *D = store_device_stmts;
-	struct dbres res;
-	int64_t cur = uplink;
+	int64_t cur = uplink, next;
+	int rc;
 
-	if (uplink == id) {
-		req_invalid(r, "uplink_id", "must not be the device itself");
-		return 0;
-	}
+	if (uplink == id)
+		return req_invalid(r, "uplink_id",
+		                   "must not be the device itself");
 	for (int depth = 0; cur; depth++) {
-		if (depth >= UPLINK_DEPTH_MAX || (id && cur == id)) {
-			req_invalid(r, "uplink_id",
-			            "would make a loop in the network tree");
-			return 0;
-		}
-		if (tdb_query(r->tdb, &D[DEVICE_UPLINK_OF], DB_ARGS(DBI(cur)),
-		              &res) < 0)
+		if (depth >= UPLINK_DEPTH_MAX || (id && cur == id))
+			return req_invalid(r, "uplink_id",
+			                   "would make a loop in the network "
+			                   "tree");
+		rc = store_device_uplink_of(r->tdb, cur, &next);
+		if (rc < 0)
 			return -1;
-		if (res.nrows != 1) {
-			if (cur == uplink) {
-				req_invalid(r, "uplink_id",
-				            "must be a device of this tenant");
-				return 0;
-			}
+		if (rc == 0) {
+			if (cur == uplink)
+				return req_invalid(
+				    r, "uplink_id",
+				    "must be a device of this tenant");
 			break;
 		}
-		cur = dbres_int(&res, 0, 0);
+		cur = next;
 	}
-	return 1;
+	return 0;
 }
 
 /*
  * Seals and stores the secrets present in the request for device id;
- * adds their names to changed.  0 or -1.
+ * adds their names to changed.  The sealed bytes are wiped whatever
+ * happens.  0 or -1.
  */
 static int
 store_secrets(struct req *r, int64_t id, cJSON *changed)
 {
 	static const char *const names[] = {"password", "snmp_community"};
-	const struct fval *v[2] = {&r->vals[D_PASSWORD], &r->vals[D_SNMP]};
+	const struct fval *v[2] = {&r->vals[DEVICE_F_PASSWORD],
+	                           &r->vals[DEVICE_F_SNMP]};
 	unsigned char sealed[2][SECRET_MAX * 4 + CRYPTO_OVERHEAD];
-	long len[2] = {0, 0};
+	struct device_secrets s = {0};
+	struct bytes *out[2] = {&s.password, &s.community};
 	int rc = -1;
 
 	if (!v[0]->present && !v[1]->present)
 		return 0;
+	s.set_password = v[0]->present;
+	s.set_community = v[1]->present;
 	for (int i = 0; i < 2; i++) {
 		char aad[96];
+		long n;
 
 		if (!v[i]->present)
 			continue;
@@ -159,223 +163,158 @@ store_secrets(struct req *r, int64_t id, cJSON *changed)
 			continue;
 		snprintf(aad, sizeof(aad), "device:%" PRId64 ":%" PRId64 ":%s",
 		         tdb_tenant(r->tdb), id, names[i]);
-		len[i] = crypto_seal(r->cfg, aad, v[i]->s, v[i]->len, sealed[i],
-		                     sizeof(sealed[i]));
-		if (len[i] < 0)
+		n = crypto_seal(r->cfg, aad, v[i]->s, v[i]->len, sealed[i],
+		                sizeof(sealed[i]));
+		if (n < 0)
 			goto out_wipe;
+		out[i]->p = sealed[i];
+		out[i]->n = (size_t)n;
 	}
-	rc = tdb_query(
-	    r->tdb, &store_device_stmts[DEVICE_SET_SECRETS],
-	    DB_ARGS(DBI(v[0]->present),
-	            len[0] > 0 ? DBB(sealed[0], (size_t)len[0]) : DBNULL('b'),
-	            DBI(v[1]->present),
-	            len[1] > 0 ? DBB(sealed[1], (size_t)len[1]) : DBNULL('b'),
-	            DBI(id)),
-	    NULL);
+	rc = store_device_set_secrets(r->tdb, id, &s);
 out_wipe:
 	explicit_bzero(sealed, sizeof(sealed));
 	return rc;
 }
 
+/* The device as JSON with the names of the credentials a change set. */
+static cJSON *
+audit_view(struct req *r, const struct device *d, cJSON *changed)
+{
+	cJSON *v = json_own(r->a, row_json(&device_row, d));
+
+	if (v && changed)
+		cJSON_AddItemReferenceToObject(v, "credentials_changed",
+		                               changed);
+	return v;
+}
+
+/* Lays the request's fields over d (null clears a nullable value). */
+static void
+device_apply(struct device *d, const struct fval *v)
+{
+	if (v[DEVICE_F_NAME].present)
+		d->name = v[DEVICE_F_NAME].s;
+	if (v[DEVICE_F_TYPE].present)
+		d->type = v[DEVICE_F_TYPE].s;
+	if (v[DEVICE_F_IP].present)
+		d->ip_address = v[DEVICE_F_IP].s;
+	if (v[DEVICE_F_PORT].present)
+		d->port = v[DEVICE_F_PORT].is_null ? 0 : v[DEVICE_F_PORT].i;
+	if (v[DEVICE_F_LOCATION].present)
+		d->location = fval_str(&v[DEVICE_F_LOCATION]);
+	if (v[DEVICE_F_USERNAME].present)
+		d->username = fval_str(&v[DEVICE_F_USERNAME]);
+	if (v[DEVICE_F_UPLINK].present)
+		d->uplink_id =
+		    v[DEVICE_F_UPLINK].is_null ? 0 : v[DEVICE_F_UPLINK].i;
+}
+
 int
 devices_list(struct req *r)
 {
-	const struct stmt_def *D = store_device_stmts;
-	const char *type, *status, *location;
-	int64_t page, per_page;
-	struct dbres rows, count;
-	size_t sort;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, device_sorts, &sort) < 0 ||
-	    req_param_enum(r, "type", device_types, &type) < 0 ||
-	    req_param_enum(r, "status", device_statuses, &status) < 0)
-		return -1;
-	location = req_param(r, "location");
-#define FILTER_ARGS                                                            \
-	DBS(type), DBS(type), DBS(status), DBS(status), DBS(location),         \
-	    DBS(location)
-	if (tdb_query_order(
-	        r->tdb, &D[DEVICE_LIST], sort,
-	        DB_ARGS(FILTER_ARGS, DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &D[DEVICE_COUNT], DB_ARGS(FILTER_ARGS), &count) <
-	        0)
-		return -1;
-#undef FILTER_ARGS
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &device_list_spec);
 }
 
 int
 devices_get(struct req *r)
 {
-	return req_get_one(r, &store_device_stmts[DEVICE_GET], NULL,
-	                   "device not found");
+	struct device d;
+
+	if (req_found(r, store_device_get(r->tdb, r->ids[0], &d), "device") < 0)
+		return -1;
+	return reply_row(r, 200, &device_row, &d);
 }
 
 int
 devices_create(struct req *r)
 {
-	const struct stmt_def *D = store_device_stmts;
-	const struct fval *v = r->vals;
-	int64_t uplink =
-	    v[D_UPLINK].present && !v[D_UPLINK].is_null ? v[D_UPLINK].i : 0;
-	struct dbres res, row;
+	struct device d = {0}, after;
 	cJSON *new, *changed;
 	int64_t id;
 
-	if (tdb_begin(r->tdb) < 0)
+	device_apply(&d, r->vals);
+	if (tdb_begin(r->tdb) < 0 ||
+	    (d.uplink_id && uplink_ok(r, 0, d.uplink_id) < 0) ||
+	    store_device_insert(r->tdb, &d, &id) < 0)
 		return -1;
-	if (uplink && uplink_ok(r, 0, uplink) <= 0) {
-		tdb_rollback(r->tdb);
-		return -1;
-	}
-	if (tdb_query(r->tdb, &D[DEVICE_INSERT],
-	              DB_ARGS(DBS(v[D_NAME].s), DBS(v[D_TYPE].s),
-	                      DBS(v[D_IP].s),
-	                      DBI(v[D_PORT].present && !v[D_PORT].is_null
-	                              ? v[D_PORT].i
-	                              : 0),
-	                      DBS(fval_str(&v[D_LOCATION])),
-	                      DBS(fval_str(&v[D_USERNAME])), DBI(uplink)),
-	              &res) < 0)
-		goto out_fail;
-	id = (int64_t)res.insert_id;
 	changed = json_own(r->a, cJSON_CreateArray());
 	if (!changed || store_secrets(r, id, changed) < 0 ||
-	    tdb_query(r->tdb, &D[DEVICE_GET], DB_ARGS(DBI(id)), &row) < 0 ||
-	    row.nrows != 1)
-		goto out_fail;
-	new = json_own(r->a, dbres_row_json(&row, 0, NULL));
-	if (!new)
-		goto out_fail;
-	cJSON_AddItemReferenceToObject(new, "credentials_changed", changed);
-	if (audit_req(r, "create", "device", id, NULL, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&row, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    store_device_get(r->tdb, id, &after) != 1 ||
+	    !(new = audit_view(r, &after, changed)) ||
+	    req_audit(r, "create", "device", id, NULL, new) < 0)
+		return -1;
+	return reply_commit(r, 201, &device_row, &after);
 }
 
 int
 devices_update(struct req *r)
 {
-	const struct stmt_def *D = store_device_stmts;
-	const struct fval *v = r->vals;
 	int64_t id = r->ids[0];
-	int64_t uplink =
-	    v[D_UPLINK].present && !v[D_UPLINK].is_null ? v[D_UPLINK].i : 0;
-	struct dbres before, after;
+	struct device before, d, after;
 	cJSON *old, *new, *changed;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_device_lock(r->tdb, id, &before), "device") < 0)
 		return -1;
-	if (tdb_query(r->tdb, &D[DEVICE_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	if (uplink && uplink_ok(r, id, uplink) <= 0) {
-		tdb_rollback(r->tdb);
+	d = before;
+	device_apply(&d, r->vals);
+	if (r->vals[DEVICE_F_UPLINK].present && d.uplink_id &&
+	    uplink_ok(r, id, d.uplink_id) < 0)
 		return -1;
-	}
 	changed = json_own(r->a, cJSON_CreateArray());
-	if (!changed ||
-	    tdb_query(
-	        r->tdb, &D[DEVICE_UPDATE],
-	        DB_ARGS(
-	            DBS(fval_str(&v[D_NAME])), DBS(fval_str(&v[D_TYPE])),
-	            DBS(fval_str(&v[D_IP])), DBI(v[D_PORT].present),
-	            DBI(v[D_PORT].present && !v[D_PORT].is_null ? v[D_PORT].i
-	                                                        : 0),
-	            DBI(v[D_LOCATION].present), DBS(fval_str(&v[D_LOCATION])),
-	            DBI(v[D_USERNAME].present), DBS(fval_str(&v[D_USERNAME])),
-	            DBI(v[D_UPLINK].present), DBI(uplink), DBI(id)),
-	        NULL) < 0 ||
+	if (!changed || store_device_update(r->tdb, &d) < 0 ||
 	    store_secrets(r, id, changed) < 0 ||
-	    tdb_query(r->tdb, &D[DEVICE_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
-	if (!old || !new)
-		goto out_fail;
-	cJSON_AddItemReferenceToObject(new, "credentials_changed", changed);
-	if (audit_req(r, "update", "device", id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    store_device_get(r->tdb, id, &after) != 1 ||
+	    !(old = audit_view(r, &before, NULL)) ||
+	    !(new = audit_view(r, &after, changed)) ||
+	    req_audit(r, "update", "device", id, old, new) < 0)
+		return -1;
+	return reply_commit(r, 200, &device_row, &after);
 }
 
 int
 devices_delete(struct req *r)
 {
-	const struct stmt_def *D = store_device_stmts;
-	int64_t id = r->ids[0];
-	struct dbres before, users;
+	int64_t id = r->ids[0], users;
+	struct device before;
 	char subject[24];
-	cJSON *old;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_device_lock(r->tdb, id, &before), "device") <
+	        0 ||
+	    store_device_dependants(r->tdb, id, &users) < 0)
 		return -1;
-	if (tdb_query(r->tdb, &D[DEVICE_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0 ||
-	    (before.nrows == 1 && tdb_query(r->tdb, &D[DEVICE_IN_USE],
-	                                    DB_ARGS(DBI(id)), &users) < 0))
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	if (dbres_int(&users, 0, 0) > 0) {
-		tdb_rollback(r->tdb);
+	if (users > 0)
 		return req_fail(r, 409, "in_use",
 		                arena_printf(r->a,
 		                             "%" PRId64 " other device(s) use "
 		                             "this device as their uplink; "
 		                             "move them first",
-		                             dbres_int(&users, 0, 0)));
-	}
+		                             users));
 	snprintf(subject, sizeof(subject), "%" PRId64, id);
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	if (!old ||
-	    tdb_query(r->tdb, &D[DEVICE_DELETE], DB_ARGS(DBI(id)), NULL) < 0 ||
+	if (store_device_delete(r->tdb, id) < 0 ||
 	    alert_resolve(r->tdb, "device_offline", "device", subject) < 0 ||
-	    audit_req(r, "delete", "device", id, old, NULL) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_no_content(r);
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    req_record(r, "delete", "device", id, &device_row, &before, NULL,
+	               NULL) < 0)
+		return -1;
+	return reply_commit(r, 204, NULL, NULL);
 }
 
 int
 devices_check(struct req *r)
 {
 	struct probe_target t;
-	struct dbres res, after;
+	struct device d, after;
 	enum device_state st;
 	cJSON *probe, *out;
 	int rc;
 
-	if (tdb_query(r->tdb, &store_device_stmts[DEVICE_GET],
-	              DB_ARGS(DBI(r->ids[0])), &res) < 0)
+	if (req_found(r, store_device_get(r->tdb, r->ids[0], &d), "device") < 0)
 		return -1;
-	if (res.nrows != 1)
-		return not_found(r);
 	/* The probe runs outside any transaction: it may take seconds. */
 	memset(&t, 0, sizeof(t));
-	t.host = dbres_get(&res, 0, COL_IP);
-	t.port = (int)dbres_int(&res, 0, COL_PORT);
+	t.host = d.ip_address;
+	t.port = (int)d.port;
 	if (probe_run(&t, 1, 1, CHECK_TIMEOUT_MS) < 0)
 		return -1;
 	st = t.verdict == PROBE_ONLINE    ? DEVICE_ONLINE
@@ -390,14 +329,11 @@ devices_check(struct req *r)
 		json_add_int(probe, "icmp_ms", t.icmp_ms);
 	if (t.tcp_ms >= 0)
 		json_add_int(probe, "tcp_ms", t.tcp_ms);
-	rc = store_device_record_check(r->tdb, r->ids[0], st, r->who.user_id,
-	                               r->remote_addr, r->user_agent, probe,
-	                               &after);
-	if (rc < 0)
+	rc = devcheck_record(r->tdb, r->ids[0], st, r->who.user_id,
+	                     r->remote_addr, r->user_agent, probe, &after);
+	if (req_found(r, rc, "device") < 0)
 		return -1;
-	if (rc == 0)
-		return not_found(r);
-	out = dbres_row_json(&after, 0, NULL);
+	out = row_json(&device_row, &after);
 	if (out)
 		cJSON_AddItemToObject(out, "check", cJSON_Duplicate(probe, 1));
 	return req_data(r, 200, out);

@@ -5,13 +5,13 @@
 #include "routes.h"
 
 #include "cache.h"
-#include "db.h"
 #include "http.h"
+#include "store/shared.h"
 
 int
 health_get(struct req *r)
 {
-	int db_ok = r->db && db_ping(r->db, r->a) == 0;
+	int db_ok = r->db && store_health_ping(r->db, r->a) == 0;
 	int cache_ok = r->cache && cache_ping(r->cache) == 0;
 
 	if (db_ok && cache_ok)

@@ -21,11 +21,10 @@
 
 #include "alerts.h"
 #include "arena.h"
-#include "audit.h"
-#include "db.h"
 #include "fields.h"
 #include "json.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/inventory.h"
 
 #define QTY_MAX 1000000000
 
@@ -54,64 +53,86 @@ const struct field inventory_update_fields[] = {
 	{ "notes",        FT_STRING, 0, 5000,    F_TEXT | F_NULLABLE, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { F_NAME, F_TYPE, F_QTY, F_UNIT, F_MIN, F_LOCATION, F_NOTES };
+enum {
+	INVENTORY_F_NAME,
+	INVENTORY_F_TYPE,
+	INVENTORY_F_QTY,
+	INVENTORY_F_UNIT,
+	INVENTORY_F_MIN,
+	INVENTORY_F_LOCATION,
+	INVENTORY_F_NOTES,
+};
 
 const struct field inventory_adjust_fields[] = {
 	{ "delta",  FT_INT,    -QTY_MAX, QTY_MAX, F_REQUIRED, NULL },
 	{ "reason", FT_STRING, 1, 500,            F_REQUIRED | F_TEXT, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { A_DELTA, A_REASON };
+enum { INVENTORY_A_DELTA, INVENTORY_A_REASON };
 /* clang-format on */
 
-/* The orders of lib/store/inventory.c, in the same order. */
-static const char *const inventory_sorts[] = {
-    "name",       "-name",       "quantity", "-quantity",
-    "created_at", "-created_at", "location", NULL,
+/* clang-format off */
+static const struct filter_def inventory_filters[] = {
+	FILTER_ENUM_(struct inventory_filter, type, inventory_types,
+	             "only items of this type"),
+	FILTER_TEXT_(struct inventory_filter, location, 200,
+	             "only items at this location (exact)"),
+	FILTER_BOOL_(struct inventory_filter, low_stock,
+	             "true: only items at or below their minimum"),
+	FILTER_END
+};
+/* clang-format on */
+
+const struct list_spec inventory_list_spec = {
+    .store = &store_inventory_list,
+    .filters = inventory_filters,
 };
 
-/* Columns of INVENTORY_COLS. */
-enum { COL_ID, COL_NAME, COL_TYPE, COL_QTY, COL_UNIT, COL_MIN };
-
 static int
-not_found(struct req *r)
+item_exists(struct tdb *t, int64_t id)
 {
-	return req_fail(r, 404, "not_found", "inventory item not found");
+	struct inventory_item it;
+
+	return store_inventory_get(t, id, &it);
 }
 
+const struct list_spec inventory_movement_list_spec = {
+    .store = &store_inventory_movement_list,
+    .parent_get = item_exists,
+    .parent_off = offsetof(struct inventory_movement_filter, inventory_id),
+    .parent_what = "inventory item",
+};
+
 /*
- * Raises or resolves the low_stock alert of item id after a change from
- * (oldq, oldmin) to the values in row; was_known is 0 on create.
+ * Raises or resolves the low_stock alert of item it after a change from
+ * (oldq, oldmin); was_known is 0 on create.
  */
 static int
-stock_alert(struct req *r, const struct dbres *row, int was_known, int64_t oldq,
-            int64_t oldmin)
+stock_alert(struct req *r, const struct inventory_item *it, int was_known,
+            int64_t oldq, int64_t oldmin)
 {
-	int64_t id = dbres_int(row, 0, COL_ID);
-	int64_t q = dbres_int(row, 0, COL_QTY),
-	        min = dbres_int(row, 0, COL_MIN);
 	int was_low = was_known && oldmin > 0 && oldq <= oldmin;
-	int is_low = min > 0 && q <= min;
+	int is_low = it->min_quantity > 0 && it->quantity <= it->min_quantity;
 	char subject[24];
 	cJSON *d;
 
-	snprintf(subject, sizeof(subject), "%" PRId64, id);
+	snprintf(subject, sizeof(subject), "%" PRId64, it->id);
 	if (is_low && !was_low) {
 		d = json_own(r->a, cJSON_CreateObject());
 		if (!d)
 			return -1;
-		json_add_int(d, "inventory_id", id);
-		cJSON_AddStringToObject(d, "name", dbres_get(row, 0, COL_NAME));
-		json_add_int(d, "quantity", q);
-		json_add_int(d, "min_quantity", min);
-		cJSON_AddStringToObject(d, "unit", dbres_get(row, 0, COL_UNIT));
+		json_add_int(d, "inventory_id", it->id);
+		cJSON_AddStringToObject(d, "name", it->name);
+		json_add_int(d, "quantity", it->quantity);
+		json_add_int(d, "min_quantity", it->min_quantity);
+		cJSON_AddStringToObject(d, "unit", it->unit);
 		return alert_raise(
 		           r->tdb, "low_stock", "inventory", subject,
 		           arena_printf(r->a,
 		                        "stock of \"%s\" is low: %" PRId64
 		                        " %s left (minimum %" PRId64 ")",
-		                        dbres_get(row, 0, COL_NAME), q,
-		                        dbres_get(row, 0, COL_UNIT), min),
+		                        it->name, it->quantity, it->unit,
+		                        it->min_quantity),
 		           d) < 0
 		           ? -1
 		           : 0;
@@ -129,236 +150,166 @@ static int
 movement(struct req *r, int64_t id, int64_t before, int64_t after,
          const char *reason)
 {
-	return tdb_query(r->tdb, &store_inventory_stmts[INVENTORY_MOVE_INSERT],
-	                 DB_ARGS(DBI(id), DBI(after - before), DBI(before),
-	                         DBI(after), DBS(reason), DBI(r->who.user_id)),
-	                 NULL);
+	struct inventory_movement m = {.inventory_id = id,
+	                               .delta = after - before,
+	                               .quantity_before = before,
+	                               .quantity_after = after,
+	                               .reason = reason,
+	                               .user_id = r->who.user_id};
+
+	return store_inventory_move(r->tdb, &m);
 }
 
 int
 inventory_list(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
-	const char *type, *location;
-	int64_t page, per_page;
-	struct dbres rows, count;
-	size_t sort;
-	int low;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, inventory_sorts, &sort) < 0 ||
-	    req_param_enum(r, "type", inventory_types, &type) < 0 ||
-	    req_param_bool(r, "low_stock", &low) < 0)
-		return -1;
-	location = req_param(r, "location");
-#define FILTER_ARGS                                                            \
-	DBS(type), DBS(type), DBS(location), DBS(location),                    \
-	    low == 1 ? DBI(1) : DBNULL('i')
-	if (tdb_query_order(
-	        r->tdb, &I[INVENTORY_LIST], sort,
-	        DB_ARGS(FILTER_ARGS, DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &I[INVENTORY_COUNT], DB_ARGS(FILTER_ARGS),
-	              &count) < 0)
-		return -1;
-#undef FILTER_ARGS
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &inventory_list_spec);
 }
 
 int
 inventory_get(struct req *r)
 {
-	return req_get_one(r, &store_inventory_stmts[INVENTORY_GET], NULL,
-	                   "inventory item not found");
+	struct inventory_item it;
+
+	if (req_found(r, store_inventory_get(r->tdb, r->ids[0], &it),
+	              "inventory item") < 0)
+		return -1;
+	return reply_row(r, 200, &inventory_row, &it);
 }
 
 int
 inventory_create(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
 	const struct fval *v = r->vals;
-	struct dbres res, row;
+	struct inventory_item it = {0}, after;
 	int64_t id;
-	cJSON *new;
 
-	if (tdb_begin(r->tdb) < 0)
+	it.name = v[INVENTORY_F_NAME].s;
+	it.type = v[INVENTORY_F_TYPE].s;
+	it.quantity = v[INVENTORY_F_QTY].i;
+	it.unit = fval_str(&v[INVENTORY_F_UNIT]);
+	it.min_quantity = v[INVENTORY_F_MIN].present ? v[INVENTORY_F_MIN].i : 0;
+	it.location = fval_str(&v[INVENTORY_F_LOCATION]);
+	it.notes = fval_str(&v[INVENTORY_F_NOTES]);
+	if (tdb_begin(r->tdb) < 0 ||
+	    store_inventory_insert(r->tdb, &it, &id) < 0 ||
+	    store_inventory_get(r->tdb, id, &after) != 1 ||
+	    movement(r, id, 0, it.quantity, "initial stock") < 0 ||
+	    stock_alert(r, &after, 0, 0, 0) < 0 ||
+	    req_record(r, "create", "inventory", id, &inventory_row, NULL,
+	               &after, NULL) < 0)
 		return -1;
-	if (tdb_query(r->tdb, &I[INVENTORY_INSERT],
-	              DB_ARGS(DBS(v[F_NAME].s), DBS(v[F_TYPE].s),
-	                      DBI(v[F_QTY].i), DBS(fval_str(&v[F_UNIT])),
-	                      DBI(v[F_MIN].present ? v[F_MIN].i : 0),
-	                      DBS(fval_str(&v[F_LOCATION])),
-	                      DBS(fval_str(&v[F_NOTES]))),
-	              &res) < 0)
-		goto out_fail;
-	id = (int64_t)res.insert_id;
-	if (tdb_query(r->tdb, &I[INVENTORY_GET], DB_ARGS(DBI(id)), &row) < 0 ||
-	    row.nrows != 1)
-		goto out_fail;
-	new = json_own(r->a, dbres_row_json(&row, 0, NULL));
-	if (!new || movement(r, id, 0, v[F_QTY].i, "initial stock") < 0 ||
-	    stock_alert(r, &row, 0, 0, 0) < 0 ||
-	    audit_req(r, "create", "inventory", id, NULL, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&row, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	return reply_commit(r, 201, &inventory_row, &after);
 }
 
 int
 inventory_update(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
 	const struct fval *v = r->vals;
-	int64_t id = r->ids[0], oldq, oldmin;
-	struct dbres before, after;
-	cJSON *old, *new;
+	int64_t id = r->ids[0];
+	struct inventory_item before, it, after;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_inventory_lock(r->tdb, id, &before),
+	              "inventory item") < 0)
 		return -1;
-	if (tdb_query(r->tdb, &I[INVENTORY_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	oldq = dbres_int(&before, 0, COL_QTY);
-	oldmin = dbres_int(&before, 0, COL_MIN);
-	if (tdb_query(
-	        r->tdb, &I[INVENTORY_UPDATE],
-	        DB_ARGS(DBS(fval_str(&v[F_NAME])), DBS(fval_str(&v[F_TYPE])),
-	                v[F_QTY].present ? DBI(v[F_QTY].i) : DBNULL('i'),
-	                DBS(fval_str(&v[F_UNIT])),
-	                v[F_MIN].present ? DBI(v[F_MIN].i) : DBNULL('i'),
-	                DBI(v[F_LOCATION].present),
-	                DBS(fval_str(&v[F_LOCATION])), DBI(v[F_NOTES].present),
-	                DBS(fval_str(&v[F_NOTES])), DBI(id)),
-	        NULL) < 0 ||
-	    tdb_query(r->tdb, &I[INVENTORY_GET], DB_ARGS(DBI(id)), &after) <
+	it = before;
+	if (v[INVENTORY_F_NAME].present)
+		it.name = v[INVENTORY_F_NAME].s;
+	if (v[INVENTORY_F_TYPE].present)
+		it.type = v[INVENTORY_F_TYPE].s;
+	if (v[INVENTORY_F_QTY].present)
+		it.quantity = v[INVENTORY_F_QTY].i;
+	if (v[INVENTORY_F_UNIT].present)
+		it.unit = v[INVENTORY_F_UNIT].s;
+	if (v[INVENTORY_F_MIN].present)
+		it.min_quantity = v[INVENTORY_F_MIN].i;
+	if (v[INVENTORY_F_LOCATION].present)
+		it.location = fval_str(&v[INVENTORY_F_LOCATION]);
+	if (v[INVENTORY_F_NOTES].present)
+		it.notes = fval_str(&v[INVENTORY_F_NOTES]);
+	if (store_inventory_update(r->tdb, &it) < 0 ||
+	    store_inventory_get(r->tdb, id, &after) != 1)
+		return -1;
+	if (after.quantity != before.quantity &&
+	    movement(r, id, before.quantity, after.quantity,
+	             "stock count (update)") < 0)
+		return -1;
+	if (stock_alert(r, &after, 1, before.quantity, before.min_quantity) <
 	        0 ||
-	    after.nrows != 1)
-		goto out_fail;
-	if (v[F_QTY].present && v[F_QTY].i != oldq &&
-	    movement(r, id, oldq, v[F_QTY].i, "stock count (update)") < 0)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
-	if (!old || !new || stock_alert(r, &after, 1, oldq, oldmin) < 0 ||
-	    audit_req(r, "update", "inventory", id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    req_record(r, "update", "inventory", id, &inventory_row, &before,
+	               &after, NULL) < 0)
+		return -1;
+	return reply_commit(r, 200, &inventory_row, &after);
 }
 
 int
 inventory_adjust(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
 	const struct fval *v = r->vals;
-	int64_t id = r->ids[0], delta = v[A_DELTA].i, oldq, oldmin, newq;
-	struct dbres before, after;
+	int64_t id = r->ids[0], delta = v[INVENTORY_A_DELTA].i, newq;
+	struct inventory_item before, it, after;
 	cJSON *old, *new;
 
-	if (delta == 0) {
+	if (delta == 0)
 		return req_invalid(r, "delta", "must not be zero");
-	}
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_inventory_lock(r->tdb, id, &before),
+	              "inventory item") < 0)
 		return -1;
-	if (tdb_query(r->tdb, &I[INVENTORY_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	oldq = dbres_int(&before, 0, COL_QTY);
-	oldmin = dbres_int(&before, 0, COL_MIN);
-	newq = oldq + delta;
-	if (newq < 0 || newq > QTY_MAX) {
-		tdb_rollback(r->tdb);
+	newq = before.quantity + delta;
+	if (newq < 0 || newq > QTY_MAX)
 		return req_invalid(r, "delta",
 		                   newq < 0
 		                       ? arena_printf(r->a,
 		                                      "would make the quantity "
 		                                      "negative: only %" PRId64
 		                                      " in stock",
-		                                      oldq)
+		                                      before.quantity)
 		                       : "would make the quantity too large");
-	}
-	if (tdb_query(r->tdb, &I[INVENTORY_UPDATE],
-	              DB_ARGS(DBNULL('s'), DBNULL('s'), DBI(newq), DBNULL('s'),
-	                      DBNULL('i'), DBI(0), DBNULL('s'), DBI(0),
-	                      DBNULL('s'), DBI(id)),
-	              NULL) < 0 ||
-	    movement(r, id, oldq, newq, v[A_REASON].s) < 0 ||
-	    tdb_query(r->tdb, &I[INVENTORY_GET], DB_ARGS(DBI(id)), &after) <
+	it = before;
+	it.quantity = newq;
+	if (store_inventory_update(r->tdb, &it) < 0 ||
+	    movement(r, id, before.quantity, newq, v[INVENTORY_A_REASON].s) <
 	        0 ||
-	    after.nrows != 1)
-		goto out_fail;
+	    store_inventory_get(r->tdb, id, &after) != 1)
+		return -1;
 	old = json_own(r->a, cJSON_CreateObject());
 	new = json_own(r->a, cJSON_CreateObject());
 	if (!old || !new)
-		goto out_fail;
-	json_add_int(old, "quantity", oldq);
+		return -1;
+	json_add_int(old, "quantity", before.quantity);
 	json_add_int(new, "quantity", newq);
 	json_add_int(new, "delta", delta);
-	cJSON_AddStringToObject(new, "reason", v[A_REASON].s);
-	if (stock_alert(r, &after, 1, oldq, oldmin) < 0 ||
-	    audit_req(r, "adjust", "inventory", id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	cJSON_AddStringToObject(new, "reason", v[INVENTORY_A_REASON].s);
+	if (stock_alert(r, &after, 1, before.quantity, before.min_quantity) <
+	        0 ||
+	    req_audit(r, "adjust", "inventory", id, old, new) < 0)
+		return -1;
+	return reply_commit(r, 200, &inventory_row, &after);
 }
 
 int
 inventory_delete(struct req *r)
 {
-	const struct stmt_def *I = store_inventory_stmts;
 	int64_t id = r->ids[0];
-	struct dbres before;
+	struct inventory_item before;
 	char subject[24];
-	cJSON *old;
 
-	if (tdb_begin(r->tdb) < 0)
-		return -1;
-	if (tdb_query(r->tdb, &I[INVENTORY_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
 	snprintf(subject, sizeof(subject), "%" PRId64, id);
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	if (!old ||
-	    tdb_query(r->tdb, &I[INVENTORY_DELETE], DB_ARGS(DBI(id)), NULL) <
-	        0 ||
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_inventory_lock(r->tdb, id, &before),
+	              "inventory item") < 0 ||
+	    store_inventory_delete(r->tdb, id) < 0 ||
 	    alert_resolve(r->tdb, "low_stock", "inventory", subject) < 0 ||
-	    audit_req(r, "delete", "inventory", id, old, NULL) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_no_content(r);
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    req_record(r, "delete", "inventory", id, &inventory_row, &before,
+	               NULL, NULL) < 0)
+		return -1;
+	return reply_commit(r, 204, NULL, NULL);
 }
 
 int
 inventory_movements_list(struct req *r)
 {
-	const struct stmt_def *S = store_inventory_stmts;
-
-	return req_child_list(r, &S[INVENTORY_GET], &S[INVENTORY_MOVE_LIST],
-	                      &S[INVENTORY_MOVE_COUNT],
-	                      "inventory item not found");
+	return reply_list(r, &inventory_movement_list_spec);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,12 +31,14 @@
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
-#include "db.h"
+#include "store/registry.h"
+#include "tdb.h"
 #include "dispatch.h"
 #include "http.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "routes.h"
+#include "schema.h"
 #include "util.h"
 
 #define MAX_WORKERS     256
@@ -110,18 +113,27 @@ access_log(const struct req *r, const char *raw_path)
 	buf_release(&b);
 }
 
-static void
-write_response(FCGX_Request *fr, struct req *r)
+/*
+ * Writes the status line and headers: type, length when >= 0, and for a
+ * download (filename set) Content-Disposition.  0, or -1 when the
+ * connection failed.
+ */
+static int
+write_head(FCGX_Request *fr, const struct req *r, const char *type,
+           const char *filename, int64_t length)
 {
 	struct buf h = BUF_INIT(8192);
-	int with_body = r->status != 204 && r->method != HTTP_HEAD;
+	int rc;
 
 	buf_addf(&h, "Status: %d %s\r\n", r->status, http_reason(r->status));
 	if (r->status != 204)
-		buf_adds(&h,
-		         "Content-Type: application/json; charset=utf-8\r\n");
-	if (with_body)
-		buf_addf(&h, "Content-Length: %zu\r\n", r->body_out->len);
+		buf_addf(&h, "Content-Type: %s\r\n", type);
+	if (length >= 0)
+		buf_addf(&h, "Content-Length: %" PRId64 "\r\n", length);
+	if (filename)
+		buf_addf(&h,
+		         "Content-Disposition: attachment; filename=\"%s\"\r\n",
+		         filename);
 	buf_addf(&h,
 	         "X-Request-Id: %s\r\n"
 	         "X-Content-Type-Options: nosniff\r\n"
@@ -129,10 +141,77 @@ write_response(FCGX_Request *fr, struct req *r)
 	         r->request_id);
 	buf_add(&h, r->headers->s, r->headers->len);
 	buf_adds(&h, "\r\n");
-	FCGX_PutStr(h.s, (int)h.len, fr->out);
+	rc = FCGX_PutStr(h.s, (int)h.len, fr->out) == (int)h.len ? 0 : -1;
+	buf_release(&h);
+	return rc;
+}
+
+static void
+write_response(FCGX_Request *fr, struct req *r)
+{
+	int with_body = r->status != 204 && r->method != HTTP_HEAD;
+
+	write_head(fr, r, "application/json; charset=utf-8", NULL,
+	           with_body ? (int64_t)r->body_out->len : -1);
 	if (with_body && r->body_out->len)
 		FCGX_PutStr(r->body_out->s, (int)r->body_out->len, fr->out);
-	buf_release(&h);
+}
+
+/* The transport of streamed responses (req_stream_begin() in http.h). */
+static int
+stream_head(void *ctx, const struct req *r)
+{
+	const struct req_stream *st = r->stream;
+
+	return write_head(ctx, r, st->content_type, st->filename, st->length);
+}
+
+static int
+stream_write(void *ctx, const void *data, size_t n)
+{
+	FCGX_Request *fr = ctx;
+	const char *p = data;
+
+	while (n > 0) {
+		int k = n > BODY_READ_CHUNK ? BODY_READ_CHUNK : (int)n;
+
+		if (FCGX_PutStr(p, k, fr->out) != k)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Ends a streamed response that failed after its head went out, when no
+ * error envelope can be sent any more.  The client must see a failed
+ * download, not a short file that looks complete, and FastCGI has no
+ * "abort" record: nginx (without fastcgi_keep_conn, as we run it) takes a
+ * closed connection for the normal end of a response of unknown length
+ * and sends the last chunk.  So after the body so far, the worker sends a
+ * record header of FastCGI version 0, which nginx refuses as an upstream
+ * error; with the head already sent it then cuts the client's connection
+ * (HTTP/1.1: no last chunk; HTTP/2: the stream is reset).  A response
+ * with a Content-Length would be caught as short anyway.  FCGX_Finish_r()
+ * then finds the socket shut and closes it.
+ */
+static void
+abort_response(FCGX_Request *fr, const struct req *r)
+{
+	static const unsigned char bad_record[8] = {0};
+	ssize_t n;
+
+	log_warn("streamed response aborted after %" PRId64 " bytes: rid=%s",
+	         r->stream->sent, r->request_id);
+	if (FCGX_FFlush(fr->out) == 0)
+		n = write(fr->ipcFd, bad_record, sizeof(bad_record));
+	else
+		n = -1;
+	if (n != (ssize_t)sizeof(bad_record))
+		log_warn("abort record not sent (the client is gone): rid=%s",
+		         r->request_id);
+	shutdown(fr->ipcFd, SHUT_RDWR);
 }
 
 /* Reads CONTENT_LENGTH bytes; 0, 1 when over the cap, -1 when short. */
@@ -176,6 +255,7 @@ static void
 handle(struct app *app, FCGX_Request *fr, struct arena *a, struct buf *hdrs,
        struct buf *out)
 {
+	struct req_stream st;
 	struct req r;
 	const char *uri, *q;
 	size_t plen;
@@ -187,6 +267,11 @@ handle(struct app *app, FCGX_Request *fr, struct arena *a, struct buf *hdrs,
 	r.body_out = out;
 	r.started_us = now_usec();
 	r.cfg = &cfg;
+	memset(&st, 0, sizeof(st));
+	st.head = stream_head;
+	st.write = stream_write;
+	st.ctx = fr;
+	r.stream = &st;
 	buf_reset(hdrs);
 	buf_reset(out);
 
@@ -232,12 +317,20 @@ handle(struct app *app, FCGX_Request *fr, struct arena *a, struct buf *hdrs,
 		goto out_error;
 	}
 	dispatch(app, &r, too_large);
+	switch (req_stream_end(&r)) {
+	case 1:
+		goto out_log;
+	case -1:
+		abort_response(fr, &r);
+		goto out_log;
+	}
 	goto out_write;
 
 out_error:
 	http_error(&r);
 out_write:
 	write_response(fr, &r);
+out_log:
 	access_log(&r, uri);
 }
 
@@ -280,7 +373,7 @@ worker_main(void)
 	if (!app.cache)
 		log_warn("memcached servers '%s' unusable, running uncached",
 		         cfg.memcached);
-	limits_setup(nslots);
+	ratelimit_setup(nslots);
 	arena_init(&a, (size_t)cfg.arena_cap_bytes);
 	buf_init(&hdrs, 64 * 1024);
 	buf_init(&out, 64L * 1024 * 1024);
@@ -518,7 +611,9 @@ usage(void)
 	    stderr,
 	    "usage: rtrw-api [--config FILE] [--pidfile FILE] [--workers N]\n"
 	    "       rtrw-api --check [--config FILE]   check and exit\n"
-	    "       rtrw-api --routes                  print the routes\n");
+	    "       rtrw-api --routes                  print the routes\n"
+	    "       rtrw-api --schema                  print the routes, "
+	    "fields and responses as JSON\n");
 	exit(2);
 }
 
@@ -547,6 +642,9 @@ main(int argc, char **argv)
 			print_routes("", routes_root);
 			print_routes(API_PREFIX, routes_api);
 			return 0;
+		} else if (strcmp(argv[i], "--schema") == 0) {
+			return schema_print(stdout, routes_root, routes_api,
+			                    API_PREFIX) < 0;
 		} else
 			usage();
 	}
@@ -558,7 +656,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_setup("rtrw-api", (enum log_level)log_level_parse(cfg.log_level));
-	if (db_check_statements(err, sizeof(err)) < 0) {
+	if (store_register(err, sizeof(err)) < 0) {
 		log_error("refusing to start: %s", err);
 		goto out_wipe;
 	}

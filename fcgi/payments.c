@@ -26,13 +26,12 @@
 #include <time.h>
 
 #include "arena.h"
-#include "audit.h"
 #include "billing.h"
-#include "db.h"
-#include "events.h"
 #include "fields.h"
-#include "json.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/customer.h"
+#include "store/payment.h"
+#include "store/user.h"
 
 static const char *const payment_statuses[] = {"pending", "paid", "overdue",
                                                "cancelled", NULL};
@@ -49,7 +48,15 @@ const struct field payment_create_fields[] = {
 	{ "notes",        FT_STRING, 0, 2000, F_NULLABLE | F_TEXT, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { N_CUSTOMER, N_AMOUNT, N_PERIOD, N_PAID, N_METHOD, N_REF, N_NOTES };
+enum {
+	PAYMENT_F_CUSTOMER,
+	PAYMENT_F_AMOUNT,
+	PAYMENT_F_PERIOD,
+	PAYMENT_F_PAID,
+	PAYMENT_F_METHOD,
+	PAYMENT_F_REF,
+	PAYMENT_F_NOTES,
+};
 
 const struct field payment_update_fields[] = {
 	{ "amount",       FT_MONEY,  0, 0,    0, NULL },
@@ -60,7 +67,14 @@ const struct field payment_update_fields[] = {
 	{ "notes",        FT_STRING, 0, 2000, F_NULLABLE | F_TEXT, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { U_AMOUNT, U_STATUS, U_PAID, U_METHOD, U_REF, U_NOTES };
+enum {
+	PAYMENT_U_AMOUNT,
+	PAYMENT_U_STATUS,
+	PAYMENT_U_PAID,
+	PAYMENT_U_METHOD,
+	PAYMENT_U_REF,
+	PAYMENT_U_NOTES,
+};
 
 /* Which status may follow which (rows: from, columns: to). */
 static const struct {
@@ -74,158 +88,100 @@ static const struct {
 };
 /* clang-format on */
 
-/* Columns of PAYMENT_COLS (lib/store/payment.c). */
-enum {
-	COL_ID,
-	COL_CUSTOMER,
-	COL_AMOUNT,
-	COL_STATUS,
-	COL_PERIOD,
-	COL_DUE,
-	COL_PAID,
-	COL_METHOD,
-	COL_REF,
-	COL_NOTES,
+/* clang-format off */
+static const struct filter_def payment_filters[] = {
+	FILTER_ID_(struct payment_filter, customer_id,
+	           "only this customer's payments"),
+	FILTER_ENUM_(struct payment_filter, status, payment_statuses,
+	             "only payments with this status"),
+	FILTER_DATE_(struct payment_filter, from,
+	             "first day of the range (inclusive)"),
+	FILTER_DATE_(struct payment_filter, to,
+	             "last day of the range (inclusive)"),
+	FILTER_NAMED_INDEX_(struct payment_filter, by_payment_date,
+	                    "date_field", date_fields,
+	                    "the date the range filters: due_date (default) "
+	                    "or payment_date"),
+	FILTER_END
 };
+/* clang-format on */
 
-static const char *const payment_sorts[] = {
-    "-due_date", "due_date",    "-payment_date", "payment_date", "-amount",
-    "amount",    "-created_at", "created_at",    "id",           NULL,
+const struct list_spec payment_list_spec = {
+    .store = &store_payment_list,
+    .filters = payment_filters,
 };
-
-#define CUSTOMER_COL_BILLING_DAY 11
-
-static int
-not_found(struct req *r)
-{
-	return req_fail(r, 404, "not_found", "payment not found");
-}
 
 /* Today in the caller's tenant's time zone. */
 static int
 tenant_today(struct req *r, char out[BILLING_DATE_LEN])
 {
-	int col = r->who_row ? dbres_col(r->who_row, "tenant_timezone") : -1;
-
-	return billing_today(col >= 0 ? dbres_get(r->who_row, 0, (size_t)col)
-	                              : NULL,
+	return billing_today(r->who_row ? r->who_row->tenant_timezone : NULL,
 	                     time(NULL), out);
-}
-
-static int
-record(struct req *r, const char *action, const char *event, int64_t id,
-       const struct dbres *before, const struct dbres *after)
-{
-	cJSON *old = NULL, *new;
-
-	if (before)
-		old = json_own(r->a, dbres_row_json(before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(after, 0, NULL));
-	if (audit_req(r, action, "payment", id, old, new) < 0)
-		return -1;
-	return event_emit(r->tdb, event, "payment", id, new);
 }
 
 int
 payments_list(struct req *r)
 {
-	const struct stmt_def *P = store_payment_stmts;
-	int64_t page, per_page, customer;
-	const char *status, *from, *to, *field;
-	struct dbres rows, count;
-	size_t sort;
-	int by_paid;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, payment_sorts, &sort) < 0 ||
-	    req_param_id(r, "customer_id", &customer) < 0 ||
-	    req_param_enum(r, "status", payment_statuses, &status) < 0 ||
-	    req_param_date(r, "from", &from) < 0 ||
-	    req_param_date(r, "to", &to) < 0 ||
-	    req_param_enum(r, "date_field", date_fields, &field) < 0)
-		return -1;
-	by_paid = field && strcmp(field, "payment_date") == 0;
-	if (tdb_query_order(
-	        r->tdb, &P[by_paid ? PAYMENT_LIST_PAID : PAYMENT_LIST_DUE],
-	        sort,
-	        DB_ARGS(DBI(customer), DBI(customer), DBS(status), DBS(status),
-	                DBS(from), DBS(from), DBS(to), DBS(to), DBI(per_page),
-	                DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(
-	        r->tdb, &P[by_paid ? PAYMENT_COUNT_PAID : PAYMENT_COUNT_DUE],
-	        DB_ARGS(DBI(customer), DBI(customer), DBS(status), DBS(status),
-	                DBS(from), DBS(from), DBS(to), DBS(to)),
-	        &count) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &payment_list_spec);
 }
 
 int
 payments_get(struct req *r)
 {
-	return req_get_one(r, &store_payment_stmts[PAYMENT_GET], NULL,
-	                   "payment not found");
+	struct payment p;
+
+	if (req_found(r, store_payment_get(r->tdb, r->ids[0], &p), "payment") <
+	    0)
+		return -1;
+	return reply_row(r, 200, &payment_row, &p);
 }
 
 int
 payments_create(struct req *r)
 {
-	const struct stmt_def *P = store_payment_stmts;
 	const struct fval *v = r->vals;
 	char today[BILLING_DATE_LEN], period[BILLING_PERIOD_LEN];
 	char due[BILLING_DATE_LEN];
-	const char *paid = NULL;
-	struct dbres cust, ins, after;
-	int y, m;
+	struct payment p = {0}, after;
+	struct customer cust;
+	int y, m, rc;
 	int64_t id;
 
-	if (v[N_PERIOD].present) {
-		if (billing_period_parse(v[N_PERIOD].s, &y, &m) < 0)
+	if (v[PAYMENT_F_PERIOD].present) {
+		if (billing_period_parse(v[PAYMENT_F_PERIOD].s, &y, &m) < 0)
 			return req_invalid(r, "period",
 			                   "must be a month YYYY-MM");
-		snprintf(period, sizeof(period), "%s", v[N_PERIOD].s);
+		snprintf(period, sizeof(period), "%s", v[PAYMENT_F_PERIOD].s);
 	} else if (tenant_today(r, today) < 0 ||
 	           billing_period_of(today, period) < 0) {
 		return -1;
 	}
-	if (v[N_PAID].present && !v[N_PAID].is_null)
-		paid = v[N_PAID].s;
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
 	/* Locks the customer so that a concurrent delete waits for us. */
-	if (tdb_query(r->tdb, &store_customer_stmts[CUSTOMER_GET_LOCKED],
-	              DB_ARGS(DBI(v[N_CUSTOMER].i)), &cust) < 0)
-		goto out_fail;
-	if (cust.nrows != 1) {
-		tdb_rollback(r->tdb);
+	rc = store_customer_lock(r->tdb, v[PAYMENT_F_CUSTOMER].i, &cust);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
 		return req_invalid(r, "customer_id",
 		                   "must be a customer of this tenant");
-	}
-	if (billing_due_date(period,
-	                     (int)dbres_int(&cust, 0, CUSTOMER_COL_BILLING_DAY),
-	                     due) < 0)
-		goto out_fail;
-	if (tdb_query(r->tdb, &P[PAYMENT_INSERT],
-	              DB_ARGS(DBI(v[N_CUSTOMER].i), DBD(v[N_AMOUNT].s),
-	                      DBS(paid ? "paid" : "pending"), DBS(period),
-	                      DBS(due), DBS(paid),
-	                      DBS(v[N_METHOD].present ? v[N_METHOD].s : NULL),
-	                      DBS(v[N_REF].present ? v[N_REF].s : NULL),
-	                      DBS(v[N_NOTES].present ? v[N_NOTES].s : NULL)),
-	              &ins) < 0)
-		goto out_fail;
-	id = (int64_t)ins.insert_id;
-	if (tdb_query(r->tdb, &P[PAYMENT_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1 ||
-	    record(r, "create", "payment:created", id, NULL, &after) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	if (billing_due_date(period, (int)cust.billing_day, due) < 0)
+		return -1;
+	p.customer_id = cust.id;
+	p.amount = v[PAYMENT_F_AMOUNT].s;
+	p.payment_date = fval_str(&v[PAYMENT_F_PAID]);
+	p.status = p.payment_date ? "paid" : "pending";
+	p.period = period;
+	p.due_date = due;
+	p.method = fval_str(&v[PAYMENT_F_METHOD]);
+	p.reference = fval_str(&v[PAYMENT_F_REF]);
+	p.notes = fval_str(&v[PAYMENT_F_NOTES]);
+	if (store_payment_insert(r->tdb, &p, &id) < 0 ||
+	    store_payment_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "create", "payment", id, &payment_row, NULL, &after,
+	               "payment:created") < 0)
+		return -1;
+	return reply_commit(r, 201, &payment_row, &after);
 }
 
 /* Whether a payment may move from status from to status to. */
@@ -246,71 +202,53 @@ move_ok(const char *from, const char *to)
 int
 payments_update(struct req *r)
 {
-	const struct stmt_def *P = store_payment_stmts;
 	const struct fval *v = r->vals;
 	int64_t id = r->ids[0];
-	struct dbres before, after;
-	const char *from, *to, *paid, *amount, *method, *ref, *notes;
+	struct payment before, p, after;
 	char today[BILLING_DATE_LEN];
+	const char *to;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_payment_lock(r->tdb, id, &before), "payment") <
+	        0)
 		return -1;
-	if (tdb_query(r->tdb, &P[PAYMENT_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	from = dbres_get(&before, 0, COL_STATUS);
-	to = v[U_STATUS].present ? v[U_STATUS].s : from;
+	p = before;
+	to =
+	    v[PAYMENT_U_STATUS].present ? v[PAYMENT_U_STATUS].s : before.status;
 	/* A payment date alone says the payment was made. */
-	if (!v[U_STATUS].present && v[U_PAID].present && !v[U_PAID].is_null)
+	if (!v[PAYMENT_U_STATUS].present && fval_str(&v[PAYMENT_U_PAID]))
 		to = "paid";
-	if (!move_ok(from, to)) {
-		tdb_rollback(r->tdb);
+	if (!move_ok(before.status, to))
 		return req_fail(r, 422, "invalid_transition",
 		                arena_printf(r->a,
 		                             "a %s payment cannot become %s",
-		                             from, to));
-	}
-	paid = dbres_get(&before, 0, COL_PAID);
-	if (v[U_PAID].present)
-		paid = v[U_PAID].is_null ? NULL : v[U_PAID].s;
-	if (strcmp(to, "paid") == 0 && !paid) {
+		                             before.status, to));
+	if (v[PAYMENT_U_PAID].present)
+		p.payment_date = fval_str(&v[PAYMENT_U_PAID]);
+	if (strcmp(to, "paid") == 0 && !p.payment_date) {
 		if (tenant_today(r, today) < 0)
-			goto out_fail;
-		paid = today;
+			return -1;
+		p.payment_date = today;
 	}
-	if (strcmp(to, "paid") != 0 && v[U_PAID].present &&
-	    !v[U_PAID].is_null) {
-		tdb_rollback(r->tdb);
+	if (strcmp(to, "paid") != 0 && fval_str(&v[PAYMENT_U_PAID]))
 		return req_invalid(r, "payment_date",
 		                   "may only be given for a paid payment");
-	}
 	/* Back to unpaid states means no payment date. */
 	if (strcmp(to, "pending") == 0 || strcmp(to, "overdue") == 0)
-		paid = NULL;
-	amount = v[U_AMOUNT].present ? v[U_AMOUNT].s
-	                             : dbres_get(&before, 0, COL_AMOUNT);
-#define KEEP(f, col)                                                           \
-	(v[f].present ? (v[f].is_null ? NULL : v[f].s)                         \
-	              : dbres_get(&before, 0, col))
-	method = KEEP(U_METHOD, COL_METHOD);
-	ref = KEEP(U_REF, COL_REF);
-	notes = KEEP(U_NOTES, COL_NOTES);
-#undef KEEP
-	if (tdb_query(r->tdb, &P[PAYMENT_UPDATE],
-	              DB_ARGS(DBD(amount), DBS(to), DBS(paid), DBS(method),
-	                      DBS(ref), DBS(notes), DBI(id)),
-	              NULL) < 0 ||
-	    tdb_query(r->tdb, &P[PAYMENT_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1 ||
-	    record(r, "update", "payment:updated", id, &before, &after) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+		p.payment_date = NULL;
+	p.status = to;
+	if (v[PAYMENT_U_AMOUNT].present)
+		p.amount = v[PAYMENT_U_AMOUNT].s;
+	if (v[PAYMENT_U_METHOD].present)
+		p.method = fval_str(&v[PAYMENT_U_METHOD]);
+	if (v[PAYMENT_U_REF].present)
+		p.reference = fval_str(&v[PAYMENT_U_REF]);
+	if (v[PAYMENT_U_NOTES].present)
+		p.notes = fval_str(&v[PAYMENT_U_NOTES]);
+	if (store_payment_update(r->tdb, &p) < 0 ||
+	    store_payment_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "update", "payment", id, &payment_row, &before,
+	               &after, "payment:updated") < 0)
+		return -1;
+	return reply_commit(r, 200, &payment_row, &after);
 }

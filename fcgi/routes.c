@@ -1,90 +1,117 @@
 /*
  * The route table: the only place URL paths appear.  Patterns under
  * routes_api are relative to /api/v1.  Every route here must be in
- * docs/openapi.yaml and the other way round (tests/e2e/test_openapi.py);
- * the role column is the role matrix of API.md.
+ * docs/openapi.yaml and the other way round, with the same summary, body
+ * fields, query parameters and response (tests/e2e/test_openapi.py reads
+ * this table through `rtrw-api --schema`); the role column is the role
+ * matrix of API.md.
+ *
+ * The last two columns say what a route answers (lib/router.h): the row
+ * type of the object it answers, or the list spec of a list route (its
+ * query parameters and item row type).  Routes whose answer is no one
+ * row type carry R_HAND and are documented by hand; R_EMPTY answers 204.
  */
 #include "routes.h"
 
 #include <stddef.h>
 
+#include "store/alert.h"
+#include "store/audit.h"
+#include "store/customer.h"
+#include "store/device.h"
+#include "store/inventory.h"
+#include "store/payment.h"
+#include "store/plan.h"
+#include "store/tenant.h"
+#include "store/ticket.h"
+#include "store/user.h"
+
 #define B  R_BODY
 #define BP (R_BODY | R_PARTIAL)
+#define BE (R_BODY | R_EMPTY)
+#define BH (R_BODY | R_HAND)
+#define E  R_EMPTY
+#define H  R_HAND
+#define F  R_FILE
 
 /* clang-format off */
 const struct route routes_api[] = {
 	/* Tenants and identity. */
-	{ HTTP_POST,   "/tenants/register",     ROLE_PUBLIC,   tenants_register,   tenant_register_fields, B,  "Register a tenant and its first admin" },
-	{ HTTP_POST,   "/auth/login",           ROLE_PUBLIC,   auth_login,         auth_login_fields,      B,  "Log in" },
-	{ HTTP_POST,   "/auth/refresh",         ROLE_PUBLIC,   auth_refresh,       auth_refresh_fields,    B,  "Rotate a refresh token" },
-	{ HTTP_POST,   "/auth/logout",          ROLE_PUBLIC,   auth_logout,        auth_refresh_fields,    B,  "Revoke a refresh token" },
-	{ HTTP_GET,    "/auth/me",              ROLE_VIEWER,   auth_me,            NULL,                   R_PLATFORM_TOO, "The caller, role and tenant" },
-	{ HTTP_GET,    "/tenant",               ROLE_VIEWER,   tenants_get_own,    NULL,                   0,  "The caller's tenant" },
-	{ HTTP_PATCH,  "/tenant",               ROLE_ADMIN,    tenants_update_own, tenant_update_fields,   BP, "Change tenant settings" },
-	{ HTTP_GET,    "/users",                ROLE_ADMIN,    users_list,         NULL,                   0,  "List users" },
-	{ HTTP_POST,   "/users",                ROLE_ADMIN,    users_create,       user_create_fields,     B,  "Create a user" },
-	{ HTTP_GET,    "/users/:id",            ROLE_ADMIN,    users_get,          NULL,                   0,  "Get a user" },
-	{ HTTP_PATCH,  "/users/:id",            ROLE_ADMIN,    users_update,       user_update_fields,     BP, "Change a user" },
-	{ HTTP_DELETE, "/users/:id",            ROLE_ADMIN,    users_delete,       NULL,                   0,  "Deactivate a user" },
-	{ HTTP_GET,    "/audit-logs",           ROLE_ADMIN,    audit_logs_list,    NULL,                   0,  "List audit entries" },
-	{ HTTP_GET,    "/audit-logs/:id",       ROLE_ADMIN,    audit_logs_get,     NULL,                   0,  "Get an audit entry" },
+	{ HTTP_POST,   "/tenants/register",     ROLE_PUBLIC,   tenants_register,   tenant_register_fields, BH, "Register a tenant and its first admin", NULL, NULL },
+	{ HTTP_POST,   "/auth/login",           ROLE_PUBLIC,   auth_login,         auth_login_fields,      BH, "Log in", NULL, NULL },
+	{ HTTP_POST,   "/auth/refresh",         ROLE_PUBLIC,   auth_refresh,       auth_refresh_fields,    BH, "Rotate a refresh token", NULL, NULL },
+	{ HTTP_POST,   "/auth/logout",          ROLE_PUBLIC,   auth_logout,        auth_refresh_fields,    BE, "Revoke a refresh token", NULL, NULL },
+	{ HTTP_GET,    "/auth/me",              ROLE_VIEWER,   auth_me,            NULL,                   R_PLATFORM_TOO | H, "The caller, role and tenant", NULL, NULL },
+	{ HTTP_GET,    "/tenant",               ROLE_VIEWER,   tenants_get_own,    NULL,                   0,  "The caller's tenant", &tenant_row, NULL },
+	{ HTTP_PATCH,  "/tenant",               ROLE_ADMIN,    tenants_update_own, tenant_update_fields,   BP, "Change tenant settings", &tenant_row, NULL },
+	{ HTTP_GET,    "/users",                ROLE_ADMIN,    users_list,         NULL,                   0,  "List users", NULL, &user_list_spec },
+	{ HTTP_POST,   "/users",                ROLE_ADMIN,    users_create,       user_create_fields,     B,  "Create a user", &user_row, NULL },
+	{ HTTP_GET,    "/users/:id",            ROLE_ADMIN,    users_get,          NULL,                   0,  "Get a user", &user_row, NULL },
+	{ HTTP_PATCH,  "/users/:id",            ROLE_ADMIN,    users_update,       user_update_fields,     BP, "Change a user", &user_row, NULL },
+	{ HTTP_DELETE, "/users/:id",            ROLE_ADMIN,    users_delete,       NULL,                   E,  "Deactivate a user", NULL, NULL },
+	{ HTTP_GET,    "/audit-logs",           ROLE_ADMIN,    audit_logs_list,    NULL,                   0,  "List audit entries", NULL, &audit_log_list_spec },
+	{ HTTP_GET,    "/audit-logs/:id",       ROLE_ADMIN,    audit_logs_get,     NULL,                   0,  "Get an audit entry", &audit_log_row, NULL },
 
 	/* Platform administration. */
-	{ HTTP_GET,    "/platform/tenants",     ROLE_PLATFORM, platform_tenants_list,   NULL, 0, "List tenants" },
-	{ HTTP_GET,    "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_get,    NULL, 0, "Get a tenant" },
-	{ HTTP_DELETE, "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_delete, NULL, 0, "Delete a tenant and all its data" },
+	{ HTTP_GET,    "/platform/tenants",     ROLE_PLATFORM, platform_tenants_list,   NULL, R_LIST, "List tenants", &tenant_summary_row, NULL },
+	{ HTTP_GET,    "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_get,    NULL, 0,      "Get a tenant", &tenant_summary_row, NULL },
+	{ HTTP_DELETE, "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_delete, NULL, E,      "Delete a tenant and all its data", NULL, NULL },
 
 	/* Service plans, customers, payments, dashboard. */
-	{ HTTP_GET,    "/service-plans",                   ROLE_VIEWER,   service_plans_list,          NULL,                  0,  "List service plans" },
-	{ HTTP_POST,   "/service-plans",                   ROLE_OPERATOR, service_plans_create,        plan_fields,           B,  "Create a service plan" },
-	{ HTTP_GET,    "/service-plans/:id",               ROLE_VIEWER,   service_plans_get,           NULL,                  0,  "Get a service plan" },
-	{ HTTP_PATCH,  "/service-plans/:id",               ROLE_OPERATOR, service_plans_update,        plan_fields,           BP, "Change a service plan" },
-	{ HTTP_DELETE, "/service-plans/:id",               ROLE_ADMIN,    service_plans_delete,        NULL,                  0,  "Delete a service plan" },
-	{ HTTP_GET,    "/service-plans/:id/price-history", ROLE_VIEWER,   service_plans_price_history, NULL,                  0,  "Price history of a plan" },
-	{ HTTP_GET,    "/customers",                       ROLE_VIEWER,   customers_list,              NULL,                  0,  "List and search customers" },
-	{ HTTP_POST,   "/customers",                       ROLE_OPERATOR, customers_create,            customer_fields,       B,  "Create a customer" },
-	{ HTTP_GET,    "/customers/stats",                 ROLE_VIEWER,   customers_stats,             NULL,                  0,  "Customer counts by status" },
-	{ HTTP_GET,    "/customers/:id",                   ROLE_VIEWER,   customers_get,               NULL,                  0,  "Get a customer" },
-	{ HTTP_PATCH,  "/customers/:id",                   ROLE_OPERATOR, customers_update,            customer_fields,       BP, "Change a customer" },
-	{ HTTP_DELETE, "/customers/:id",                   ROLE_ADMIN,    customers_delete,            NULL,                  0,  "Delete a customer (soft)" },
-	{ HTTP_POST,   "/customers/:id/activate",          ROLE_OPERATOR, customers_activate,          NULL,                  B,  "Activate a customer" },
-	{ HTTP_POST,   "/customers/:id/suspend",           ROLE_OPERATOR, customers_suspend,           NULL,                  B,  "Suspend a customer" },
-	{ HTTP_POST,   "/customers/:id/terminate",         ROLE_OPERATOR, customers_terminate,         NULL,                  B,  "Terminate a customer" },
-	{ HTTP_GET,    "/payments",                        ROLE_VIEWER,   payments_list,               NULL,                  0,  "List payments" },
-	{ HTTP_POST,   "/payments",                        ROLE_OPERATOR, payments_create,             payment_create_fields, B,  "Record a payment" },
-	{ HTTP_GET,    "/payments/:id",                    ROLE_VIEWER,   payments_get,                NULL,                  0,  "Get a payment" },
-	{ HTTP_PATCH,  "/payments/:id",                    ROLE_OPERATOR, payments_update,             payment_update_fields, BP, "Change a payment" },
-	{ HTTP_GET,    "/dashboard/stats",                 ROLE_VIEWER,   dashboard_stats,             NULL,                  0,  "Dashboard figures" },
+	{ HTTP_GET,    "/service-plans",                   ROLE_VIEWER,   service_plans_list,          NULL,                  0,  "List service plans", NULL, &plan_list_spec },
+	{ HTTP_POST,   "/service-plans",                   ROLE_OPERATOR, service_plans_create,        plan_fields,           B,  "Create a service plan", &plan_row, NULL },
+	{ HTTP_GET,    "/service-plans/:id",               ROLE_VIEWER,   service_plans_get,           NULL,                  0,  "Get a service plan", &plan_row, NULL },
+	{ HTTP_PATCH,  "/service-plans/:id",               ROLE_OPERATOR, service_plans_update,        plan_fields,           BP, "Change a service plan", &plan_row, NULL },
+	{ HTTP_DELETE, "/service-plans/:id",               ROLE_ADMIN,    service_plans_delete,        NULL,                  E,  "Delete a service plan", NULL, NULL },
+	{ HTTP_GET,    "/service-plans/:id/price-history", ROLE_VIEWER,   service_plans_price_history, NULL,                  0,  "Price history of a plan", NULL, &plan_price_list_spec },
+	{ HTTP_GET,    "/customers",                       ROLE_VIEWER,   customers_list,              NULL,                  0,  "List and search customers", NULL, &customer_list_spec },
+	{ HTTP_POST,   "/customers",                       ROLE_OPERATOR, customers_create,            customer_fields,       B,  "Create a customer", &customer_row, NULL },
+	{ HTTP_GET,    "/customers/stats",                 ROLE_VIEWER,   customers_stats,             NULL,                  H,  "Customer counts by status", NULL, NULL },
+	{ HTTP_GET,    "/customers/:id",                   ROLE_VIEWER,   customers_get,               NULL,                  0,  "Get a customer", &customer_row, NULL },
+	{ HTTP_PATCH,  "/customers/:id",                   ROLE_OPERATOR, customers_update,            customer_fields,       BP, "Change a customer", &customer_row, NULL },
+	{ HTTP_DELETE, "/customers/:id",                   ROLE_ADMIN,    customers_delete,            NULL,                  E,  "Delete a customer (soft)", NULL, NULL },
+	{ HTTP_POST,   "/customers/:id/activate",          ROLE_OPERATOR, customers_activate,          NULL,                  B,  "Activate a customer", &customer_row, NULL },
+	{ HTTP_POST,   "/customers/:id/suspend",           ROLE_OPERATOR, customers_suspend,           NULL,                  B,  "Suspend a customer", &customer_row, NULL },
+	{ HTTP_POST,   "/customers/:id/terminate",         ROLE_OPERATOR, customers_terminate,         NULL,                  B,  "Terminate a customer", &customer_row, NULL },
+	{ HTTP_GET,    "/payments",                        ROLE_VIEWER,   payments_list,               NULL,                  0,  "List payments", NULL, &payment_list_spec },
+	{ HTTP_POST,   "/payments",                        ROLE_OPERATOR, payments_create,             payment_create_fields, B,  "Record a payment", &payment_row, NULL },
+	{ HTTP_GET,    "/payments/:id",                    ROLE_VIEWER,   payments_get,                NULL,                  0,  "Get a payment", &payment_row, NULL },
+	{ HTTP_PATCH,  "/payments/:id",                    ROLE_OPERATOR, payments_update,             payment_update_fields, BP, "Change a payment", &payment_row, NULL },
+	{ HTTP_GET,    "/dashboard/stats",                 ROLE_VIEWER,   dashboard_stats,             NULL,                  H,  "Dashboard figures", NULL, NULL },
 
 	/* Tickets, inventory, devices, alerts. */
-	{ HTTP_GET,    "/tickets",                ROLE_VIEWER,     tickets_list,             NULL,                    0,  "List tickets" },
-	{ HTTP_POST,   "/tickets",                ROLE_TECHNICIAN, tickets_create,           ticket_create_fields,    B,  "Open a ticket" },
-	{ HTTP_GET,    "/tickets/:id",            ROLE_VIEWER,     tickets_get,              NULL,                    0,  "Get a ticket" },
-	{ HTTP_PATCH,  "/tickets/:id",            ROLE_TECHNICIAN, tickets_update,           ticket_update_fields,    BP, "Change a ticket, assign it or move its status" },
-	{ HTTP_GET,    "/tickets/:id/comments",   ROLE_VIEWER,     tickets_comments_list,    NULL,                    0,  "List a ticket's comments" },
-	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, tickets_comments_create,  ticket_comment_fields,   B,  "Comment on a ticket" },
-	{ HTTP_GET,    "/inventory",              ROLE_VIEWER,     inventory_list,           NULL,                    0,  "List inventory items" },
-	{ HTTP_POST,   "/inventory",              ROLE_TECHNICIAN, inventory_create,         inventory_create_fields, B,  "Add an inventory item" },
-	{ HTTP_GET,    "/inventory/:id",          ROLE_VIEWER,     inventory_get,            NULL,                    0,  "Get an inventory item" },
-	{ HTTP_PATCH,  "/inventory/:id",          ROLE_TECHNICIAN, inventory_update,         inventory_update_fields, BP, "Change an inventory item" },
-	{ HTTP_DELETE, "/inventory/:id",          ROLE_ADMIN,      inventory_delete,         NULL,                    0,  "Delete an inventory item (soft)" },
-	{ HTTP_POST,   "/inventory/:id/adjust",   ROLE_TECHNICIAN, inventory_adjust,         inventory_adjust_fields, B,  "Move stock in or out" },
-	{ HTTP_GET,    "/inventory/:id/movements", ROLE_VIEWER,    inventory_movements_list, NULL,                    0,  "List an item's stock movements" },
-	{ HTTP_GET,    "/devices",                ROLE_VIEWER,     devices_list,             NULL,                    0,  "List network devices" },
-	{ HTTP_POST,   "/devices",                ROLE_TECHNICIAN, devices_create,           device_create_fields,    B,  "Add a network device" },
-	{ HTTP_GET,    "/devices/:id",            ROLE_VIEWER,     devices_get,              NULL,                    0,  "Get a network device" },
-	{ HTTP_PATCH,  "/devices/:id",            ROLE_TECHNICIAN, devices_update,           device_update_fields,    BP, "Change a network device" },
-	{ HTTP_DELETE, "/devices/:id",            ROLE_ADMIN,      devices_delete,           NULL,                    0,  "Delete a network device" },
-	{ HTTP_POST,   "/devices/:id/check",      ROLE_TECHNICIAN, devices_check,            NULL,                    0,  "Check a device's reachability now" },
-	{ HTTP_GET,    "/alerts",                 ROLE_VIEWER,     alerts_list,              NULL,                    0,  "List alerts" },
-	{ HTTP_GET,    "/alerts/:id",             ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert" },
-	{ HTTP_POST,   "/alerts/:id/acknowledge", ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert" },
+	{ HTTP_GET,    "/tickets",                 ROLE_VIEWER,     tickets_list,             NULL,                    0,  "List tickets", NULL, &ticket_list_spec },
+	{ HTTP_POST,   "/tickets",                 ROLE_TECHNICIAN, tickets_create,           ticket_create_fields,    B,  "Open a ticket", &ticket_row, NULL },
+	{ HTTP_GET,    "/tickets/:id",             ROLE_VIEWER,     tickets_get,              NULL,                    0,  "Get a ticket", &ticket_row, NULL },
+	{ HTTP_PATCH,  "/tickets/:id",             ROLE_TECHNICIAN, tickets_update,           ticket_update_fields,    BP, "Change a ticket, assign it or move its status", &ticket_row, NULL },
+	{ HTTP_GET,    "/tickets/:id/comments",    ROLE_VIEWER,     tickets_comments_list,    NULL,                    0,  "List a ticket's comments", NULL, &ticket_comment_list_spec },
+	{ HTTP_POST,   "/tickets/:id/comments",    ROLE_TECHNICIAN, tickets_comments_create,  ticket_comment_fields,   B,  "Comment on a ticket", &ticket_comment_row, NULL },
+	{ HTTP_GET,    "/inventory",               ROLE_VIEWER,     inventory_list,           NULL,                    0,  "List inventory items", NULL, &inventory_list_spec },
+	{ HTTP_POST,   "/inventory",               ROLE_TECHNICIAN, inventory_create,         inventory_create_fields, B,  "Add an inventory item", &inventory_row, NULL },
+	{ HTTP_GET,    "/inventory/:id",           ROLE_VIEWER,     inventory_get,            NULL,                    0,  "Get an inventory item", &inventory_row, NULL },
+	{ HTTP_PATCH,  "/inventory/:id",           ROLE_TECHNICIAN, inventory_update,         inventory_update_fields, BP, "Change an inventory item", &inventory_row, NULL },
+	{ HTTP_DELETE, "/inventory/:id",           ROLE_ADMIN,      inventory_delete,         NULL,                    E,  "Delete an inventory item (soft)", NULL, NULL },
+	{ HTTP_POST,   "/inventory/:id/adjust",    ROLE_TECHNICIAN, inventory_adjust,         inventory_adjust_fields, B,  "Move stock in or out", &inventory_row, NULL },
+	{ HTTP_GET,    "/inventory/:id/movements", ROLE_VIEWER,     inventory_movements_list, NULL,                    0,  "List an item's stock movements", NULL, &inventory_movement_list_spec },
+	{ HTTP_GET,    "/devices",                 ROLE_VIEWER,     devices_list,             NULL,                    0,  "List network devices", NULL, &device_list_spec },
+	{ HTTP_POST,   "/devices",                 ROLE_TECHNICIAN, devices_create,           device_create_fields,    B,  "Add a network device", &device_row, NULL },
+	{ HTTP_GET,    "/devices/:id",             ROLE_VIEWER,     devices_get,              NULL,                    0,  "Get a network device", &device_row, NULL },
+	{ HTTP_PATCH,  "/devices/:id",             ROLE_TECHNICIAN, devices_update,           device_update_fields,    BP, "Change a network device", &device_row, NULL },
+	{ HTTP_DELETE, "/devices/:id",             ROLE_ADMIN,      devices_delete,           NULL,                    E,  "Delete a network device", NULL, NULL },
+	{ HTTP_POST,   "/devices/:id/check",       ROLE_TECHNICIAN, devices_check,            NULL,                    H,  "Check a device's reachability now", &device_row, NULL },
+	{ HTTP_GET,    "/alerts",                  ROLE_VIEWER,     alerts_list,              NULL,                    0,  "List alerts", NULL, &alert_list_spec },
+	{ HTTP_GET,    "/alerts/:id",              ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert", &alert_row, NULL },
+	{ HTTP_POST,   "/alerts/:id/acknowledge",  ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert", &alert_row, NULL },
 
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	/* Exports: file downloads. */
+	{ HTTP_GET,    "/exports/customers",       ROLE_OPERATOR,   exports_customers,        NULL,                    F,  "Export customers as CSV or XLSX", NULL, &exports_customers_query },
+	{ HTTP_GET,    "/exports/payments",        ROLE_OPERATOR,   exports_payments,         NULL,                    F,  "Export payments as CSV or XLSX", NULL, &exports_payments_query },
+
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 
 const struct route routes_root[] = {
-	{ HTTP_GET, "/health", ROLE_PUBLIC, health_get, NULL, R_NO_RATELIMIT, "Liveness and dependency check" },
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	{ HTTP_GET, "/health", ROLE_PUBLIC, health_get, NULL, R_NO_RATELIMIT | H, "Liveness and dependency check", NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 /* clang-format on */

@@ -1,12 +1,15 @@
 /*
  * The handlers of every resource and the two route tables.  Each
- * fcgi/<res>.c exports <res>_*() handlers and its field tables only.
+ * fcgi/<res>.c exports <res>_*() handlers, its field tables and the list
+ * specs of its list routes (for the route table's list column) only.
  */
 #ifndef RTRW_ROUTES_H
 #define RTRW_ROUTES_H
 
 #include "fields.h"
 #include "router.h"
+
+struct list_spec;
 
 /* Routes under /api/v1 and routes from the root (/health). */
 extern const struct route routes_api[];
@@ -33,6 +36,7 @@ int tenants_update_own(struct req *r);
 /* fcgi/users.c */
 extern const struct field user_create_fields[];
 extern const struct field user_update_fields[];
+extern const struct list_spec user_list_spec;
 int users_list(struct req *r);
 int users_get(struct req *r);
 int users_create(struct req *r);
@@ -45,6 +49,7 @@ int platform_tenants_get(struct req *r);
 int platform_tenants_delete(struct req *r);
 
 /* fcgi/audit_logs.c */
+extern const struct list_spec audit_log_list_spec;
 int audit_logs_list(struct req *r);
 int audit_logs_get(struct req *r);
 
@@ -52,6 +57,8 @@ int audit_logs_get(struct req *r);
 
 /* fcgi/service_plans.c */
 extern const struct field plan_fields[];
+extern const struct list_spec plan_list_spec;
+extern const struct list_spec plan_price_list_spec;
 int service_plans_list(struct req *r);
 int service_plans_get(struct req *r);
 int service_plans_create(struct req *r);
@@ -61,6 +68,7 @@ int service_plans_price_history(struct req *r);
 
 /* fcgi/customers.c */
 extern const struct field customer_fields[];
+extern const struct list_spec customer_list_spec;
 int customers_list(struct req *r);
 int customers_get(struct req *r);
 int customers_stats(struct req *r);
@@ -74,6 +82,7 @@ int customers_terminate(struct req *r);
 /* fcgi/payments.c */
 extern const struct field payment_create_fields[];
 extern const struct field payment_update_fields[];
+extern const struct list_spec payment_list_spec;
 int payments_list(struct req *r);
 int payments_get(struct req *r);
 int payments_create(struct req *r);
@@ -88,6 +97,8 @@ int dashboard_stats(struct req *r);
 extern const struct field ticket_create_fields[];
 extern const struct field ticket_update_fields[];
 extern const struct field ticket_comment_fields[];
+extern const struct list_spec ticket_list_spec;
+extern const struct list_spec ticket_comment_list_spec;
 int tickets_list(struct req *r);
 int tickets_get(struct req *r);
 int tickets_create(struct req *r);
@@ -99,6 +110,8 @@ int tickets_comments_create(struct req *r);
 extern const struct field inventory_create_fields[];
 extern const struct field inventory_update_fields[];
 extern const struct field inventory_adjust_fields[];
+extern const struct list_spec inventory_list_spec;
+extern const struct list_spec inventory_movement_list_spec;
 int inventory_list(struct req *r);
 int inventory_get(struct req *r);
 int inventory_create(struct req *r);
@@ -110,6 +123,7 @@ int inventory_movements_list(struct req *r);
 /* fcgi/devices.c */
 extern const struct field device_create_fields[];
 extern const struct field device_update_fields[];
+extern const struct list_spec device_list_spec;
 int devices_list(struct req *r);
 int devices_get(struct req *r);
 int devices_create(struct req *r);
@@ -118,8 +132,15 @@ int devices_delete(struct req *r);
 int devices_check(struct req *r);
 
 /* fcgi/alerts.c */
+extern const struct list_spec alert_list_spec;
 int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
+
+/* fcgi/exports.c */
+extern const struct list_spec exports_customers_query;
+extern const struct list_spec exports_payments_query;
+int exports_customers(struct req *r);
+int exports_payments(struct req *r);
 
 #endif

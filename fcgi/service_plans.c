@@ -15,17 +15,13 @@
 #include "routes.h"
 
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
-#include "audit.h"
-#include "db.h"
 #include "fields.h"
-#include "json.h"
 #include "money.h"
-#include "store/store.h"
-#include "util.h"
+#include "reply.h"
+#include "store/plan.h"
 
 #define SPEED_MAX 10000000 /* kbps: 10 Gbit/s */
 
@@ -48,68 +44,72 @@ const struct field plan_fields[] = {
 };
 /* clang-format on */
 enum {
-	P_NAME,
-	P_SPEED_DOWN,
-	P_SPEED_UP,
-	P_PRICE,
-	P_ACTIVE,
-	P_BURST_DOWN,
-	P_BURST_UP,
-	P_THRESH_DOWN,
-	P_THRESH_UP,
-	P_BURST_TIME,
-	P_PRIORITY,
-	P_QUEUE_TYPE,
-	P_PROFILE,
-	P__N
+	PLAN_F_NAME,
+	PLAN_F_SPEED_DOWN,
+	PLAN_F_SPEED_UP,
+	PLAN_F_PRICE,
+	PLAN_F_ACTIVE,
+	PLAN_F_BURST_DOWN,
+	PLAN_F_BURST_UP,
+	PLAN_F_THRESH_DOWN,
+	PLAN_F_THRESH_UP,
+	PLAN_F_BURST_TIME,
+	PLAN_F_PRIORITY,
+	PLAN_F_QUEUE_TYPE,
+	PLAN_F_PROFILE,
 };
 
-/* The integer columns of a plan in field order; 0 stands for NULL. */
-struct plan {
-	const char *name, *price, *queue_type, *profile;
-	int64_t n[P__N]; /* indexed by the P_* of the integer fields */
+/* clang-format off */
+static const struct filter_def plan_filters[] = {
+	FILTER_BOOL_(struct plan_filter, include_inactive,
+	             "also list plans that are not active"),
+	FILTER_END
 };
+/* clang-format on */
 
-/* Columns of PLAN_COLS (lib/store/plan.c) for each field. */
-static const int plan_col[P__N] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
-
-static const char *const plan_sorts[] = {
-    "name",       "-name",          "price",
-    "-price",     "speed_download", "-speed_download",
-    "created_at", "-created_at",    "id",
-    NULL,
+const struct list_spec plan_list_spec = {
+    .store = &store_plan_list,
+    .filters = plan_filters,
 };
 
 static int
-not_found(struct req *r)
+plan_exists(struct tdb *t, int64_t id)
 {
-	return req_fail(r, 404, "not_found", "service plan not found");
+	struct plan p;
+
+	return store_plan_get(t, id, &p);
 }
 
-/* Fills p from row 0 of res (a PLAN_COLS row). */
-static void
-plan_from_row(struct plan *p, const struct dbres *res)
-{
-	memset(p, 0, sizeof(*p));
-	for (int f = 0; f < P__N; f++) {
-		const char *v = dbres_get(res, 0, (size_t)plan_col[f]);
+const struct list_spec plan_price_list_spec = {
+    .store = &store_plan_price_list,
+    .parent_get = plan_exists,
+    .parent_off = offsetof(struct plan_price_filter, service_plan_id),
+    .parent_what = "service plan",
+};
 
-		switch (f) {
-		case P_NAME:
-			p->name = v;
-			break;
-		case P_PRICE:
-			p->price = v;
-			break;
-		case P_QUEUE_TYPE:
-			p->queue_type = v;
-			break;
-		case P_PROFILE:
-			p->profile = v;
-			break;
-		default:
-			p->n[f] = dbres_int(res, 0, (size_t)plan_col[f]);
-		}
+/* The integer members of a plan, by field. */
+static int64_t *
+plan_int(struct plan *p, int f)
+{
+	switch (f) {
+	case PLAN_F_SPEED_DOWN:
+		return &p->speed_download;
+	case PLAN_F_SPEED_UP:
+		return &p->speed_upload;
+	case PLAN_F_BURST_DOWN:
+		return &p->burst_download;
+	case PLAN_F_BURST_UP:
+		return &p->burst_upload;
+	case PLAN_F_THRESH_DOWN:
+		return &p->burst_threshold_download;
+	case PLAN_F_THRESH_UP:
+		return &p->burst_threshold_upload;
+	case PLAN_F_BURST_TIME:
+		return &p->burst_time;
+	case PLAN_F_PRIORITY:
+		return &p->priority;
+	default:
+		return NULL;
 	}
 }
 
@@ -117,25 +117,23 @@ plan_from_row(struct plan *p, const struct dbres *res)
 static void
 plan_apply(struct plan *p, const struct fval *v)
 {
-	for (int f = 0; f < P__N; f++) {
+	for (int f = 0; plan_fields[f].name; f++) {
+		int64_t *n = plan_int(p, f);
+
 		if (!v[f].present)
 			continue;
-		switch (f) {
-		case P_NAME:
+		if (n)
+			*n = v[f].is_null ? 0 : v[f].i;
+		else if (f == PLAN_F_NAME)
 			p->name = v[f].s;
-			break;
-		case P_PRICE:
+		else if (f == PLAN_F_PRICE)
 			p->price = v[f].s;
-			break;
-		case P_QUEUE_TYPE:
+		else if (f == PLAN_F_ACTIVE)
+			p->active = v[f].i != 0;
+		else if (f == PLAN_F_QUEUE_TYPE)
 			p->queue_type = v[f].s;
-			break;
-		case P_PROFILE:
-			p->profile = v[f].s;
-			break;
-		default:
-			p->n[f] = v[f].is_null ? 0 : v[f].i;
-		}
+		else if (f == PLAN_F_PROFILE)
+			p->mikrotik_profile = v[f].s;
 	}
 }
 
@@ -168,30 +166,31 @@ default_profile(struct arena *a, const char *name)
 
 /* One direction's burst rules; adds details, returns 1 when bad. */
 static int
-check_burst(struct req *r, const struct plan *p, int speed, int burst,
-            int thresh)
+check_burst(struct req *r, struct plan *p, int speed, int burst, int thresh)
 {
+	int64_t s = *plan_int(p, speed), b = *plan_int(p, burst);
+	int64_t t = *plan_int(p, thresh);
 	int bad = 0;
 
-	if (p->n[burst] && !p->n[thresh]) {
+	if (b && !t) {
 		req_detail(r, plan_fields[thresh].name,
 		           arena_printf(r->a, "is required with %s",
 		                        plan_fields[burst].name));
 		bad = 1;
 	}
-	if (p->n[thresh] && !p->n[burst]) {
+	if (t && !b) {
 		req_detail(r, plan_fields[burst].name,
 		           arena_printf(r->a, "is required with %s",
 		                        plan_fields[thresh].name));
 		bad = 1;
 	}
-	if (p->n[burst] && p->n[burst] <= p->n[speed]) {
+	if (b && b <= s) {
 		req_detail(r, plan_fields[burst].name,
 		           arena_printf(r->a, "must be above %s",
 		                        plan_fields[speed].name));
 		bad = 1;
 	}
-	if (p->n[thresh] && p->n[thresh] >= p->n[speed]) {
+	if (t && t >= s) {
 		req_detail(r, plan_fields[thresh].name,
 		           arena_printf(r->a, "must be below %s",
 		                        plan_fields[speed].name));
@@ -202,13 +201,15 @@ check_burst(struct req *r, const struct plan *p, int speed, int burst,
 
 /* Checks the rules between fields; 0, or -1 after a 422. */
 static int
-plan_check(struct req *r, const struct plan *p)
+plan_check(struct req *r, struct plan *p)
 {
 	int bad = 0;
 
-	bad |= check_burst(r, p, P_SPEED_DOWN, P_BURST_DOWN, P_THRESH_DOWN);
-	bad |= check_burst(r, p, P_SPEED_UP, P_BURST_UP, P_THRESH_UP);
-	if ((p->n[P_BURST_DOWN] || p->n[P_BURST_UP]) && !p->n[P_BURST_TIME]) {
+	bad |= check_burst(r, p, PLAN_F_SPEED_DOWN, PLAN_F_BURST_DOWN,
+	                   PLAN_F_THRESH_DOWN);
+	bad |= check_burst(r, p, PLAN_F_SPEED_UP, PLAN_F_BURST_UP,
+	                   PLAN_F_THRESH_UP);
+	if ((p->burst_download || p->burst_upload) && !p->burst_time) {
 		req_detail(r, "burst_time", "is required when a burst is set");
 		bad = 1;
 	}
@@ -218,196 +219,99 @@ plan_check(struct req *r, const struct plan *p)
 	return 0;
 }
 
-/* A nullable integer column's value: 0 is NULL. */
-static struct dbv
-nint(int64_t v)
-{
-	return v ? DBI(v) : DBNULL('i');
-}
-
 int
 service_plans_list(struct req *r)
 {
-	const struct stmt_def *P = store_plan_stmts;
-	int64_t page, per_page;
-	int inactive;
-	struct dbres rows, count;
-	size_t sort;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, plan_sorts, &sort) < 0 ||
-	    req_param_bool(r, "include_inactive", &inactive) < 0)
-		return -1;
-	inactive = inactive == 1;
-	if (tdb_query_order(r->tdb, &P[PLAN_LIST], sort,
-	                    DB_ARGS(DBI(inactive), DBI(per_page),
-	                            DBI((page - 1) * per_page)),
-	                    &rows) < 0 ||
-	    tdb_query(r->tdb, &P[PLAN_COUNT], DB_ARGS(DBI(inactive)), &count) <
-	        0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &plan_list_spec);
 }
 
 int
 service_plans_get(struct req *r)
 {
-	return req_get_one(r, &store_plan_stmts[PLAN_GET], NULL,
-	                   "service plan not found");
+	struct plan p;
+
+	if (req_found(r, store_plan_get(r->tdb, r->ids[0], &p),
+	              "service plan") < 0)
+		return -1;
+	return reply_row(r, 200, &plan_row, &p);
 }
 
 int
 service_plans_create(struct req *r)
 {
-	const struct stmt_def *P = store_plan_stmts;
-	const struct fval *v = r->vals;
-	struct dbres ins, res;
-	struct plan p;
+	struct plan p = {.active = 1, .priority = 8, .queue_type = "default"};
+	struct plan after;
 	int64_t id;
-	cJSON *new;
 
-	memset(&p, 0, sizeof(p));
-	p.n[P_ACTIVE] = 1;
-	p.n[P_PRIORITY] = 8;
-	p.queue_type = "default";
-	plan_apply(&p, v);
-	if (!p.profile)
-		p.profile = default_profile(r->a, p.name);
-	if (!p.profile || plan_check(r, &p) < 0)
+	plan_apply(&p, r->vals);
+	if (!p.mikrotik_profile)
+		p.mikrotik_profile = default_profile(r->a, p.name);
+	if (!p.mikrotik_profile || plan_check(r, &p) < 0 ||
+	    tdb_begin(r->tdb) < 0)
 		return -1;
-	if (tdb_begin(r->tdb) < 0)
+	if (store_plan_insert(r->tdb, &p, r->who.user_id, &id) < 0 ||
+	    store_plan_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "create", "service_plan", id, &plan_row, NULL, &after,
+	               NULL) < 0)
 		return -1;
-	if (tdb_query(r->tdb, &P[PLAN_INSERT],
-	              DB_ARGS(DBS(p.name), DBI(p.n[P_SPEED_DOWN]),
-	                      DBI(p.n[P_SPEED_UP]), DBD(p.price),
-	                      DBI(p.n[P_ACTIVE]), nint(p.n[P_BURST_DOWN]),
-	                      nint(p.n[P_BURST_UP]), nint(p.n[P_THRESH_DOWN]),
-	                      nint(p.n[P_THRESH_UP]), nint(p.n[P_BURST_TIME]),
-	                      DBI(p.n[P_PRIORITY]), DBS(p.queue_type),
-	                      DBS(p.profile)),
-	              &ins) < 0)
-		goto out_fail;
-	id = (int64_t)ins.insert_id;
-	if (tdb_query(r->tdb, &P[PLAN_HISTORY_INSERT],
-	              DB_ARGS(DBI(id), DBNULL('d'), DBD(p.price),
-	                      DBI(r->who.user_id)),
-	              NULL) < 0 ||
-	    tdb_query(r->tdb, &P[PLAN_GET], DB_ARGS(DBI(id)), &res) < 0 ||
-	    res.nrows != 1)
-		goto out_fail;
-	new = json_own(r->a, dbres_row_json(&res, 0, NULL));
-	if (audit_req(r, "create", "service_plan", id, NULL, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&res, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	return reply_commit(r, 201, &plan_row, &after);
 }
 
 int
 service_plans_update(struct req *r)
 {
-	const struct stmt_def *P = store_plan_stmts;
 	int64_t id = r->ids[0], old_cents, new_cents;
-	struct dbres before, after;
-	struct plan p;
-	cJSON *old, *new;
+	struct plan before, p, after;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_plan_lock(r->tdb, id, &before), "service plan") <
+	        0)
 		return -1;
-	if (tdb_query(r->tdb, &P[PLAN_GET_LOCKED], DB_ARGS(DBI(id)), &before) <
-	    0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	plan_from_row(&p, &before);
+	p = before;
 	plan_apply(&p, r->vals);
-	if (plan_check(r, &p) < 0) {
-		tdb_rollback(r->tdb);
-		return -1;
-	}
-	if (money_parse(dbres_get(&before, 0, 4), &old_cents) < 0 ||
+	if (plan_check(r, &p) < 0 ||
+	    money_parse(before.price, &old_cents) < 0 ||
 	    money_parse(p.price, &new_cents) < 0)
-		goto out_fail;
+		return -1;
 	if (old_cents != new_cents &&
-	    tdb_query(r->tdb, &P[PLAN_HISTORY_INSERT],
-	              DB_ARGS(DBI(id), DBD(dbres_get(&before, 0, 4)),
-	                      DBD(p.price), DBI(r->who.user_id)),
-	              NULL) < 0)
-		goto out_fail;
-	if (tdb_query(r->tdb, &P[PLAN_UPDATE],
-	              DB_ARGS(DBS(p.name), DBI(p.n[P_SPEED_DOWN]),
-	                      DBI(p.n[P_SPEED_UP]), DBD(p.price),
-	                      DBI(p.n[P_ACTIVE]), nint(p.n[P_BURST_DOWN]),
-	                      nint(p.n[P_BURST_UP]), nint(p.n[P_THRESH_DOWN]),
-	                      nint(p.n[P_THRESH_UP]), nint(p.n[P_BURST_TIME]),
-	                      DBI(p.n[P_PRIORITY]), DBS(p.queue_type),
-	                      DBS(p.profile), DBI(id)),
-	              NULL) < 0 ||
-	    tdb_query(r->tdb, &P[PLAN_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
-	if (audit_req(r, "update", "service_plan", id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    store_plan_price_changed(r->tdb, id, before.price, p.price,
+	                             r->who.user_id) < 0)
+		return -1;
+	if (store_plan_update(r->tdb, &p) < 0 ||
+	    store_plan_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "update", "service_plan", id, &plan_row, &before,
+	               &after, NULL) < 0)
+		return -1;
+	return reply_commit(r, 200, &plan_row, &after);
 }
 
 int
 service_plans_delete(struct req *r)
 {
-	const struct stmt_def *P = store_plan_stmts;
 	int64_t id = r->ids[0], users;
-	struct dbres before, use;
-	cJSON *old;
+	struct plan before;
 
-	if (tdb_begin(r->tdb) < 0)
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_plan_lock(r->tdb, id, &before), "service plan") <
+	        0 ||
+	    store_plan_users(r->tdb, id, &users) < 0)
 		return -1;
-	if (tdb_query(r->tdb, &P[PLAN_GET_LOCKED], DB_ARGS(DBI(id)), &before) <
-	    0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	if (tdb_query(r->tdb, &P[PLAN_IN_USE], DB_ARGS(DBI(id)), &use) < 0)
-		goto out_fail;
-	users = dbres_int(&use, 0, 0);
-	if (users > 0) {
-		tdb_rollback(r->tdb);
+	if (users > 0)
 		return req_fail(r, 409, "in_use",
 		                arena_printf(r->a,
 		                             "%" PRId64 " customer(s) use this "
 		                             "plan; move them to another "
 		                             "plan first",
 		                             users));
-	}
-	if (tdb_query(r->tdb, &P[PLAN_DELETE], DB_ARGS(DBI(id)), NULL) < 0)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	if (audit_req(r, "delete", "service_plan", id, old, NULL) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_no_content(r);
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	if (store_plan_delete(r->tdb, id) < 0 ||
+	    req_record(r, "delete", "service_plan", id, &plan_row, &before,
+	               NULL, NULL) < 0)
+		return -1;
+	return reply_commit(r, 204, NULL, NULL);
 }
 
 int
 service_plans_price_history(struct req *r)
 {
-	const struct stmt_def *S = store_plan_stmts;
-
-	return req_child_list(r, &S[PLAN_GET], &S[PLAN_HISTORY_LIST],
-	                      &S[PLAN_HISTORY_COUNT], "service plan not found");
+	return reply_list(r, &plan_price_list_spec);
 }

@@ -8,15 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
-#include "db.h"
+#include "config.h"
 #include "fields.h"
 #include "identity.h"
 #include "json.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
-#include "config.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/tenant.h"
+#include "store/user.h"
 
 /* clang-format off */
 const struct field tenant_register_fields[] = {
@@ -28,22 +28,30 @@ const struct field tenant_register_fields[] = {
 	{ "timezone",       FT_STRING,   1, 64,  0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { R_TNAME, R_SLUG, R_ANAME, R_AEMAIL, R_APASS, R_TZ };
+enum {
+	TENANT_R_NAME,
+	TENANT_R_SLUG,
+	TENANT_R_ADMIN_NAME,
+	TENANT_R_ADMIN_EMAIL,
+	TENANT_R_ADMIN_PASSWORD,
+	TENANT_R_TIMEZONE,
+};
 
 const struct field tenant_update_fields[] = {
 	{ "name",     FT_STRING, 1, 200, F_TEXT, NULL },
 	{ "timezone", FT_STRING, 1, 64,  0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { U_NAME, U_TZ };
+enum { TENANT_U_NAME, TENANT_U_TIMEZONE };
 /* clang-format on */
 
 int
 tenants_register(struct req *r)
 {
 	struct new_tenant nt;
-	struct limit_result l;
-	struct dbres tenant, user;
+	struct ratelimit_result l;
+	struct tenant tenant;
+	struct user user;
 	int64_t tenant_id, user_id;
 	char subject[96];
 	cJSON *d;
@@ -52,8 +60,8 @@ tenants_register(struct req *r)
 	/* Registration has its own, much stricter, per-IP limit. */
 	snprintf(subject, sizeof(subject), "reg:%s",
 	         r->remote_addr ? r->remote_addr : "-");
-	limits_hit(r->cache, subject, r->cfg->register_limit_per_hour, 3600,
-	           time(NULL), &l);
+	ratelimit_hit(r->cache, subject, r->cfg->register_limit_per_hour, 3600,
+	              time(NULL), &l);
 	if (l.limited) {
 		char v[24];
 
@@ -63,20 +71,23 @@ tenants_register(struct req *r)
 		                "too many registrations from this address; "
 		                "try again later");
 	}
-	if (strcmp(r->vals[R_SLUG].s, IDENTITY_PLATFORM_SLUG) == 0) {
+	if (strcmp(r->vals[TENANT_R_SLUG].s, IDENTITY_PLATFORM_SLUG) == 0) {
 		return req_invalid(r, "tenant_slug", "is reserved");
 	}
-	if (r->vals[R_TZ].present && !identity_timezone_ok(r->vals[R_TZ].s))
+	if (r->vals[TENANT_R_TIMEZONE].present &&
+	    !identity_timezone_ok(r->vals[TENANT_R_TIMEZONE].s))
 		return req_invalid(
 		    r, "timezone",
 		    "must be a time zone name such as Asia/Jakarta");
 	memset(&nt, 0, sizeof(nt));
-	nt.slug = r->vals[R_SLUG].s;
-	nt.name = r->vals[R_TNAME].s;
-	nt.timezone = r->vals[R_TZ].present ? r->vals[R_TZ].s : NULL;
-	nt.admin_name = r->vals[R_ANAME].s;
-	nt.admin_email = r->vals[R_AEMAIL].s;
-	nt.admin_password = r->vals[R_APASS].s;
+	nt.slug = r->vals[TENANT_R_SLUG].s;
+	nt.name = r->vals[TENANT_R_NAME].s;
+	nt.timezone = r->vals[TENANT_R_TIMEZONE].present
+	                  ? r->vals[TENANT_R_TIMEZONE].s
+	                  : NULL;
+	nt.admin_name = r->vals[TENANT_R_ADMIN_NAME].s;
+	nt.admin_email = r->vals[TENANT_R_ADMIN_EMAIL].s;
+	nt.admin_password = r->vals[TENANT_R_ADMIN_PASSWORD].s;
 	nt.ip = r->remote_addr;
 	nt.user_agent = r->user_agent;
 	switch (identity_tenant_create(r->db, r->a, r->cfg, &nt, &tenant_id,
@@ -90,60 +101,47 @@ tenants_register(struct req *r)
 		return -1;
 	}
 	t = tdb_open(r->db, r->a, tenant_id);
-	if (!t ||
-	    tdb_query(t, &store_tenant_stmts[TENANT_GET_OWN], DB_NOARGS,
-	              &tenant) < 0 ||
-	    tdb_query(t, &store_user_stmts[USER_GET], DB_ARGS(DBI(user_id)),
-	              &user) < 0 ||
-	    tenant.nrows != 1 || user.nrows != 1)
+	if (!t || store_tenant_get_own(t, &tenant) != 1 ||
+	    store_user_get(t, user_id, &user) != 1)
 		return -1;
 	log_info("tenant registered id=%" PRId64 " slug='%s'", tenant_id,
 	         nt.slug);
 	d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "tenant", dbres_row_json(&tenant, 0, NULL));
-	cJSON_AddItemToObject(d, "user", dbres_row_json(&user, 0, NULL));
+	if (!d)
+		return -1;
+	cJSON_AddItemToObject(d, "tenant", row_json(&tenant_row, &tenant));
+	cJSON_AddItemToObject(d, "user", row_json(&user_row, &user));
 	return req_data(r, 201, d);
 }
 
 int
 tenants_get_own(struct req *r)
 {
-	struct dbres res;
+	struct tenant t;
 
-	if (tdb_query(r->tdb, &store_tenant_stmts[TENANT_GET_OWN], DB_NOARGS,
-	              &res) < 0 ||
-	    res.nrows != 1)
+	if (req_found(r, store_tenant_get_own(r->tdb, &t), "tenant") < 0)
 		return -1;
-	return req_data(r, 200, dbres_row_json(&res, 0, NULL));
+	return reply_row(r, 200, &tenant_row, &t);
 }
 
 int
 tenants_update_own(struct req *r)
 {
-	const struct stmt_def *T = store_tenant_stmts;
 	const struct fval *v = r->vals;
-	struct dbres before, after;
-	cJSON *old = NULL, *new = NULL;
+	struct tenant before, after;
 
-	if (v[U_TZ].present && !identity_timezone_ok(v[U_TZ].s))
+	if (v[TENANT_U_TIMEZONE].present &&
+	    !identity_timezone_ok(v[TENANT_U_TIMEZONE].s))
 		return req_invalid(
 		    r, "timezone",
 		    "must be a time zone name such as Asia/Jakarta");
 	if (tdb_begin(r->tdb) < 0 ||
-	    tdb_query(r->tdb, &T[TENANT_GET_OWN], DB_NOARGS, &before) < 0 ||
-	    tdb_query(r->tdb, &T[TENANT_UPDATE_OWN],
-	              DB_ARGS(DBS(v[U_NAME].present ? v[U_NAME].s : NULL),
-	                      DBS(v[U_TZ].present ? v[U_TZ].s : NULL)),
-	              NULL) < 0 ||
-	    tdb_query(r->tdb, &T[TENANT_GET_OWN], DB_NOARGS, &after) < 0)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
-	if (audit_req(r, "update", "tenant", r->who.tenant_id, old, new) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	    req_found(r, store_tenant_get_own(r->tdb, &before), "tenant") < 0 ||
+	    store_tenant_update_own(r->tdb, fval_str(&v[TENANT_U_NAME]),
+	                            fval_str(&v[TENANT_U_TIMEZONE])) < 0 ||
+	    store_tenant_get_own(r->tdb, &after) != 1 ||
+	    req_record(r, "update", "tenant", r->who.tenant_id, &tenant_row,
+	               &before, &after, NULL) < 0)
+		return -1;
+	return reply_commit(r, 200, &tenant_row, &after);
 }

@@ -23,15 +23,15 @@
 #include <time.h>
 
 #include "arena.h"
-#include "audit.h"
 #include "billing.h"
-#include "counter.h"
-#include "db.h"
 #include "events.h"
 #include "fields.h"
 #include "json.h"
 #include "notify.h"
-#include "store/store.h"
+#include "reply.h"
+#include "store/shared.h"
+#include "store/ticket.h"
+#include "store/user.h"
 
 static const char *const ticket_priorities[] = {"low", "medium", "high",
                                                 "urgent", NULL};
@@ -47,7 +47,13 @@ const struct field ticket_create_fields[] = {
 	{ "assigned_to", FT_ID,     0, 0,     F_NULLABLE, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { C_CUSTOMER, C_TITLE, C_DESCRIPTION, C_PRIORITY, C_ASSIGNED };
+enum {
+	TICKET_F_CUSTOMER,
+	TICKET_F_TITLE,
+	TICKET_F_DESCRIPTION,
+	TICKET_F_PRIORITY,
+	TICKET_F_ASSIGNED,
+};
 
 const struct field ticket_update_fields[] = {
 	{ "title",       FT_STRING, 1, 200,   F_TEXT, NULL },
@@ -57,7 +63,13 @@ const struct field ticket_update_fields[] = {
 	{ "assigned_to", FT_ID,     0, 0,     F_NULLABLE, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
-enum { P_TITLE, P_DESCRIPTION, P_PRIORITY, P_STATUS, P_ASSIGNED };
+enum {
+	TICKET_U_TITLE,
+	TICKET_U_DESCRIPTION,
+	TICKET_U_PRIORITY,
+	TICKET_U_STATUS,
+	TICKET_U_ASSIGNED,
+};
 
 const struct field ticket_comment_fields[] = {
 	{ "body", FT_STRING, 1, 10000, F_REQUIRED | F_TEXT, NULL },
@@ -65,17 +77,39 @@ const struct field ticket_comment_fields[] = {
 };
 /* clang-format on */
 
-/* The orders of lib/store/ticket.c, in the same order. */
-static const char *const ticket_sorts[] = {
-    "-created_at", "created_at",    "-priority", "priority",
-    "-updated_at", "ticket_number", NULL,
+/* clang-format off */
+static const struct filter_def ticket_filters[] = {
+	FILTER_ID_(struct ticket_filter, customer_id,
+	           "only this customer's tickets"),
+	FILTER_ID_(struct ticket_filter, assigned_to,
+	           "only tickets assigned to this user"),
+	FILTER_ENUM_(struct ticket_filter, status, ticket_statuses,
+	             "only tickets with this status"),
+	FILTER_ENUM_(struct ticket_filter, priority, ticket_priorities,
+	             "only tickets with this priority"),
+	FILTER_END
+};
+/* clang-format on */
+
+const struct list_spec ticket_list_spec = {
+    .store = &store_ticket_list,
+    .filters = ticket_filters,
 };
 
 static int
-not_found(struct req *r)
+ticket_exists(struct tdb *t, int64_t id)
 {
-	return req_fail(r, 404, "not_found", "ticket not found");
+	struct ticket tk;
+
+	return store_ticket_get(t, id, &tk);
 }
+
+const struct list_spec ticket_comment_list_spec = {
+    .store = &store_ticket_comment_list,
+    .parent_get = ticket_exists,
+    .parent_off = offsetof(struct ticket_comment_filter, ticket_id),
+    .parent_what = "ticket",
+};
 
 /* The status that may follow cur, or NULL after "closed". */
 static const char *
@@ -87,35 +121,22 @@ next_status(const char *cur)
 	return NULL;
 }
 
-/* Whether uid is an active user of the tenant: 1, 0, or -1. */
+/* Queues the ticket_created email to the assignee of tk. */
 static int
-assignee_ok(struct req *r, int64_t uid)
-{
-	struct dbres res;
-
-	if (tdb_query(r->tdb, &store_ticket_stmts[TICKET_ASSIGNEE_OK],
-	              DB_ARGS(DBI(uid)), &res) < 0)
-		return -1;
-	return res.nrows == 1;
-}
-
-/* Queues the ticket_created email to the assignee of ticket row. */
-static int
-notify_assignee(struct req *r, const struct dbres *row, int64_t uid)
+notify_assignee(struct req *r, const struct ticket *tk, int64_t uid)
 {
 	cJSON *p = json_own(r->a, cJSON_CreateObject());
 	char key[64];
-	int64_t id = dbres_int(row, 0, 0);
 
 	if (!p)
 		return -1;
-	json_add_int(p, "ticket_id", id);
-	cJSON_AddStringToObject(p, "ticket_number", dbres_get(row, 0, 1));
-	cJSON_AddStringToObject(p, "title", dbres_get(row, 0, 3));
-	cJSON_AddStringToObject(p, "priority", dbres_get(row, 0, 5));
-	json_add_int(p, "customer_id", dbres_int(row, 0, 2));
-	snprintf(key, sizeof(key), "ticket_created:%" PRId64 ":%" PRId64, id,
-	         uid);
+	json_add_int(p, "ticket_id", tk->id);
+	cJSON_AddStringToObject(p, "ticket_number", tk->ticket_number);
+	cJSON_AddStringToObject(p, "title", tk->title);
+	cJSON_AddStringToObject(p, "priority", tk->priority);
+	json_add_int(p, "customer_id", tk->customer_id);
+	snprintf(key, sizeof(key), "ticket_created:%" PRId64 ":%" PRId64,
+	         tk->id, uid);
 	return notify_queue(r->tdb, "ticket_created", uid, NULL, p, key) < 0
 	           ? -1
 	           : 0;
@@ -125,18 +146,15 @@ notify_assignee(struct req *r, const struct dbres *row, int64_t uid)
 static int
 next_number(struct req *r, char *out, size_t n)
 {
-	const char *tz = NULL;
+	const char *tz = r->who_row ? r->who_row->tenant_timezone : NULL;
 	char today[BILLING_DATE_LEN], name[32];
 	int64_t seq;
-	int col;
 
-	if (r->who_row && (col = dbres_col(r->who_row, "tenant_timezone")) >= 0)
-		tz = dbres_get(r->who_row, 0, (size_t)col);
 	if (billing_today(tz ? tz : "Asia/Jakarta", time(NULL), today) < 0)
 		return -1;
 	/* today is YYYY-MM-DD; the counter and the number use YYYYMM. */
 	snprintf(name, sizeof(name), "ticket:%.4s%.2s", today, today + 5);
-	if (counter_next(r->tdb, name, &seq) < 0)
+	if (store_counter_next(r->tdb, name, &seq) < 0)
 		return -1;
 	snprintf(out, n, "T-%.4s%.2s-%04" PRId64, today, today + 5, seq);
 	return 0;
@@ -145,138 +163,100 @@ next_number(struct req *r, char *out, size_t n)
 int
 tickets_list(struct req *r)
 {
-	const struct stmt_def *T = store_ticket_stmts;
-	const char *status, *priority;
-	int64_t page, per_page, customer, assigned;
-	struct dbres rows, count;
-	size_t sort;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    req_sort(r, ticket_sorts, &sort) < 0 ||
-	    req_param_id(r, "customer_id", &customer) < 0 ||
-	    req_param_id(r, "assigned_to", &assigned) < 0 ||
-	    req_param_enum(r, "status", ticket_statuses, &status) < 0 ||
-	    req_param_enum(r, "priority", ticket_priorities, &priority) < 0)
-		return -1;
-#define FILTER_ARGS                                                            \
-	customer ? DBI(customer) : DBNULL('i'),                                \
-	    customer ? DBI(customer) : DBNULL('i'), DBS(status), DBS(status),  \
-	    DBS(priority), DBS(priority),                                      \
-	    assigned ? DBI(assigned) : DBNULL('i'),                            \
-	    assigned ? DBI(assigned) : DBNULL('i')
-	if (tdb_query_order(
-	        r->tdb, &T[TICKET_LIST], sort,
-	        DB_ARGS(FILTER_ARGS, DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, &T[TICKET_COUNT], DB_ARGS(FILTER_ARGS), &count) <
-	        0)
-		return -1;
-#undef FILTER_ARGS
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&count, 0, 0));
+	return reply_list(r, &ticket_list_spec);
 }
 
 int
 tickets_get(struct req *r)
 {
-	return req_get_one(r, &store_ticket_stmts[TICKET_GET], NULL,
-	                   "ticket not found");
+	struct ticket tk;
+
+	if (req_found(r, store_ticket_get(r->tdb, r->ids[0], &tk), "ticket") <
+	    0)
+		return -1;
+	return reply_row(r, 200, &ticket_row, &tk);
 }
 
 int
 tickets_create(struct req *r)
 {
-	const struct stmt_def *T = store_ticket_stmts;
 	const struct fval *v = r->vals;
-	int64_t assignee = v[C_ASSIGNED].present && !v[C_ASSIGNED].is_null
-	                       ? v[C_ASSIGNED].i
-	                       : 0;
-	struct dbres cust, res, row;
+	int64_t assignee =
+	    v[TICKET_F_ASSIGNED].present && !v[TICKET_F_ASSIGNED].is_null
+	        ? v[TICKET_F_ASSIGNED].i
+	        : 0;
+	struct ticket tk = {0}, after;
+	struct ticket_customer cust;
 	char number[32];
-	cJSON *new;
-	int ok;
+	int64_t id;
+	int rc;
 
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
-	if (tdb_query(r->tdb, &T[TICKET_CUSTOMER_OK],
-	              DB_ARGS(DBI(v[C_CUSTOMER].i)), &cust) < 0)
-		goto out_fail;
-	if (cust.nrows != 1)
+	rc = store_ticket_customer(r->tdb, v[TICKET_F_CUSTOMER].i, &cust);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
 		req_detail(r, "customer_id",
 		           "must be a customer of this tenant");
-	if (assignee && (ok = assignee_ok(r, assignee)) <= 0) {
-		if (ok < 0)
-			goto out_fail;
+	if (assignee &&
+	    (rc = store_ticket_assignee_ok(r->tdb, assignee)) <= 0) {
+		if (rc < 0)
+			return -1;
 		req_detail(r, "assigned_to",
 		           "must be an active user of this tenant");
 	}
-	if (r->err_details) {
-		tdb_rollback(r->tdb);
+	if (r->err_details)
 		return req_fail(r, 422, "validation_failed",
 		                "some fields are invalid");
-	}
-	if (next_number(r, number, sizeof(number)) < 0 ||
-	    tdb_query(
-	        r->tdb, &T[TICKET_INSERT],
-	        DB_ARGS(DBS(number), DBI(v[C_CUSTOMER].i), DBS(v[C_TITLE].s),
-	                DBS(v[C_DESCRIPTION].s),
-	                DBS(v[C_PRIORITY].present ? v[C_PRIORITY].s : "medium"),
-	                DBI(assignee), DBI(r->who.user_id)),
-	        &res) < 0 ||
-	    tdb_query(r->tdb, &T[TICKET_GET],
-	              DB_ARGS(DBI((int64_t)res.insert_id)), &row) < 0 ||
-	    row.nrows != 1)
-		goto out_fail;
-	new = json_own(r->a, dbres_row_json(&row, 0, NULL));
-	if (!new ||
-	    audit_req(r, "create", "ticket", (int64_t)res.insert_id, NULL,
-	              new) < 0 ||
-	    event_emit(r->tdb, "ticket:created", "ticket",
-	               (int64_t)res.insert_id, new) < 0 ||
-	    (assignee && notify_assignee(r, &row, assignee) < 0) ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&row, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	if (next_number(r, number, sizeof(number)) < 0)
+		return -1;
+	tk.ticket_number = number;
+	tk.customer_id = v[TICKET_F_CUSTOMER].i;
+	tk.title = v[TICKET_F_TITLE].s;
+	tk.description = v[TICKET_F_DESCRIPTION].s;
+	tk.priority =
+	    v[TICKET_F_PRIORITY].present ? v[TICKET_F_PRIORITY].s : "medium";
+	tk.assigned_to = assignee;
+	tk.created_by = r->who.user_id;
+	if (store_ticket_insert(r->tdb, &tk, &id) < 0 ||
+	    store_ticket_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "create", "ticket", id, &ticket_row, NULL, &after,
+	               "ticket:created") < 0 ||
+	    (assignee && notify_assignee(r, &after, assignee) < 0))
+		return -1;
+	return reply_commit(r, 201, &ticket_row, &after);
 }
 
 int
 tickets_update(struct req *r)
 {
-	const struct stmt_def *T = store_ticket_stmts;
 	const struct fval *v = r->vals;
-	int64_t id = r->ids[0], assignee = 0, was;
-	const char *status = v[P_STATUS].present ? v[P_STATUS].s : NULL;
-	int set_assignee = v[P_ASSIGNED].present, ok;
-	struct dbres before, after;
-	cJSON *old, *new;
+	int64_t id = r->ids[0];
+	struct ticket_change c = {0};
+	struct ticket before, after;
+	int rc;
 
-	if (set_assignee && !v[P_ASSIGNED].is_null)
-		assignee = v[P_ASSIGNED].i;
-	if (tdb_begin(r->tdb) < 0)
+	c.title = fval_str(&v[TICKET_U_TITLE]);
+	c.description = fval_str(&v[TICKET_U_DESCRIPTION]);
+	c.priority = fval_str(&v[TICKET_U_PRIORITY]);
+	c.status = fval_str(&v[TICKET_U_STATUS]);
+	c.set_assignee = v[TICKET_U_ASSIGNED].present;
+	if (c.set_assignee && !v[TICKET_U_ASSIGNED].is_null)
+		c.assigned_to = v[TICKET_U_ASSIGNED].i;
+	if (tdb_begin(r->tdb) < 0 ||
+	    req_found(r, store_ticket_lock(r->tdb, id, &before), "ticket") < 0)
 		return -1;
-	if (tdb_query(r->tdb, &T[TICKET_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &before) < 0)
-		goto out_fail;
-	if (before.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	/* Columns: id, ticket_number, customer_id, title, description,
-	 * priority, status, assigned_to, ... */
-	if (status) {
-		const char *cur = dbres_get(&before, 0, 6);
-		const char *next = next_status(cur);
+	if (c.status) {
+		const char *next = next_status(before.status);
 
-		if (!next || strcmp(next, status) != 0) {
-			tdb_rollback(r->tdb);
+		if (!next || strcmp(next, c.status) != 0) {
 			req_fail(r, 422, "invalid_transition",
 			         arena_printf(r->a,
 			                      "a ticket that is %s can only "
 			                      "move to %s",
-			                      cur, next ? next : "nothing"));
+			                      before.status,
+			                      next ? next : "nothing"));
 			req_detail(r, "status",
 			           next ? arena_printf(r->a, "must be %s", next)
 			                : "a closed ticket does not change "
@@ -284,90 +264,53 @@ tickets_update(struct req *r)
 			return -1;
 		}
 	}
-	if (assignee && (ok = assignee_ok(r, assignee)) <= 0) {
-		if (ok < 0)
-			goto out_fail;
-		tdb_rollback(r->tdb);
-		return req_invalid(r, "assigned_to",
-		                   "must be an active user of this tenant");
-	}
-	was = dbres_int(&before, 0, 7);
-	if (tdb_query(
-	        r->tdb, &T[TICKET_UPDATE],
-	        DB_ARGS(
-	            DBS(v[P_TITLE].present ? v[P_TITLE].s : NULL),
-	            DBS(v[P_DESCRIPTION].present ? v[P_DESCRIPTION].s : NULL),
-	            DBS(v[P_PRIORITY].present ? v[P_PRIORITY].s : NULL),
-	            DBI(set_assignee), assignee ? DBI(assignee) : DBNULL('i'),
-	            DBS(status), DBS(status), DBS(status), DBI(id)),
-	        NULL) < 0 ||
-	    tdb_query(r->tdb, &T[TICKET_GET], DB_ARGS(DBI(id)), &after) < 0 ||
-	    after.nrows != 1)
-		goto out_fail;
-	old = json_own(r->a, dbres_row_json(&before, 0, NULL));
-	new = json_own(r->a, dbres_row_json(&after, 0, NULL));
-	if (!old || !new ||
-	    audit_req(r, "update", "ticket", id, old, new) < 0 ||
-	    event_emit(r->tdb, "ticket:updated", "ticket", id, new) < 0 ||
-	    (assignee && assignee != was &&
-	     notify_assignee(r, &after, assignee) < 0) ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 200, dbres_row_json(&after, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	if (c.assigned_to &&
+	    (rc = store_ticket_assignee_ok(r->tdb, c.assigned_to)) <= 0)
+		return rc < 0 ? -1
+		              : req_invalid(r, "assigned_to",
+		                            "must be an active user of this "
+		                            "tenant");
+	if (store_ticket_update(r->tdb, id, &c) < 0 ||
+	    store_ticket_get(r->tdb, id, &after) != 1 ||
+	    req_record(r, "update", "ticket", id, &ticket_row, &before, &after,
+	               "ticket:updated") < 0 ||
+	    (c.assigned_to && c.assigned_to != before.assigned_to &&
+	     notify_assignee(r, &after, c.assigned_to) < 0))
+		return -1;
+	return reply_commit(r, 200, &ticket_row, &after);
 }
 
 int
 tickets_comments_list(struct req *r)
 {
-	const struct stmt_def *S = store_ticket_stmts;
-
-	return req_child_list(r, &S[TICKET_GET], &S[TICKET_COMMENT_LIST],
-	                      &S[TICKET_COMMENT_COUNT], "ticket not found");
+	return reply_list(r, &ticket_comment_list_spec);
 }
 
 int
 tickets_comments_create(struct req *r)
 {
-	const struct stmt_def *T = store_ticket_stmts;
 	int64_t id = r->ids[0], cid;
-	struct dbres ticket, res, row;
-	cJSON *new, *ev;
+	struct ticket_comment row;
+	struct ticket tk;
+	cJSON *ev;
 
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
 	/* Locking the ticket orders comments with status changes. */
-	if (tdb_query(r->tdb, &T[TICKET_GET_LOCKED], DB_ARGS(DBI(id)),
-	              &ticket) < 0)
-		goto out_fail;
-	if (ticket.nrows != 1) {
-		tdb_rollback(r->tdb);
-		return not_found(r);
-	}
-	if (tdb_query(r->tdb, &T[TICKET_COMMENT_INSERT],
-	              DB_ARGS(DBI(id), DBI(r->who.user_id), DBS(r->vals[0].s)),
-	              &res) < 0)
-		goto out_fail;
-	cid = (int64_t)res.insert_id;
-	if (tdb_query(r->tdb, &T[TICKET_COMMENT_GET], DB_ARGS(DBI(cid)), &row) <
-	        0 ||
-	    row.nrows != 1)
-		goto out_fail;
-	new = json_own(r->a, dbres_row_json(&row, 0, NULL));
+	if (req_found(r, store_ticket_lock(r->tdb, id, &tk), "ticket") < 0 ||
+	    store_ticket_comment_insert(r->tdb, id, r->who.user_id,
+	                                r->vals[0].s, &cid) < 0 ||
+	    store_ticket_comment_get(r->tdb, cid, &row) != 1 ||
+	    req_record(r, "create", "ticket_comment", cid, &ticket_comment_row,
+	               NULL, &row, NULL) < 0)
+		return -1;
 	ev = json_own(r->a, cJSON_CreateObject());
-	if (!new || !ev)
-		goto out_fail;
+	if (!ev)
+		return -1;
 	json_add_int(ev, "id", id);
-	cJSON_AddStringToObject(ev, "ticket_number", dbres_get(&ticket, 0, 1));
+	cJSON_AddStringToObject(ev, "ticket_number", tk.ticket_number);
 	json_add_int(ev, "comment_id", cid);
-	if (audit_req(r, "create", "ticket_comment", cid, NULL, new) < 0 ||
-	    event_emit(r->tdb, "ticket:updated", "ticket", id, ev) < 0 ||
-	    tdb_commit(r->tdb) < 0)
-		goto out_fail;
-	return req_data(r, 201, dbres_row_json(&row, 0, NULL));
-out_fail:
-	tdb_rollback(r->tdb);
-	return -1;
+	if (event_emit(r->tdb, "ticket:updated", "ticket", id, ev) < 0)
+		return -1;
+	return reply_commit(r, 201, &ticket_comment_row, &row);
 }

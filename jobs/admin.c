@@ -24,12 +24,16 @@
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
-#include "db.h"
-#include "grants.h"
+#include "store/grants.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
-#include "store/store.h"
+#include "row.h"
+#include "store/audit.h"
+#include "store/platform.h"
+#include "store/registry.h"
+#include "store/tenant.h"
+#include "tdb.h"
 #include "tenant_export.h"
 #include "util.h"
 
@@ -82,6 +86,7 @@ cmd_platform_admin(int argc, char **argv)
 	const char *name = opt(argc, argv, "--name");
 	char pw[AUTH_PASSWORD_MAX + 2], hash[AUTH_HASH_MAX], folded[256];
 	struct db *db;
+	int64_t id;
 	int rc = 1;
 
 	if (argc < 1 || strcmp(argv[0], "create") != 0 || !email || !name)
@@ -105,8 +110,7 @@ cmd_platform_admin(int argc, char **argv)
 	db = connect_as(DB_ACCOUNT_APP);
 	if (!db)
 		goto out_wipe;
-	if (db_query(db, &arena, &store_platform_stmts[PLATFORM_INSERT],
-	             DB_ARGS(DBS(name), DBS(folded), DBS(hash)), NULL) < 0) {
+	if (store_platform_insert(db, &arena, name, folded, hash, &id) < 0) {
 		fprintf(stderr, "rtrw-admin: %s\n",
 		        db_last_error(db) == DBE_DUPLICATE
 		            ? "a platform admin with this email exists"
@@ -127,10 +131,9 @@ out_wipe:
 static int
 cmd_tenants(int argc, char **argv)
 {
-	const struct stmt_def *T = store_tenant_stmts;
-	struct dbres res;
+	struct rows res;
 	struct db *db;
-	int64_t id;
+	int64_t id, total;
 	int rc = 1;
 
 	if (argc < 1)
@@ -139,33 +142,33 @@ cmd_tenants(int argc, char **argv)
 	if (!db)
 		return 1;
 	if (strcmp(argv[0], "list") == 0) {
-		if (db_query(db, &arena, &T[TENANT_LIST],
-		             DB_ARGS(DBI(1000000), DBI(0)), &res) == 0) {
+		if (store_tenant_list(db, &arena, 1000000, 0, &res, &total) ==
+		    0) {
 			printf("%-6s %-24s %-8s %-6s %s\n", "id", "slug",
 			       "status", "users", "name");
-			for (size_t i = 0; i < res.nrows; i++)
-				printf("%-6s %-24s %-8s %-6s %s\n",
-				       dbres_get(&res, i, 0),
-				       dbres_get(&res, i, 1),
-				       dbres_get(&res, i, 4),
-				       dbres_get(&res, i, 7),
-				       dbres_get(&res, i, 2));
+			for (size_t i = 0; i < res.n; i++) {
+				const struct tenant_summary *t =
+				    rows_at(&res, i);
+
+				printf("%-6" PRId64 " %-24s %-8s %-6" PRId64
+				       " %s\n",
+				       t->id, t->slug, t->status, t->users,
+				       t->name);
+			}
 			rc = 0;
 		}
 	} else if (strcmp(argv[0], "delete") == 0 && argc == 2 &&
 	           parse_int64(argv[1], 1, INT64_MAX, &id) == 0) {
-		if (db_query(db, &arena, &T[TENANT_DELETE], DB_ARGS(DBI(id)),
-		             &res) == 0) {
-			if (res.affected == 1) {
-				printf("tenant %" PRId64
-				       " and all its data deleted\n",
-				       id);
-				rc = 0;
-			} else {
-				fprintf(stderr,
-				        "rtrw-admin: no tenant %" PRId64 "\n",
-				        id);
-			}
+		switch (store_tenant_delete(db, &arena, id)) {
+		case 1:
+			printf("tenant %" PRId64 " and all its data deleted\n",
+			       id);
+			rc = 0;
+			break;
+		case 0:
+			fprintf(stderr, "rtrw-admin: no tenant %" PRId64 "\n",
+			        id);
+			break;
 		}
 	} else {
 		rc = usage();
@@ -178,8 +181,8 @@ static int
 cmd_audit_verify(int argc, char **argv)
 {
 	const char *only = opt(argc, argv, "--tenant");
-	struct dbres tenants;
-	int64_t want = 0, total = 0;
+	struct rows tenants;
+	int64_t want = 0, total = 0, n;
 	int broken = 0, rc = 1;
 	struct db *db;
 
@@ -188,11 +191,11 @@ cmd_audit_verify(int argc, char **argv)
 	db = connect_as(DB_ACCOUNT_APP);
 	if (!db)
 		return 1;
-	if (db_query(db, &arena, &store_tenant_stmts[TENANT_LIST],
-	             DB_ARGS(DBI(1000000), DBI(0)), &tenants) < 0)
+	if (store_tenant_list(db, &arena, 1000000, 0, &tenants, &n) < 0)
 		goto out_close;
-	for (size_t i = 0; i < tenants.nrows; i++) {
-		int64_t tid = dbres_int(&tenants, i, 0), checked, bad;
+	for (size_t i = 0; i < tenants.n; i++) {
+		const struct tenant_summary *ts = rows_at(&tenants, i);
+		int64_t tid = ts->id, checked, bad;
 		struct arena page;
 		struct tdb *t;
 		const char *why;
@@ -211,11 +214,11 @@ cmd_audit_verify(int argc, char **argv)
 			broken = 1;
 			printf("tenant %" PRId64
 			       " (%s): BROKEN at entry %" PRId64 ": %s\n",
-			       tid, dbres_get(&tenants, i, 1), bad, why);
+			       tid, ts->slug, bad, why);
 		} else {
 			printf("tenant %" PRId64 " (%s): %" PRId64
 			       " entries, chain intact\n",
-			       tid, dbres_get(&tenants, i, 1), checked);
+			       tid, ts->slug, checked);
 		}
 	}
 	printf("%" PRId64 " entries checked, %s\n", total,
@@ -234,11 +237,10 @@ out_close:
 static int
 cmd_audit_archive(int argc, char **argv)
 {
-	const struct stmt_def *A = store_audit_stmts;
 	const char *out = opt(argc, argv, "--out");
 	const char *days_s = opt(argc, argv, "--older-than-days");
 	int64_t days = 365, after = 0, moved = 0;
-	struct dbres res;
+	struct rows res;
 	struct db *db;
 	FILE *f;
 	int rc = 1;
@@ -255,13 +257,13 @@ cmd_audit_archive(int argc, char **argv)
 	if (!db)
 		goto out_close_file;
 	for (;;) {
-		if (db_query(db, &arena, &A[AUDIT_ARCHIVE_PAGE],
-		             DB_ARGS(DBI(days), DBI(after)), &res) < 0)
+		if (store_audit_archive_page(db, &arena, days, after, &res) < 0)
 			goto out_close;
-		if (res.nrows == 0)
+		if (res.n == 0)
 			break;
-		for (size_t i = 0; i < res.nrows; i++) {
-			cJSON *row = dbres_row_json(&res, i, NULL);
+		for (size_t i = 0; i < res.n; i++) {
+			const struct audit_stored *e = rows_at(&res, i);
+			cJSON *row = row_json(&audit_stored_row, e);
 			char *line = row ? cJSON_PrintUnformatted(row) : NULL;
 
 			cJSON_Delete(row);
@@ -273,9 +275,8 @@ cmd_audit_archive(int argc, char **argv)
 				goto out_close;
 			}
 			free(line);
-			after = dbres_int(&res, i, 0);
-			if (db_query(db, &arena, &A[AUDIT_ARCHIVE_DELETE],
-			             DB_ARGS(DBI(after)), NULL) < 0)
+			after = e->id;
+			if (store_audit_archive_delete(db, &arena, after) < 0)
 				goto out_close;
 			moved++;
 		}
@@ -325,8 +326,9 @@ cmd_demo(int argc, char **argv)
 	static const char password[] = "demo-password";
 	const char *logins = opt(argc, argv, "--logins");
 	struct new_tenant nt;
-	struct dbres res;
+	struct tenant demo;
 	int64_t tid, uid;
+	int found;
 	struct db *db;
 	struct tdb *t;
 	FILE *f = NULL;
@@ -334,10 +336,10 @@ cmd_demo(int argc, char **argv)
 	db = connect_as(DB_ACCOUNT_APP);
 	if (!db)
 		return 1;
-	if (db_query(db, &arena, &store_tenant_stmts[TENANT_BY_SLUG],
-	             DB_ARGS(DBS("demo")), &res) < 0)
+	found = store_tenant_by_slug(db, &arena, "demo", &demo);
+	if (found < 0)
 		goto out_fail;
-	if (res.nrows == 0) {
+	if (found == 0) {
 		memset(&nt, 0, sizeof(nt));
 		nt.slug = "demo";
 		nt.name = "Demo RT/RW Net";
@@ -350,7 +352,7 @@ cmd_demo(int argc, char **argv)
 		    IDENTITY_OK)
 			goto out_fail;
 	} else {
-		tid = dbres_int(&res, 0, 0);
+		tid = demo.id;
 	}
 	t = tdb_open(db, &arena, tid);
 	for (size_t i = 1; t && i < ARRAY_SIZE(roles); i++) {
@@ -407,6 +409,10 @@ main(int argc, char **argv)
 	}
 	/* Secrets are only needed to hash passwords; not for the rest. */
 	(void)config_load_secrets(&cfg, err, sizeof(err));
+	if (store_register(err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtrw-admin: %s\n", err);
+		return 1;
+	}
 	arena_init(&arena, 256L * 1024 * 1024);
 	if (strcmp(argv[i], "platform-admin") == 0)
 		rc = cmd_platform_admin(argc - i - 1, argv + i + 1);
@@ -421,7 +427,7 @@ main(int argc, char **argv)
 	         strcmp(argv[i + 1], "archive") == 0)
 		rc = cmd_audit_archive(argc - i - 2, argv + i + 2);
 	else if (strcmp(argv[i], "grant") == 0) {
-		rc = grants_apply(&cfg, err, sizeof(err));
+		rc = store_grants_apply(&cfg, err, sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "rtrw-admin: %s\n", err);
 		else

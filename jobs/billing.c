@@ -34,11 +34,13 @@
 #include "audit.h"
 #include "billing.h"
 #include "config.h"
-#include "db.h"
 #include "json.h"
 #include "log.h"
 #include "notify.h"
-#include "store/store.h"
+#include "store/customer.h"
+#include "store/payment.h"
+#include "store/registry.h"
+#include "tdb.h"
 #include "util.h"
 
 #define OVERDUE_BATCH 500
@@ -85,9 +87,9 @@ invoices_tenant(struct run *run, int64_t tid, const char *tz)
 {
 	char today[BILLING_DATE_LEN], period[BILLING_PERIOD_LEN];
 	char first[BILLING_DATE_LEN];
-	struct dbres res;
 	struct tdb *t;
 	cJSON *summary;
+	int64_t created;
 	int y, m;
 
 	if (run->period)
@@ -103,22 +105,21 @@ invoices_tenant(struct run *run, int64_t tid, const char *tz)
 		t = tdb_open(run->db, &run->work, tid);
 		if (!t || tdb_begin(t) < 0)
 			return -1;
-		if (tdb_query(t, &store_payment_stmts[PAYMENT_INVOICE_RUN],
-		              DB_ARGS(DBS(period), DBS(first),
-		                      DBI(billing_days_in_month(y, m))),
-		              &res) < 0)
+		if (store_payment_invoice_run(t, period, first,
+		                              billing_days_in_month(y, m),
+		                              &created) < 0)
 			goto out_retry;
-		if (res.affected > 0) {
+		if (created > 0) {
 			summary = json_own(&run->work, cJSON_CreateObject());
 			cJSON_AddStringToObject(summary, "job", "invoices");
 			cJSON_AddStringToObject(summary, "period", period);
-			json_add_int(summary, "created", (int64_t)res.affected);
+			json_add_int(summary, "created", created);
 			if (job_audit(t, "create", 0, NULL, summary) < 0)
 				goto out_retry;
 		}
 		if (tdb_commit(t) < 0)
 			goto out_retry;
-		return (int64_t)res.affected;
+		return created;
 	out_retry:
 		tdb_rollback(t);
 		if (tdb_last_error(t) != DBE_LOCK)
@@ -129,20 +130,18 @@ invoices_tenant(struct run *run, int64_t tid, const char *tz)
 
 /* Marks one picked payment overdue and queues its notice; 1, 0 or -1. */
 static int
-overdue_one(struct run *run, struct tdb *t, const struct dbres *pick, size_t i)
+overdue_one(struct run *run, struct tdb *t, const struct payment_due *due)
 {
-	int64_t id = dbres_int(pick, i, 0);
-	struct dbres res, cust;
+	int64_t id = due->id;
 	cJSON *old, *new, *payload;
 	const char *email = NULL;
+	struct customer cust;
 	char dedupe[64];
-	int col;
+	int rc;
 
-	if (tdb_query(t, &store_payment_stmts[PAYMENT_OVERDUE_MARK],
-	              DB_ARGS(DBI(id)), &res) < 0)
-		return -1;
-	if (res.affected != 1)
-		return 0;
+	rc = store_payment_overdue_mark(t, id);
+	if (rc <= 0)
+		return rc;
 	old = json_own(&run->work, cJSON_CreateObject());
 	cJSON_AddStringToObject(old, "status", "pending");
 	new = json_own(&run->work, cJSON_CreateObject());
@@ -151,21 +150,18 @@ overdue_one(struct run *run, struct tdb *t, const struct dbres *pick, size_t i)
 		return -1;
 	payload = json_own(&run->work, cJSON_CreateObject());
 	json_add_int(payload, "payment_id", id);
-	json_add_int(payload, "customer_id", dbres_int(pick, i, 1));
-	json_add_decimal(payload, "amount", dbres_get(pick, i, 2));
-	cJSON_AddStringToObject(payload, "period", dbres_get(pick, i, 3));
-	cJSON_AddStringToObject(payload, "due_date", dbres_get(pick, i, 4));
-	if (tdb_query(t, &store_customer_stmts[CUSTOMER_GET],
-	              DB_ARGS(DBI(dbres_int(pick, i, 1))), &cust) < 0)
+	json_add_int(payload, "customer_id", due->customer_id);
+	json_add_decimal(payload, "amount", due->amount);
+	cJSON_AddStringToObject(payload, "period", due->period);
+	cJSON_AddStringToObject(payload, "due_date", due->due_date);
+	rc = store_customer_get(t, due->customer_id, &cust);
+	if (rc < 0)
 		return -1;
-	if (cust.nrows == 1) {
-		col = dbres_col(&cust, "name");
-		json_add_str_or_null(payload, "customer_name",
-		                     dbres_get(&cust, 0, (size_t)col));
-		col = dbres_col(&cust, "customer_code");
+	if (rc == 1) {
+		json_add_str_or_null(payload, "customer_name", cust.name);
 		json_add_str_or_null(payload, "customer_code",
-		                     dbres_get(&cust, 0, (size_t)col));
-		email = dbres_get(&cust, 0, (size_t)dbres_col(&cust, "email"));
+		                     cust.customer_code);
+		email = cust.email;
 	}
 	snprintf(dedupe, sizeof(dedupe), "payment_overdue:%" PRId64, id);
 	if (email ? notify_queue(t, "payment_overdue", 0, email, payload,
@@ -181,7 +177,7 @@ overdue_tenant(struct run *run, int64_t tid, const char *tz)
 {
 	char today[BILLING_DATE_LEN];
 	int64_t changed = 0;
-	struct dbres pick;
+	struct rows pick;
 	struct tdb *t;
 	int rc, retries = 0;
 
@@ -194,12 +190,11 @@ overdue_tenant(struct run *run, int64_t tid, const char *tz)
 		t = tdb_open(run->db, &run->work, tid);
 		if (!t || tdb_begin(t) < 0)
 			return -1;
-		if (tdb_query(t, &store_payment_stmts[PAYMENT_OVERDUE_PICK],
-		              DB_ARGS(DBS(today), DBI(OVERDUE_BATCH)),
-		              &pick) < 0)
+		if (store_payment_overdue_pick(t, today, OVERDUE_BATCH, &pick) <
+		    0)
 			goto out_fail;
-		for (size_t i = 0; i < pick.nrows; i++) {
-			rc = overdue_one(run, t, &pick, i);
+		for (size_t i = 0; i < pick.n; i++) {
+			rc = overdue_one(run, t, rows_at(&pick, i));
 			if (rc < 0)
 				goto out_fail;
 			batch += rc;
@@ -207,7 +202,7 @@ overdue_tenant(struct run *run, int64_t tid, const char *tz)
 		if (tdb_commit(t) < 0)
 			goto out_fail;
 		changed += batch;
-		if (pick.nrows < OVERDUE_BATCH)
+		if (pick.n < OVERDUE_BATCH)
 			return changed;
 		continue;
 	out_fail:
@@ -234,7 +229,7 @@ main(int argc, char **argv)
 	const char *cmd = NULL, *tenant = opt(argc, argv, "--tenant");
 	const char *now_s = opt(argc, argv, "--now");
 	struct arena list;
-	struct dbres tenants;
+	struct rows tenants;
 	struct run run;
 	int64_t tid = 0, t0 = now_usec();
 	char err[256];
@@ -275,6 +270,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "rtrw-billing: %s\n", err);
 		return 1;
 	}
+	if (store_register(err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtrw-billing: %s\n", err);
+		return 1;
+	}
 	run.db = db_open(&cfg, 0, err, sizeof(err));
 	if (!run.db) {
 		fprintf(stderr, "rtrw-billing: %s\n", err);
@@ -282,16 +281,15 @@ main(int argc, char **argv)
 	}
 	arena_init(&list, 0);
 	arena_init(&run.work, 64L * 1024 * 1024);
-	if (db_query(run.db, &list,
-	             &store_billing_global_stmts[BILLING_TENANTS],
-	             DB_ARGS(DBI(tid), DBI(tid)), &tenants) < 0) {
+	if (store_billing_tenants(run.db, &list, tid, &tenants) < 0) {
 		fprintf(stderr, "rtrw-billing %s: cannot list tenants\n", cmd);
 		run.failed = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < tenants.nrows; i++) {
-		int64_t id = dbres_int(&tenants, i, 0), n;
-		const char *tz = dbres_get(&tenants, i, 1);
+	for (size_t i = 0; i < tenants.n; i++) {
+		const struct billing_tenant *bt = rows_at(&tenants, i);
+		int64_t id = bt->id, n;
+		const char *tz = bt->timezone;
 
 		n = invoices ? invoices_tenant(&run, id, tz)
 		             : overdue_tenant(&run, id, tz);

@@ -1,8 +1,9 @@
 /*
  * rtrw-migrate: applies, reverts and reports schema migrations and loads
- * the reference data (the roles).  The logic lives in lib/migrate.c; this
- * file only reads the command line.  The demo tenant is not made here but
- * by `rtrw-admin demo`, which hashes its users' passwords.
+ * the reference data (the roles).  The logic lives in
+ * lib/store/migrate.c; this file only reads the command line.  The demo
+ * tenant is not made here but by `rtrw-admin demo`, which hashes its
+ * users' passwords.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "migrate.h"
+#include "store/migrate.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -146,15 +147,15 @@ main(int argc, char **argv)
 		return usage_error("unknown command");
 	}
 
-	if (migrate_scan(dir, &set, err, sizeof(err)) != 0)
+	if (store_migrate_scan(dir, &set, err, sizeof(err)) != 0)
 		goto out_error;
 	if (pg) {
-		if (migrate_pg_open(&d, conninfo, err, sizeof(err)) != 0)
+		if (store_migrate_pg_open(&d, conninfo, err, sizeof(err)) != 0)
 			goto out_release_set;
 	} else {
 		if (config_load(&cfg, config_path, err, sizeof(err)) != 0)
 			goto out_release_set;
-		rc = migrate_mysql_open(&d, &cfg, err, sizeof(err));
+		rc = store_migrate_mysql_open(&d, &cfg, err, sizeof(err));
 		config_wipe(&cfg);
 		if (rc != 0) {
 			rc = 1;
@@ -163,18 +164,18 @@ main(int argc, char **argv)
 	}
 
 	if (strcmp(cmd, "up") == 0)
-		rc = migrate_to(&d, &set, -1, stdout, err, sizeof(err));
+		rc = store_migrate_to(&d, &set, -1, stdout, err, sizeof(err));
 	else if (strcmp(cmd, "down") == 0)
-		rc = migrate_down(&d, &set, n, stdout, err, sizeof(err));
+		rc = store_migrate_down(&d, &set, n, stdout, err, sizeof(err));
 	else if (strcmp(cmd, "to") == 0)
-		rc = migrate_to(&d, &set, n, stdout, err, sizeof(err));
+		rc = store_migrate_to(&d, &set, n, stdout, err, sizeof(err));
 	else if (strcmp(cmd, "status") == 0)
-		rc = migrate_status(&d, &set, stdout, err, sizeof(err));
+		rc = store_migrate_status(&d, &set, stdout, err, sizeof(err));
 	else
-		rc = migrate_seed(&d, &set, stdout, err, sizeof(err));
+		rc = store_migrate_seed(&d, &set, stdout, err, sizeof(err));
 	rc = rc != 0;
-	migrate_driver_close(&d);
-	migrate_set_release(&set);
+	store_migrate_driver_close(&d);
+	store_migrate_set_release(&set);
 	if (rc != 0)
 		goto out_error;
 	if (fflush(stdout) != 0) {
@@ -184,8 +185,8 @@ main(int argc, char **argv)
 	return 0;
 
 out_release_set:
-	migrate_driver_close(&d);
-	migrate_set_release(&set);
+	store_migrate_driver_close(&d);
+	store_migrate_set_release(&set);
 out_error:
 	fflush(stdout);
 	fprintf(stderr, "rtrw-migrate: %s\n", err);

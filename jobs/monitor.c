@@ -25,10 +25,11 @@
 
 #include "arena.h"
 #include "config.h"
-#include "db.h"
+#include "devcheck.h"
 #include "log.h"
 #include "probe.h"
-#include "store/store.h"
+#include "store/device.h"
+#include "store/registry.h"
 #include "util.h"
 
 #define PAGE_SIZE           500
@@ -57,22 +58,24 @@ struct totals {
 
 /* Probes one page of devices and records the results; 0 or -1. */
 static int
-check_page(struct db *db, struct arena *a, const struct dbres *page,
+check_page(struct db *db, struct arena *a, const struct rows *page,
            size_t concurrency, int timeout_ms, struct totals *tot)
 {
-	struct probe_target *t = xcalloc(page->nrows, sizeof(*t));
+	struct probe_target *t = xcalloc(page->n + 1, sizeof(*t));
 	int rc = 0;
 
-	/* Columns: id, tenant_id, ip_address, port. */
-	for (size_t i = 0; i < page->nrows; i++) {
-		t[i].host = dbres_get(page, i, 2);
-		t[i].port = (int)dbres_int(page, i, 3);
+	for (size_t i = 0; i < page->n; i++) {
+		const struct device_target *d = rows_at(page, i);
+
+		t[i].host = d->ip_address;
+		t[i].port = (int)d->port;
 	}
-	if (probe_run(t, page->nrows, concurrency, timeout_ms) < 0)
+	if (probe_run(t, page->n, concurrency, timeout_ms) < 0)
 		log_warn("device probes failed: poll error; the rest of the "
 		         "page stays unknown");
-	for (size_t i = 0; i < page->nrows; i++) {
-		int64_t id = dbres_int(page, i, 0), tid = dbres_int(page, i, 1);
+	for (size_t i = 0; i < page->n; i++) {
+		const struct device_target *d = rows_at(page, i);
+		int64_t id = d->id, tid = d->tenant_id;
 		enum device_state st =
 		    t[i].verdict == PROBE_ONLINE    ? DEVICE_ONLINE
 		    : t[i].verdict == PROBE_OFFLINE ? DEVICE_OFFLINE
@@ -90,9 +93,8 @@ check_page(struct db *db, struct arena *a, const struct dbres *page,
 		                        probe_icmp_name(t[i].icmp));
 		cJSON_AddStringToObject(probe, "tcp", probe_tcp_name(t[i].tcp));
 		cJSON_AddStringToObject(probe, "by", "rtrw-monitor");
-		if (store_device_record_check(tdb, id, st, 0, NULL,
-		                              "rtrw-monitor", probe,
-		                              NULL) < 0) {
+		if (devcheck_record(tdb, id, st, 0, NULL, "rtrw-monitor", probe,
+		                    NULL) < 0) {
 			log_error("device check not recorded: tenant %" PRId64
 			          " device %" PRId64,
 			          tid, id);
@@ -117,9 +119,6 @@ static int
 monitor_devices(const struct config *cfg, size_t concurrency, int timeout_ms,
                 int64_t tenant)
 {
-	const struct stmt_def *all =
-	    &store_device_global_stmts[DEVICE_ALL_LIVE];
-	const struct stmt_def *one = &store_device_stmts[DEVICE_LIVE];
 	struct totals tot = {0, 0, 0, 0, 0};
 	struct arena a;
 	struct db *db;
@@ -134,32 +133,32 @@ monitor_devices(const struct config *cfg, size_t concurrency, int timeout_ms,
 	}
 	arena_init(&a, (size_t)cfg->arena_cap_bytes);
 	for (;;) {
-		struct dbres page;
+		struct rows page;
 		struct tdb *t = tenant ? tdb_open(db, &a, tenant) : NULL;
 		int q;
 
 		if (tenant)
-			q = t ? tdb_query(t, one,
-			                  DB_ARGS(DBI(last), DBI(PAGE_SIZE)),
-			                  &page)
+			q = t ? store_device_live(t, last, PAGE_SIZE, &page)
 			      : -1;
 		else
-			q = db_query(db, &a, all,
-			             DB_ARGS(DBI(last), DBI(PAGE_SIZE)), &page);
+			q = store_device_all_live(db, &a, last, PAGE_SIZE,
+			                          &page);
 		if (q < 0) {
 			log_error("device list failed: the database did not "
 			          "answer");
 			rc = 1;
 			break;
 		}
-		if (page.nrows == 0)
+		if (page.n == 0)
 			break;
-		last = dbres_int(&page, page.nrows - 1, 0);
+		last =
+		    ((const struct device_target *)rows_at(&page, page.n - 1))
+		        ->id;
 		if (check_page(db, &a, &page, concurrency, timeout_ms, &tot) <
 		    0)
 			rc = 1;
 		arena_reset(&a);
-		if (page.nrows < PAGE_SIZE)
+		if (page.n < PAGE_SIZE)
 			break;
 	}
 	log_info("devices checked=%ld online=%ld offline=%ld unknown=%ld "
@@ -234,7 +233,7 @@ main(int argc, char **argv)
 	}
 	log_setup("rtrw-monitor",
 	          (enum log_level)log_level_parse(cfg.log_level));
-	if (db_check_statements(err, sizeof(err)) < 0) {
+	if (store_register(err, sizeof(err)) < 0) {
 		log_error("monitor start failed: %s", err);
 		return 1;
 	}

@@ -48,28 +48,46 @@ arena_run_defers(struct arena *a)
 	a->defers = NULL;
 }
 
+/*
+ * Wipes the part of a block that was handed out.  Requests leave
+ * passwords, tokens and personal data in their arena; the block that is
+ * kept would otherwise hold them until the next request happens to
+ * overwrite them, and a freed block goes back to malloc as it is.  Only
+ * the used part is wiped, so the cost is what the request wrote itself.
+ */
+static void
+block_wipe(struct arena_block *b)
+{
+	explicit_bzero(b->data, b->pos);
+	b->pos = 0;
+}
+
 void
 arena_reset(struct arena *a)
 {
-	struct arena_block *b, *last = NULL;
+	struct arena_block *b = a->head, *keep = NULL;
 
 	arena_run_defers(a);
-	b = a->head;
+	/*
+	 * Keep one block of the default size: it saves a malloc on the next
+	 * request.  It is not always the last one in the list (a block for
+	 * one big allocation goes behind the current block, and may have
+	 * been the first), and keeping a big block would hold up to the cap
+	 * for the worker's lifetime.
+	 */
 	while (b) {
 		struct arena_block *next = b->next;
-		if (!next) {
-			last = b;
-			break;
-		}
-		free(b);
+
+		block_wipe(b);
+		if (!keep && b->size == a->block_size)
+			keep = b;
+		else
+			free(b);
 		b = next;
 	}
-	/* Keep the oldest block: it is the default size and saves a malloc. */
-	if (last) {
-		last->pos = 0;
-		last->next = NULL;
-	}
-	a->head = last;
+	if (keep)
+		keep->next = NULL;
+	a->head = keep;
 	a->used = 0;
 	a->over = 0;
 }
@@ -80,6 +98,8 @@ arena_release(struct arena *a)
 	arena_run_defers(a);
 	while (a->head) {
 		struct arena_block *next = a->head->next;
+
+		block_wipe(a->head);
 		free(a->head);
 		a->head = next;
 	}

@@ -31,10 +31,14 @@ struct arena {
 /* Prepares an empty arena with a byte cap (0 means 8 MiB). */
 void arena_init(struct arena *a, size_t cap);
 
-/* Runs the deferred cleanups and frees every block but the first. */
+/*
+ * Runs the deferred cleanups, wipes (explicit_bzero) the used part of
+ * every block and frees every block but the first, so that nothing a
+ * request held, passwords included, outlives it in memory.
+ */
 void arena_reset(struct arena *a);
 
-/* Runs the deferred cleanups and frees every block. */
+/* Runs the deferred cleanups, wipes and frees every block. */
 void arena_release(struct arena *a);
 
 /*

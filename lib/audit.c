@@ -10,34 +10,10 @@
 
 #include "arena.h"
 #include "buf.h"
-#include "db.h"
-#include "http.h"
 #include "json.h"
 #include "log.h"
-#include "store/store.h"
+#include "store/audit.h"
 #include "util.h"
-
-/* clang-format off */
-const struct stmt_def store_audit_write_stmts[] = {
-	STMT("audit_chain_lock", SCOPE_TENANT, "t",
-	     "SELECT last_hash FROM audit_chain WHERE tenant_id = ? FOR UPDATE"),
-	STMT("audit_chain_create", SCOPE_TENANT, "t",
-	     "INSERT IGNORE INTO audit_chain (tenant_id) VALUES (?)"),
-	STMT("audit_insert", SCOPE_TENANT, "tississsssss",
-	     "INSERT INTO audit_logs (tenant_id, user_id, action, entity_type,"
-	     " entity_id, old_values, new_values, ip_address, user_agent,"
-	     " created_at, prev_hash, hash)"
-	     " VALUES (?, NULLIF(?, 0), ?, ?, NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?)"),
-	STMT("audit_chain_advance", SCOPE_TENANT, "ist",
-	     "UPDATE audit_chain SET last_id = ?, last_hash = ?"
-	     " WHERE tenant_id = ?"),
-	STMT("audit_chain_head", SCOPE_TENANT, "t",
-	     "SELECT last_hash FROM audit_chain WHERE tenant_id = ?"),
-	STMT_END
-};
-/* clang-format on */
-
-enum { S_LOCK, S_CREATE, S_INSERT, S_ADVANCE, S_HEAD };
 
 static int
 is_secret_key(const char *k)
@@ -164,16 +140,17 @@ masked_text(const cJSON *v)
 int
 audit_write(struct tdb *t, const struct audit_entry *e)
 {
-	const struct stmt_def *S = store_audit_write_stmts;
 	char *old_text = masked_text(e->old_values);
 	char *new_text = masked_text(e->new_values);
 	char at[40], uid[24], eid[24], hash[65], ua[256];
-	const char *prev = NULL;
-	struct dbres res;
+	struct audit_new row;
 	struct timespec ts;
 	struct tm tm;
+	int64_t id;
 	int rc = -1;
 
+	if ((e->old_values && !old_text) || (e->new_values && !new_text))
+		goto out_free;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
@@ -186,30 +163,25 @@ audit_write(struct tdb *t, const struct audit_entry *e)
 	if (!utf8_valid(ua, strlen(ua)))
 		ua[0] = '\0';
 
-	if (tdb_query(t, &S[S_LOCK], DB_NOARGS, &res) < 0)
+	memset(&row, 0, sizeof(row));
+	if (store_audit_chain_lock(t, &row.prev_hash) < 0)
 		goto out_free;
-	if (res.nrows == 0) {
-		/* Tenants made before the chain table existed. */
-		if (tdb_query(t, &S[S_CREATE], DB_NOARGS, NULL) < 0 ||
-		    tdb_query(t, &S[S_LOCK], DB_NOARGS, &res) < 0)
-			goto out_free;
-	}
-	if (res.nrows == 1)
-		prev = dbres_get(&res, 0, 0);
-	audit_hash(prev, tdb_tenant(t), e->user_id ? uid : NULL, e->action,
-	           e->entity_type, e->entity_id ? eid : NULL, old_text,
-	           new_text, e->ip, e->user_agent ? ua : NULL, at, hash);
-	if (tdb_query(t, &S[S_INSERT],
-	              DB_ARGS(DBI(e->user_id), DBS(e->action),
-	                      DBS(e->entity_type), DBI(e->entity_id),
-	                      DBS(old_text), DBS(new_text), DBS(e->ip),
-	                      DBS(e->user_agent ? ua : NULL), DBS(at),
-	                      DBS(prev), DBS(hash)),
-	              &res) < 0)
-		goto out_free;
-	if (tdb_query(t, &S[S_ADVANCE],
-	              DB_ARGS(DBI((int64_t)res.insert_id), DBS(hash)),
-	              NULL) < 0)
+	audit_hash(row.prev_hash, tdb_tenant(t), e->user_id ? uid : NULL,
+	           e->action, e->entity_type, e->entity_id ? eid : NULL,
+	           old_text, new_text, e->ip, e->user_agent ? ua : NULL, at,
+	           hash);
+	row.user_id = e->user_id;
+	row.entity_id = e->entity_id;
+	row.action = e->action;
+	row.entity_type = e->entity_type;
+	row.old_values = old_text;
+	row.new_values = new_text;
+	row.ip_address = e->ip;
+	row.user_agent = e->user_agent ? ua : NULL;
+	row.at = at;
+	row.hash = hash;
+	if (store_audit_insert(t, &row, &id) < 0 ||
+	    store_audit_chain_advance(t, id, hash) < 0)
 		goto out_free;
 	rc = 0;
 out_free:
@@ -219,85 +191,58 @@ out_free:
 }
 
 int
-audit_req(struct req *r, const char *action, const char *entity_type,
-          int64_t entity_id, const cJSON *old_values, const cJSON *new_values)
-{
-	struct audit_entry e = {
-	    .user_id = r->who.platform ? 0 : r->who.user_id,
-	    .action = action,
-	    .entity_type = entity_type,
-	    .entity_id = entity_id,
-	    .old_values = old_values,
-	    .new_values = new_values,
-	    .ip = r->remote_addr,
-	    .user_agent = r->user_agent,
-	};
-
-	return audit_write(r->tdb, &e);
-}
-
-int
 audit_verify(struct tdb *t, struct arena *a, int64_t *checked, int64_t *bad_id,
              const char **why)
 {
-	const struct stmt_def *page = &store_audit_stmts[AUDIT_CHAIN_PAGE];
 	char prev[65] = "", computed[65];
+	const char *head;
 	int64_t after = 0;
 	int first = 1;
-	struct dbres res;
+	struct rows res;
 
 	*checked = 0;
 	*bad_id = 0;
 	*why = NULL;
 	for (;;) {
-		if (tdb_query(t, page, DB_ARGS(DBI(after)), &res) < 0)
+		if (store_audit_chain_page(t, after, &res) < 0)
 			return -1;
-		if (res.nrows == 0)
+		if (res.n == 0)
 			break;
-		/*
-		 * Columns: id, user_id, action, entity_type, entity_id,
-		 * old_values, new_values, ip_address, user_agent, at,
-		 * prev_hash, hash.
-		 */
-		for (size_t i = 0; i < res.nrows; i++) {
-			const char *stored_prev = dbres_get(&res, i, 10);
-			const char *hash = dbres_get(&res, i, 11);
+		for (size_t i = 0; i < res.n; i++) {
+			const struct audit_stored *s = rows_at(&res, i);
 
-			after = dbres_int(&res, i, 0);
+			after = s->id;
 			/*
 			 * The oldest row may point at an archived one; from
 			 * there on each row must point at its predecessor.
 			 */
-			if (!first &&
-			    (!stored_prev || strcmp(stored_prev, prev) != 0)) {
+			if (!first && (!s->prev_hash ||
+			               strcmp(s->prev_hash, prev) != 0)) {
 				*bad_id = after;
 				*why = "prev_hash does not match the previous "
 				       "entry (an entry was removed)";
 				return 1;
 			}
-			audit_hash(stored_prev, tdb_tenant(t),
-			           dbres_get(&res, i, 1), dbres_get(&res, i, 2),
-			           dbres_get(&res, i, 3), dbres_get(&res, i, 4),
-			           dbres_get(&res, i, 5), dbres_get(&res, i, 6),
-			           dbres_get(&res, i, 7), dbres_get(&res, i, 8),
-			           dbres_get(&res, i, 9), computed);
-			if (!hash || strcmp(hash, computed) != 0) {
+			audit_hash(s->prev_hash, tdb_tenant(t), s->user_id,
+			           s->action, s->entity_type, s->entity_id,
+			           s->old_values, s->new_values, s->ip_address,
+			           s->user_agent, s->at, computed);
+			if (!s->hash || strcmp(s->hash, computed) != 0) {
 				*bad_id = after;
 				*why =
 				    "hash does not match the entry's content "
 				    "(the entry was altered)";
 				return 1;
 			}
-			snprintf(prev, sizeof(prev), "%s", hash);
+			snprintf(prev, sizeof(prev), "%s", s->hash);
 			first = 0;
 			(*checked)++;
 		}
 		arena_reset(a);
 	}
-	if (tdb_query(t, &store_audit_write_stmts[S_HEAD], DB_NOARGS, &res) < 0)
+	if (store_audit_chain_head(t, &head) < 0)
 		return -1;
-	if (*checked > 0 && (res.nrows != 1 || !dbres_get(&res, 0, 0) ||
-	                     strcmp(dbres_get(&res, 0, 0), prev) != 0)) {
+	if (*checked > 0 && (!head || strcmp(head, prev) != 0)) {
 		*why = "the chain head does not match the newest entry (the "
 		       "newest entries were removed)";
 		return 1;

@@ -19,10 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
-
 struct tdb;
-struct req;
 
 struct audit_entry {
 	int64_t user_id;         /* 0 when no user (unknown login, a job) */
@@ -35,21 +32,11 @@ struct audit_entry {
 	const char *user_agent;
 };
 
-/* The statements of lib/audit.c, registered in lib/store/registry.c. */
-extern const struct stmt_def store_audit_write_stmts[];
-
 /*
  * Writes e for the handle's tenant.  Must run inside a transaction (the
  * caller's); returns 0 or -1.
  */
 int audit_write(struct tdb *t, const struct audit_entry *e);
-
-/*
- * audit_write() with the actor, IP and user agent of the request.
- */
-int audit_req(struct req *r, const char *action, const char *entity_type,
-              int64_t entity_id, const cJSON *old_values,
-              const cJSON *new_values);
 
 /*
  * The chain hash of one entry: SHA-256, as 64 hex digits, over the

@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "http.h"
 #include "log.h"
-#include "router.h"
+#include "principal.h"
 #include "util.h"
 
 #define SALT_LEN 16
@@ -33,6 +32,8 @@ auth_password_hash(const struct config *c, const char *password, char *out,
 	    (uint32_t)c->argon2_p, password, strlen(password), salt,
 	    sizeof(salt), HASH_LEN, out, outlen);
 	if (rc != ARGON2_OK) {
+		/* Whatever argon2 left in out is of no use to the caller. */
+		explicit_bzero(out, outlen);
 		log_error("password hash failed: %s", argon2_error_message(rc));
 		return -1;
 	}
@@ -69,11 +70,15 @@ auth_password_dummy(const struct config *c, const char *password)
 	    made_p != c->argon2_p) {
 		char pw[33];
 		unsigned char raw[16];
+		int rc;
 
 		if (random_bytes(raw, sizeof(raw)) < 0)
 			memset(raw, 7, sizeof(raw));
 		hex_encode(raw, sizeof(raw), pw);
-		if (auth_password_hash(c, pw, dummy, sizeof(dummy)) < 0)
+		rc = auth_password_hash(c, pw, dummy, sizeof(dummy));
+		explicit_bzero(pw, sizeof(pw));
+		explicit_bzero(raw, sizeof(raw));
+		if (rc < 0)
 			return;
 		made_m = c->argon2_m_kib;
 		made_t = c->argon2_t;
@@ -122,6 +127,9 @@ auth_token_issue(const struct config *c, const struct principal *p, time_t now,
 	memcpy(out, s, strlen(s) + 1);
 	rc = 0;
 out_free:
+	/* The token is a credential until it expires: no copy is left. */
+	if (s)
+		explicit_bzero(s, strlen(s));
 	free(s);
 	jwt_free(jwt);
 	return rc;
@@ -194,6 +202,15 @@ enum auth_token_result
 auth_token_verify(const struct config *c, const char *token, time_t now,
                   struct principal *p)
 {
+	time_t exp;
+
+	return auth_token_verify_exp(c, token, now, p, &exp);
+}
+
+enum auth_token_result
+auth_token_verify_exp(const struct config *c, const char *token, time_t now,
+                      struct principal *p, time_t *expires)
+{
 	enum auth_token_result res = AUTH_TOKEN_BAD;
 	const char *role, *jti;
 	long sub, tid, iat, exp;
@@ -201,6 +218,7 @@ auth_token_verify(const struct config *c, const char *token, time_t now,
 	jwt_t *jwt = NULL;
 
 	memset(p, 0, sizeof(*p));
+	*expires = 0;
 	if (!token || strlen(token) >= AUTH_TOKEN_MAX)
 		return AUTH_TOKEN_BAD;
 	for (const char *s = token; *s; s++)
@@ -228,6 +246,7 @@ auth_token_verify(const struct config *c, const char *token, time_t now,
 	p->tenant_id = tid;
 	p->role = r;
 	p->platform = r == ROLE_PLATFORM;
+	*expires = (time_t)exp;
 	res = exp + c->jwt_leeway_seconds < (long)now ? AUTH_TOKEN_EXPIRED
 	                                              : AUTH_TOKEN_OK;
 out_free:

@@ -71,6 +71,16 @@ enum auth_token_result auth_token_verify(const struct config *c,
                                          const char *token, time_t now,
                                          struct principal *p);
 
+/*
+ * auth_token_verify() that also gives the token's exp claim, for the
+ * WebSocket daemon, whose connections outlive a request and must end
+ * when the token does.  *expires is set whenever p is filled.
+ */
+enum auth_token_result auth_token_verify_exp(const struct config *c,
+                                             const char *token, time_t now,
+                                             struct principal *p,
+                                             time_t *expires);
+
 /* Makes a random refresh token (AUTH_REFRESH_HEX hex digits and a NUL). */
 int auth_refresh_new(char out[AUTH_REFRESH_HEX + 1]);
 

@@ -84,6 +84,12 @@ static const struct ckey ckeys[] = {
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
+	S(events_listen),
+	S(events_socket),
+	I(events_poll_ms, 50, 60000),
+	I(events_ping_seconds, 1, 3600),
+	I(events_max_connections, 1, 1000000),
+	I(events_retention_days, 1, 3650),
 };
 /* clang-format on */
 
@@ -146,6 +152,13 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");
+	set_str(c->events_listen, sizeof(c->events_listen), "127.0.0.1:8091");
+	set_str(c->events_socket, sizeof(c->events_socket),
+	        "/run/rtrw-events/nudge.sock");
+	c->events_poll_ms = 500;
+	c->events_ping_seconds = 30;
+	c->events_max_connections = 10000;
+	c->events_retention_days = 7;
 }
 
 static const struct ckey *

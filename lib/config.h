@@ -94,6 +94,22 @@ struct config {
 	long arena_cap_bytes;
 	char log_level[16];
 
+	/*
+	 * The WebSocket daemon (rtrw-events): its listener for nginx,
+	 * "host:port" on loopback; the datagram socket writers nudge it
+	 * through (every process that emits events needs the path); how
+	 * often it polls the tenants it serves for events it was not nudged
+	 * about; the keep-alive ping interval (a peer silent for twice as
+	 * long is dropped); how many clients it takes; how many days the
+	 * retention job keeps events.
+	 */
+	char events_listen[CONFIG_STR_MAX];
+	char events_socket[CONFIG_STR_MAX];
+	int events_poll_ms;
+	int events_ping_seconds;
+	int events_max_connections;
+	int events_retention_days;
+
 	/* Filled by config_load_secrets(). */
 	unsigned char jwt_secret[JWT_SECRET_MAX];
 	size_t jwt_secret_len;

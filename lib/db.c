@@ -13,15 +13,34 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
-#include "store/store.h"
+#include "sqlcheck.h"
 #include "util.h"
 
 #define DB_MAX_PARAMS     64
 #define DB_RECONNECT_USEC 500000 /* at most two connect attempts a second */
+#define DB_STREAM_CELL    65536  /* a streamed cell's first buffer */
+
+/* The reserved parameters, in a compiled statement's parameter map. */
+#define P_TENANT (-1)
+#define P_LIMIT  (-2)
+#define P_OFFSET (-3)
+
+/* What the server says a result column is. */
+enum db_coltype {
+	DBT_STRING,
+	DBT_INT,
+	DBT_BOOL,
+	DBT_DECIMAL,
+	DBT_DATETIME,
+	DBT_DATE,
+	DBT_BINARY,
+	DBT_FLOAT,
+};
 
 struct slot {
 	MYSQL_STMT *stmt;
 	MYSQL_RES *meta; /* NULL for statements without a result set */
+	int *map;        /* result column -> column of def->out */
 };
 
 struct db {
@@ -34,7 +53,11 @@ struct db {
 	int in_tx;
 	enum db_error last;
 	int64_t last_attempt_us;
+	char why[256]; /* the last prepare failure, for db_prepare_all() */
 };
+
+/* The process's post-transaction hook (db_set_commit_hook()). */
+static db_commit_hook commit_hook;
 
 struct tdb {
 	struct db *db;
@@ -42,284 +65,310 @@ struct tdb {
 	int64_t tenant_id;
 };
 
-/* ---- statement registry ---------------------------------------------- */
+/* clang-format off */
+static const struct col db_id_cols[] = {
+	COL_INT(struct db_id, id, 0),
+	COL_END
+};
+const struct rowtype db_id_in = ROWTYPE(struct db_id, "id", db_id_cols);
 
-static size_t
-table_len(const struct stmt_def *defs)
-{
-	size_t n = 0;
+static const struct col db_count_cols[] = {
+	COL_INT(struct db_count, n, 0),
+	COL_END
+};
+const struct rowtype db_count_row =
+    ROWTYPE(struct db_count, "count", db_count_cols);
+/* clang-format on */
 
-	while (defs[n].name)
-		n++;
-	return n;
-}
+/* ---- the statement registry ------------------------------------------ */
+
+/*
+ * A registered statement, compiled once per process: the SQL of each
+ * sort variant with :name turned into '?', and for each '?' the column
+ * of def->in it binds (or a reserved P_*).
+ */
+struct compiled {
+	const struct stmt_def *def;
+	char **sql;
+	size_t nvariants;
+	int *pmap;
+	size_t nparams;
+	long slot; /* the first of nvariants slots */
+};
+
+static struct {
+	int done;
+	size_t ntables;
+	const struct stmt_def **table; /* start of each table */
+	size_t *len;                   /* statements in each */
+	struct compiled **comp;        /* compiled statements of each */
+	size_t nslots;
+} reg;
 
 size_t
 db_stmt_variants(const struct stmt_def *def)
 {
 	size_t n = 0;
 
-	while (def->orders && def->orders[n])
+	while (def->sorts && def->sorts[n].key)
 		n++;
 	return n ? n : 1;
 }
 
-static size_t
-table_slots(const struct stmt_def *defs)
+int
+db_sort_index(const struct stmt_def *def, const char *key)
 {
-	size_t n = 0;
-
-	for (const struct stmt_def *d = defs; d->name; d++)
-		n += db_stmt_variants(d);
-	return n;
-}
-
-static size_t
-registry_total(void)
-{
-	size_t n = 0;
-
-	for (size_t t = 0; store_tables[t]; t++)
-		n += table_slots(store_tables[t]);
-	return n;
-}
-
-/*
- * Where each registered table's statements sit among the slots, worked
- * out once (every query looks its statement up here).  The registry is
- * constant, so the index is built on first use and, in the API, before
- * the workers fork.
- */
-#define REGISTRY_TABLES 64
-
-static struct {
-	size_t ntables;
-	uintptr_t lo[REGISTRY_TABLES], hi[REGISTRY_TABLES];
-	long *slot[REGISTRY_TABLES]; /* slot of each statement of table t */
-} reg;
-
-static void
-registry_index(void)
-{
-	long base = 0;
-
-	for (size_t t = 0; store_tables[t]; t++) {
-		size_t n = table_len(store_tables[t]);
-
-		if (t == REGISTRY_TABLES) {
-			log_error("db registry has more than %d statement "
-			          "tables",
-			          REGISTRY_TABLES);
-			abort();
-		}
-		reg.lo[t] = (uintptr_t)store_tables[t];
-		reg.hi[t] = (uintptr_t)(store_tables[t] + n);
-		reg.slot[t] = xcalloc(n ? n : 1, sizeof(long));
-		for (size_t i = 0; i < n; i++) {
-			reg.slot[t][i] = base;
-			base += (long)db_stmt_variants(&store_tables[t][i]);
-		}
-		reg.ntables = t + 1;
-	}
-}
-
-/* The slot of def, or -1 when def is in no registered table. */
-static long
-registry_slot(const struct stmt_def *def)
-{
-	uintptr_t p = (uintptr_t)def;
-
-	if (!reg.ntables)
-		registry_index();
-	for (size_t t = 0; t < reg.ntables; t++)
-		if (p >= reg.lo[t] && p < reg.hi[t])
-			return reg.slot[t][(p - reg.lo[t]) / sizeof(*def)];
+	for (size_t i = 0; def->sorts && def->sorts[i].key; i++)
+		if (strcmp(def->sorts[i].key, key) == 0)
+			return (int)i;
 	return -1;
 }
 
-/* ---- the start-up rule ----------------------------------------------- */
-
-/*
- * Whether the placeholder at sql[q] is the right-hand side of "col = ?".
- * With alias, a table alias may qualify col ("c.tenant_id"); without, the
- * name must stand alone ("tenants.id").  "xtenant_id" is another column.
- */
 static int
-compares_with(const char *sql, size_t q, const char *col, int alias)
+reserved(const char *s, size_t n)
 {
-	size_t i = q, n = strlen(col);
-	char c;
+	if (n == 6 && memcmp(s, "tenant", 6) == 0)
+		return P_TENANT;
+	if (n == 5 && memcmp(s, "limit", 5) == 0)
+		return P_LIMIT;
+	if (n == 6 && memcmp(s, "offset", 6) == 0)
+		return P_OFFSET;
+	return 0;
+}
 
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i == 0 || sql[i - 1] != '=')
-		return 0;
-	i--;
-	while (i > 0 && isspace((unsigned char)sql[i - 1]))
-		i--;
-	if (i < n || strncasecmp(sql + i - n, col, n) != 0)
-		return 0;
-	if (i == n)
-		return 1;
-	c = sql[i - n - 1];
-	return !(isalnum((unsigned char)c) || c == '_' || (!alias && c == '.'));
+/* The columns of out as "a, b, c". */
+static void
+add_cols(struct buf *b, const struct rowtype *out)
+{
+	for (const struct col *c = out->cols; c->name; c++) {
+		if (c != out->cols)
+			buf_adds(b, ", ");
+		buf_adds(b, c->name);
+	}
 }
 
 /*
- * A tenant placeholder: "tenant_id = ?" (optionally "alias.tenant_id"),
- * or the tenants table's own key written out in full, "tenants.id = ?".
+ * Expands the markers of def->sql for variant k and turns each :name
+ * into '?', recording its binding in pmap (when not NULL; room for
+ * DB_MAX_PARAMS).  The caller frees the SQL.  NULL with err on a
+ * parameter that binds nothing or a marker out of place.
  */
-static int
-is_tenant_placeholder(const char *sql, size_t q)
+static char *
+expand(const struct stmt_def *def, size_t k, int *pmap, size_t *np, char *err,
+       size_t errlen)
 {
-	return compares_with(sql, q, "tenant_id", 1) ||
-	       compares_with(sql, q, "tenants.id", 0);
-}
+	const char *clause = def->sorts ? def->sorts[k].clause : NULL;
+	const char *bar = clause ? strchr(clause, '|') : NULL;
+	struct buf b = BUF_INIT(0);
+	char quote = 0;
+	size_t n = 0;
 
-/* Whether an INSERT lists tenant_id as its first column. */
-static int
-insert_leads_with_tenant(const char *sql)
-{
-	const char *p = sql;
+	for (const char *p = def->sql; *p;) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+			buf_addch(&b, *p++);
+		} else if (*p == '\'' || *p == '"' || *p == '`') {
+			quote = *p;
+			buf_addch(&b, *p++);
+		} else if (strncmp(p, "{ORDER}", 7) == 0 && clause) {
+			buf_adds(&b, bar ? bar + 1 : clause);
+			p += 7;
+		} else if (strncmp(p, "{INDEX}", 7) == 0 && clause) {
+			if (bar) {
+				buf_adds(&b, " FORCE INDEX (");
+				buf_add(&b, clause, (size_t)(bar - clause));
+				buf_adds(&b, ")");
+			}
+			p += 7;
+		} else if (strncmp(p, "{COLS}", 6) == 0 && def->out) {
+			add_cols(&b, def->out);
+			p += 6;
+		} else if (*p == '{') {
+			snprintf(err, errlen, "a marker %.8s out of place", p);
+			goto out_bad;
+		} else if (*p == ':' &&
+		           (islower((unsigned char)p[1]) || p[1] == '_')) {
+			const char *s = ++p;
+			char name[64];
+			int idx;
 
-	while (isspace((unsigned char)*p))
-		p++;
-	if (strncasecmp(p, "INSERT", 6) != 0)
-		return 0;
-	p = strchr(p, '(');
-	if (!p)
-		return 0;
-	p++;
-	while (isspace((unsigned char)*p))
-		p++;
-	return strncasecmp(p, "tenant_id", 9) == 0 &&
-	       (p[9] == ',' || p[9] == ')' || isspace((unsigned char)p[9]));
-}
-
-int
-db_check_table(const struct stmt_def *defs, char *err, size_t errlen)
-{
-	for (const struct stmt_def *d = defs; d->name; d++) {
-		size_t nph = 0, np = strlen(d->params), tenant_pos = 0, nt = 0;
-		int is_insert = insert_leads_with_tenant(d->sql);
-		const char *sql = d->sql;
-		char quote = 0;
-
-		if ((d->orders != NULL) != (strstr(sql, "{ORDER}") != NULL)) {
-			snprintf(err, errlen,
-			         "statement '%s': {ORDER} and the orders "
-			         "whitelist go together",
-			         d->name);
-			return -1;
-		}
-		for (const char *const *o = d->orders; o && *o; o++) {
-			const char *bar = strchr(*o, '|');
-			size_t ilen = bar ? (size_t)(bar - *o) : 0;
-
-			/* An index name is an identifier and nothing else. */
-			if (bar && (ilen == 0 ||
-			            strspn(*o, "abcdefghijklmnopqrstuvwxyz"
-			                       "0123456789_") != ilen ||
-			            !strstr(sql, "{INDEX}"))) {
-				snprintf(err, errlen,
-				         "statement '%s': bad index in ORDER "
-				         "entry '%s'",
-				         d->name, *o);
-				return -1;
-			}
-			if (strchr(*o, '?') || strchr(*o, ';')) {
-				snprintf(err, errlen,
-				         "statement '%s': an ORDER BY clause "
-				         "holds a placeholder or ';'",
-				         d->name);
-				return -1;
-			}
-		}
-		if (strspn(d->params, "tisdb") != np) {
-			snprintf(err, errlen,
-			         "statement '%s' has unknown param letters "
-			         "\"%s\"",
-			         d->name, d->params);
-			return -1;
-		}
-		for (size_t i = 0; sql[i]; i++) {
-			char c = sql[i];
-			int at_tenant;
-
-			if (quote) {
-				if (c == quote)
-					quote = 0;
-				continue;
-			}
-			if (c == '\'' || c == '"' || c == '`') {
-				quote = c;
-				continue;
-			}
-			if (c != '?')
-				continue;
-			if (nph >= np) {
-				nph++;
-				continue;
-			}
-			at_tenant = is_tenant_placeholder(sql, i);
-			tenant_pos += at_tenant;
-			if (at_tenant && d->params[nph] != 't') {
-				snprintf(err, errlen,
-				         "statement '%s': tenant_id "
-				         "placeholder %zu is not bound from "
-				         "the tenant handle",
-				         d->name, nph + 1);
-				return -1;
-			}
-			if (d->params[nph] == 't') {
-				nt++;
-				if (!at_tenant && !(is_insert && nph == 0)) {
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			idx = reserved(s, (size_t)(p - s));
+			snprintf(name, sizeof(name), "%.*s", (int)(p - s), s);
+			if (!idx) {
+				idx =
+				    def->in ? row_col_index(def->in, name) : -1;
+				if (idx < 0) {
 					snprintf(err, errlen,
-					         "statement '%s': placeholder "
-					         "%zu binds the tenant id "
-					         "where it is not compared "
-					         "with tenant_id",
-					         d->name, nph + 1);
-					return -1;
+					         "parameter :%s is not a "
+					         "member of its input type %s",
+					         name,
+					         def->in ? def->in->name
+					                 : "(none)");
+					goto out_bad;
 				}
 			}
-			nph++;
-		}
-		if (nph != np) {
-			snprintf(err, errlen,
-			         "statement '%s' has %zu placeholders but "
-			         "params \"%s\"",
-			         d->name, nph, d->params);
-			return -1;
-		}
-		if (d->scope != SCOPE_TENANT) {
-			if (nt) {
-				snprintf(err, errlen,
-				         "global statement '%s' binds a "
-				         "tenant id",
-				         d->name);
-				return -1;
+			if (n == DB_MAX_PARAMS) {
+				snprintf(err, errlen, "more than %d parameters",
+				         DB_MAX_PARAMS);
+				goto out_bad;
 			}
-			continue;
+			if (pmap)
+				pmap[n] = idx;
+			n++;
+			buf_addch(&b, '?');
+		} else {
+			buf_addch(&b, *p++);
 		}
-		if (nt == 0) {
+	}
+	if (np)
+		*np = n;
+	return buf_detach(&b);
+
+out_bad:
+	buf_release(&b);
+	return NULL;
+}
+
+/* The checks of one statement that need no server; 0 or -1 with err. */
+static int
+check_def(const struct stmt_def *d, const char *const *globals, char *err,
+          size_t errlen)
+{
+	char why[200];
+	int has_order = strstr(d->sql, "{ORDER}") != NULL;
+	char *sql;
+
+	if ((d->sorts != NULL) != has_order) {
+		snprintf(err, errlen,
+		         "statement '%s': {ORDER} and the sorts whitelist go "
+		         "together",
+		         d->name);
+		return -1;
+	}
+	if (strstr(d->sql, "{COLS}") && !d->out) {
+		snprintf(err, errlen,
+		         "statement '%s': {COLS} without an out "
+		         "row type",
+		         d->name);
+		return -1;
+	}
+	for (const struct sort_def *s = d->sorts; s && s->key; s++) {
+		const char *bar = strchr(s->clause, '|');
+		size_t ilen = bar ? (size_t)(bar - s->clause) : 0;
+		const char *rest = bar ? bar + 1 : s->clause;
+
+		/* An index name is an identifier and nothing else. */
+		if (bar && (ilen == 0 ||
+		            strspn(s->clause, "abcdefghijklmnopqrstuvwxyz"
+		                              "0123456789_") != ilen ||
+		            !strstr(d->sql, "{INDEX}"))) {
 			snprintf(err, errlen,
-			         "tenant statement '%s' does not filter on "
-			         "tenant_id = ? (nor insert tenant_id first)",
-			         d->name);
+			         "statement '%s': bad index in sort '%s'",
+			         d->name, s->key);
 			return -1;
 		}
+		/*
+		 * A clause is column names, commas, directions and the odd
+		 * FIELD(col, 'a', 'b'): no parameter, no statement break.
+		 */
+		if (strspn(rest,
+		           "abcdefghijklmnopqrstuvwxyz"
+		           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_., ()'") !=
+		    strlen(rest)) {
+			snprintf(err, errlen,
+			         "statement '%s': sort '%s' holds more than "
+			         "column names and FIELD()",
+			         d->name, s->key);
+			return -1;
+		}
+	}
+	sql = expand(d, 0, NULL, NULL, why, sizeof(why));
+	if (!sql) {
+		snprintf(err, errlen, "statement '%s': %s", d->name, why);
+		return -1;
+	}
+	free(sql);
+	if (sqlcheck_tenant(d->sql, d->scope == SCOPE_TENANT, globals, why,
+	                    sizeof(why)) < 0) {
+		snprintf(err, errlen, "statement '%s': %s", d->name, why);
+		return -1;
 	}
 	return 0;
 }
 
 int
-db_check_statements(char *err, size_t errlen)
+db_check_table(const struct stmt_def *defs, const char *const *globals,
+               char *err, size_t errlen)
 {
-	for (size_t t = 0; store_tables[t]; t++)
-		if (db_check_table(store_tables[t], err, errlen) < 0)
+	for (const struct stmt_def *d = defs; d->name; d++)
+		if (check_def(d, globals, err, errlen) < 0)
 			return -1;
 	return 0;
+}
+
+int
+db_register(const struct stmt_def *const *tables, const char *const *globals,
+            char *err, size_t errlen)
+{
+	long slot = 0;
+	size_t nt = 0;
+
+	if (reg.done) {
+		snprintf(err, errlen, "db_register() called twice");
+		return -1;
+	}
+	while (tables[nt])
+		nt++;
+	reg.table = xcalloc(nt + 1, sizeof(*reg.table));
+	reg.len = xcalloc(nt + 1, sizeof(*reg.len));
+	reg.comp = xcalloc(nt + 1, sizeof(*reg.comp));
+	for (size_t t = 0; t < nt; t++) {
+		const struct stmt_def *defs = tables[t];
+		size_t n = 0;
+
+		if (db_check_table(defs, globals, err, errlen) < 0)
+			return -1;
+		while (defs[n].name)
+			n++;
+		reg.table[t] = defs;
+		reg.len[t] = n;
+		reg.comp[t] = xcalloc(n ? n : 1, sizeof(struct compiled));
+		for (size_t i = 0; i < n; i++) {
+			struct compiled *cp = &reg.comp[t][i];
+			int pmap[DB_MAX_PARAMS];
+
+			cp->def = &defs[i];
+			cp->nvariants = db_stmt_variants(&defs[i]);
+			cp->sql = xcalloc(cp->nvariants, sizeof(char *));
+			for (size_t k = 0; k < cp->nvariants; k++) {
+				cp->sql[k] = expand(&defs[i], k, pmap,
+				                    &cp->nparams, err, errlen);
+				if (!cp->sql[k])
+					return -1;
+			}
+			cp->pmap = xcalloc(cp->nparams + 1, sizeof(int));
+			memcpy(cp->pmap, pmap, cp->nparams * sizeof(int));
+			cp->slot = slot;
+			slot += (long)cp->nvariants;
+		}
+	}
+	reg.ntables = nt;
+	reg.nslots = (size_t)slot;
+	reg.done = 1;
+	return 0;
+}
+
+/* The compiled form of def, or NULL when def is in no registered table. */
+static const struct compiled *
+compiled_of(const struct stmt_def *def)
+{
+	for (size_t t = 0; t < reg.ntables; t++)
+		if (def >= reg.table[t] && def < reg.table[t] + reg.len[t])
+			return &reg.comp[t][def - reg.table[t]];
+	return NULL;
 }
 
 /* ---- connection ------------------------------------------------------ */
@@ -370,6 +419,8 @@ db_disconnect(struct db *db)
 	for (size_t i = 0; i < db->nslots; i++) {
 		if (db->slots[i].meta)
 			mysql_free_result(db->slots[i].meta);
+		free(db->slots[i].map);
+		db->slots[i].map = NULL;
 		if (db->slots[i].stmt)
 			mysql_stmt_close(db->slots[i].stmt);
 		db->slots[i].meta = NULL;
@@ -447,7 +498,13 @@ db_open(const struct config *c, int admin, char *err, size_t errlen)
 		free(db);
 		return NULL;
 	}
-	db->nslots = registry_total();
+	if (!reg.done) {
+		snprintf(err, errlen, "db_register() was not called");
+		explicit_bzero(db->password, sizeof(db->password));
+		free(db);
+		return NULL;
+	}
+	db->nslots = reg.nslots;
 	db->slots = xcalloc(db->nslots ? db->nslots : 1, sizeof(*db->slots));
 	(void)db_connect(db);
 	return db;
@@ -462,109 +519,6 @@ db_close(struct db *db)
 	explicit_bzero(db->password, sizeof(db->password));
 	free(db->slots);
 	free(db);
-}
-
-/* ---- statements ------------------------------------------------------ */
-
-/*
- * The SQL of variant k: def->sql with {ORDER} replaced by the k-th
- * whitelisted clause.  A clause may name the index that serves it,
- * "ix_name|id DESC": then {INDEX} becomes "FORCE INDEX (ix_name)", so the
- * optimizer does not probe every index of a table that has many (it
- * costs more than reading the page), and "" when none is named.
- * Caller frees.
- */
-static char *
-variant_sql(const struct stmt_def *def, size_t k)
-{
-	const char *order, *bar;
-	struct buf b = BUF_INIT(0);
-
-	if (!def->orders)
-		return xstrdup(def->sql);
-	order = def->orders[k];
-	bar = strchr(order, '|');
-	for (const char *p = def->sql; *p;) {
-		if (strncmp(p, "{ORDER}", 7) == 0) {
-			buf_adds(&b, bar ? bar + 1 : order);
-			p += 7;
-		} else if (strncmp(p, "{INDEX}", 7) == 0) {
-			if (bar) {
-				buf_adds(&b, " FORCE INDEX (");
-				buf_add(&b, order, (size_t)(bar - order));
-				buf_adds(&b, ")");
-			}
-			p += 7;
-		} else {
-			buf_addch(&b, *p++);
-		}
-	}
-	return buf_detach(&b);
-}
-
-static MYSQL_STMT *
-slot_prepare(struct db *db, long slot, const struct stmt_def *def, size_t k)
-{
-	struct slot *s = &db->slots[slot + (long)k];
-	MYSQL_STMT *st;
-	my_bool on = 1;
-	char *sql;
-	int bad;
-
-	if (s->stmt)
-		return s->stmt;
-	st = mysql_stmt_init(db->conn);
-	if (!st)
-		abort();
-	sql = variant_sql(def, k);
-	bad = mysql_stmt_prepare(st, sql, strlen(sql)) != 0;
-	free(sql);
-	if (bad) {
-		unsigned e = mysql_stmt_errno(st);
-
-		log_error("db prepare failed: statement '%s': %s", def->name,
-		          mysql_stmt_error(st));
-		mysql_stmt_close(st);
-		db->last = classify(e);
-		if (db->last == DBE_CONN)
-			db_disconnect(db);
-		return NULL;
-	}
-	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-	s->stmt = st;
-	s->meta = mysql_stmt_result_metadata(st);
-	return st;
-}
-
-int
-db_prepare_all(struct db *db, char *err, size_t errlen)
-{
-	size_t slot = 0;
-
-	if (db_connect(db) < 0)
-		return 0;
-	for (size_t t = 0; store_tables[t]; t++) {
-		for (const struct stmt_def *d = store_tables[t]; d->name; d++) {
-			for (size_t k = 0; k < db_stmt_variants(d); k++) {
-				/* Only the maintenance account may run these.
-				 */
-				if (d->scope == SCOPE_MAINT &&
-				    db->admin != DB_ACCOUNT_MAINT)
-					break;
-				if (slot_prepare(db, (long)slot, d, k))
-					continue;
-				if (db->last == DBE_CONN)
-					return 0;
-				snprintf(err, errlen,
-				         "statement '%s' does not prepare: %s",
-				         d->name,
-				         db->conn ? mysql_error(db->conn) : "");
-				return -1;
-			}
-			slot += db_stmt_variants(d);
-		}
-	}
-	return 1;
 }
 
 static enum db_coltype
@@ -603,9 +557,297 @@ coltype(const MYSQL_FIELD *f)
 	}
 }
 
+/* ---- statements ------------------------------------------------------ */
+
+/* Whether a result column of server type t can be read as column c. */
 static int
-fetch_result(struct db *db, struct arena *a, MYSQL_STMT *st, MYSQL_RES *meta,
-             struct dbres *out)
+compatible(enum db_coltype t, const MYSQL_FIELD *f, const struct col *c)
+{
+	switch (c->type) {
+	case COLT_INT:
+		return t == DBT_INT || t == DBT_BOOL ||
+		       (t == DBT_DECIMAL && f->decimals == 0);
+	case COLT_BOOL:
+		return t == DBT_BOOL || t == DBT_INT;
+	case COLT_DEC:
+		return t == DBT_DECIMAL || t == DBT_INT;
+	case COLT_TIME:
+		return t == DBT_DATETIME;
+	case COLT_DATE:
+		return t == DBT_DATE;
+	case COLT_BYTES:
+		return t == DBT_BINARY;
+	case COLT_STR:
+	case COLT_JSON:
+		return t == DBT_STRING;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Checks that the result columns of a prepared statement are exactly
+ * the columns of def->out, with compatible types, and maps each result
+ * column to its reader column.  0, or -1 with db->why.
+ */
+static int
+map_columns(struct db *db, const struct stmt_def *def, MYSQL_RES *meta,
+            int **map_out)
+{
+	size_t ncols = meta ? mysql_num_fields(meta) : 0, nout;
+	MYSQL_FIELD *f = meta ? mysql_fetch_fields(meta) : NULL;
+	int *map;
+
+	*map_out = NULL;
+	if (!def->out) {
+		if (!meta)
+			return 0;
+		snprintf(db->why, sizeof(db->why),
+		         "it returns rows but has no out row type");
+		return -1;
+	}
+	if (!meta) {
+		snprintf(db->why, sizeof(db->why),
+		         "it returns no rows but has the out row type %s",
+		         def->out->name);
+		return -1;
+	}
+	nout = row_ncols(def->out);
+	if (ncols != nout) {
+		snprintf(db->why, sizeof(db->why),
+		         "it returns %zu columns, its row type %s has %zu",
+		         ncols, def->out->name, nout);
+		return -1;
+	}
+	map = xcalloc(ncols + 1, sizeof(int));
+	for (size_t i = 0; i < ncols; i++) {
+		int c = row_col_index(def->out, f[i].name);
+
+		if (c < 0) {
+			snprintf(
+			    db->why, sizeof(db->why),
+			    "column '%s' is not a member of its row type %s",
+			    f[i].name, def->out->name);
+			goto out_bad;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (map[j] == c) {
+				snprintf(db->why, sizeof(db->why),
+				         "column '%s' comes twice", f[i].name);
+				goto out_bad;
+			}
+		}
+		if (!compatible(coltype(&f[i]), &f[i], &def->out->cols[c])) {
+			snprintf(db->why, sizeof(db->why),
+			         "column '%s' (server type %d) cannot be read "
+			         "as the %s member of %s",
+			         f[i].name, (int)f[i].type,
+			         row_type_json_name(def->out->cols[c].type),
+			         def->out->name);
+			goto out_bad;
+		}
+		map[i] = c;
+	}
+	*map_out = map;
+	return 0;
+
+out_bad:
+	free(map);
+	return -1;
+}
+
+static MYSQL_STMT *
+slot_prepare(struct db *db, const struct compiled *cp, size_t k)
+{
+	struct slot *s = &db->slots[cp->slot + (long)k];
+	const char *sql = cp->sql[k];
+	MYSQL_STMT *st;
+	my_bool on = 1;
+
+	if (s->stmt)
+		return s->stmt;
+	st = mysql_stmt_init(db->conn);
+	if (!st)
+		abort();
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		unsigned e = mysql_stmt_errno(st);
+
+		snprintf(db->why, sizeof(db->why), "%s", mysql_stmt_error(st));
+		log_error("db prepare failed: statement '%s': %s",
+		          cp->def->name, db->why);
+		mysql_stmt_close(st);
+		db->last = classify(e);
+		if (db->last == DBE_CONN)
+			db_disconnect(db);
+		return NULL;
+	}
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+	s->meta = mysql_stmt_result_metadata(st);
+	if (map_columns(db, cp->def, s->meta, &s->map) < 0) {
+		log_error("db statement '%s' does not match its reader: %s",
+		          cp->def->name, db->why);
+		if (s->meta)
+			mysql_free_result(s->meta);
+		s->meta = NULL;
+		mysql_stmt_close(st);
+		db->last = DBE_OTHER;
+		return NULL;
+	}
+	s->stmt = st;
+	return st;
+}
+
+int
+db_prepare_all(struct db *db, char *err, size_t errlen)
+{
+	if (db_connect(db) < 0)
+		return 0;
+	for (size_t t = 0; t < reg.ntables; t++) {
+		for (size_t i = 0; i < reg.len[t]; i++) {
+			const struct compiled *cp = &reg.comp[t][i];
+
+			/* Only the maintenance account may run these. */
+			if (cp->def->scope == SCOPE_MAINT &&
+			    db->admin != DB_ACCOUNT_MAINT)
+				continue;
+			for (size_t k = 0; k < cp->nvariants; k++) {
+				if (slot_prepare(db, cp, k))
+					continue;
+				if (db->last == DBE_CONN)
+					return 0;
+				snprintf(err, errlen, "statement '%s': %s",
+				         cp->def->name, db->why);
+				return -1;
+			}
+		}
+	}
+	return 1;
+}
+
+/* Binding values of a call. */
+struct call {
+	int64_t tenant, limit, offset;
+	const void *in;
+};
+
+static int
+bind_params(struct db *db, const struct compiled *cp, const struct call *cl,
+            MYSQL_BIND *pb, my_bool *nullv)
+{
+	const struct rowtype *in = cp->def->in;
+
+	for (size_t i = 0; i < cp->nparams; i++) {
+		int idx = cp->pmap[i];
+		const struct col *c;
+		const void *m;
+
+		memset(&pb[i], 0, sizeof(pb[i]));
+		if (idx < 0) {
+			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			pb[i].buffer = (void *)(idx == P_TENANT  ? &cl->tenant
+			                        : idx == P_LIMIT ? &cl->limit
+			                                         : &cl->offset);
+			continue;
+		}
+		if (!cl->in) {
+			log_error("db bind failed: statement '%s' needs its "
+			          "%s parameters",
+			          cp->def->name, in->name);
+			db->last = DBE_OTHER;
+			return -1;
+		}
+		c = &in->cols[idx];
+		m = row_member(cl->in, c);
+		switch (c->type) {
+		case COLT_INT:
+			if ((c->flags & COL_F_NULL) && *(const int64_t *)m == 0)
+				goto null;
+			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			pb[i].buffer = (void *)m;
+			break;
+		case COLT_BOOL:
+			if ((c->flags & COL_F_NULL) && *(const int *)m < 0)
+				goto null;
+			pb[i].buffer_type = MYSQL_TYPE_LONG;
+			pb[i].buffer = (void *)m;
+			break;
+		case COLT_BYTES: {
+			const struct bytes *bv = m;
+
+			if (!bv->p)
+				goto null;
+			pb[i].buffer_type = MYSQL_TYPE_BLOB;
+			pb[i].buffer = (void *)bv->p;
+			pb[i].buffer_length = bv->n;
+			break;
+		}
+		default: {
+			/* Decimals, times and dates travel as text too. */
+			const char *s = *(const char *const *)m;
+
+			if (!s)
+				goto null;
+			pb[i].buffer_type = MYSQL_TYPE_STRING;
+			pb[i].buffer = (void *)s;
+			pb[i].buffer_length = strlen(s);
+		}
+		}
+		continue;
+	null:
+		nullv[i] = 1;
+		pb[i].buffer_type = MYSQL_TYPE_NULL;
+		pb[i].is_null = &nullv[i];
+	}
+	return 0;
+}
+
+/* Stores the text of one cell into the member of column c of row. */
+static int
+decode(struct arena *a, const struct col *c, void *row, const char *v,
+       unsigned long len, int null)
+{
+	void *m = row_member(row, c);
+
+	switch (c->type) {
+	case COLT_INT:
+		*(int64_t *)m = 0;
+		if (!null &&
+		    parse_int64_n(v, len, INT64_MIN, INT64_MAX, m) < 0) {
+			log_error("db fetch failed: column '%s' is not an "
+			          "integer",
+			          c->name);
+			return -1;
+		}
+		return 0;
+	case COLT_BOOL:
+		if (null && (c->flags & COL_F_NULL))
+			*(int *)m = -1;
+		else
+			*(int *)m = !null && !(len == 1 && v[0] == '0');
+		return 0;
+	case COLT_BYTES: {
+		struct bytes *bv = m;
+		unsigned char *p = NULL;
+
+		if (!null) {
+			p = arena_alloc(a, len + 1);
+			if (!p)
+				return -1;
+			memcpy(p, v, len);
+		}
+		bv->p = p;
+		bv->n = null ? 0 : len;
+		return 0;
+	}
+	default:
+		*(const char **)m = null ? NULL : arena_strndup(a, v, len);
+		return null || *(const char **)m ? 0 : -1;
+	}
+}
+
+static int
+fetch_result(struct db *db, struct arena *a, MYSQL_STMT *st,
+             const struct slot *s, const struct rowtype *type, struct rows *out)
 {
 	MYSQL_FIELD *fields;
 	MYSQL_BIND *bind;
@@ -618,30 +860,22 @@ fetch_result(struct db *db, struct arena *a, MYSQL_STMT *st, MYSQL_RES *meta,
 		db->last = classify(mysql_stmt_errno(st));
 		return -1;
 	}
-	ncols = mysql_num_fields(meta);
+	ncols = mysql_num_fields(s->meta);
 	nrows = (size_t)mysql_stmt_num_rows(st);
 	/* After store_result, max_length holds each column's widest value. */
-	fields = mysql_fetch_fields(meta);
-	out->ncols = ncols;
-	out->nrows = nrows;
-	out->names = arena_alloc(a, ncols * sizeof(*out->names) + 1);
-	out->types = arena_alloc(a, ncols * sizeof(*out->types) + 1);
-	out->cells = arena_zalloc(a, nrows * ncols * sizeof(char *) + 1);
-	out->lens = arena_zalloc(a, nrows * ncols * sizeof(unsigned long) + 1);
+	fields = mysql_fetch_fields(s->meta);
+	out->type = type;
+	out->data = arena_zalloc(a, nrows * type->size + 1);
 	bind = arena_zalloc(a, ncols * sizeof(*bind) + 1);
 	nulls = arena_zalloc(a, ncols * sizeof(*nulls) + 1);
 	errs = arena_zalloc(a, ncols * sizeof(*errs) + 1);
 	lens = arena_zalloc(a, ncols * sizeof(*lens) + 1);
-	if (!out->names || !out->types || !out->cells || !out->lens || !bind ||
-	    !nulls || !errs || !lens)
+	if (!out->data || !bind || !nulls || !errs || !lens)
 		goto out_nomem;
 	for (size_t c = 0; c < ncols; c++) {
 		unsigned long size = fields[c].max_length;
 
-		out->names[c] = arena_strdup(a, fields[c].name);
-		out->types[c] = coltype(&fields[c]);
-		if (out->types[c] != DBT_STRING &&
-		    out->types[c] != DBT_BINARY && size < 64)
+		if (size < 64)
 			size = 64;
 		bind[c].buffer_type = MYSQL_TYPE_STRING;
 		bind[c].buffer = arena_alloc(a, size + 1);
@@ -649,7 +883,7 @@ fetch_result(struct db *db, struct arena *a, MYSQL_STMT *st, MYSQL_RES *meta,
 		bind[c].is_null = &nulls[c];
 		bind[c].error = &errs[c];
 		bind[c].length = &lens[c];
-		if (!out->names[c] || !bind[c].buffer)
+		if (!bind[c].buffer)
 			goto out_nomem;
 	}
 	if (ncols && mysql_stmt_bind_result(st, bind)) {
@@ -658,25 +892,23 @@ fetch_result(struct db *db, struct arena *a, MYSQL_STMT *st, MYSQL_RES *meta,
 	}
 	while (r < nrows && ((rc = mysql_stmt_fetch(st)) == 0 ||
 	                     rc == MYSQL_DATA_TRUNCATED)) {
+		void *row = (char *)out->data + r * type->size;
+
 		if (rc == MYSQL_DATA_TRUNCATED) {
 			log_error("db fetch truncated a value");
 			db->last = DBE_OTHER;
 			goto out_free;
 		}
 		for (size_t c = 0; c < ncols; c++) {
-			size_t k = r * ncols + c;
-
-			if (nulls[c])
-				continue;
-			out->cells[k] =
-			    arena_strndup(a, bind[c].buffer, lens[c]);
-			out->lens[k] = lens[c];
-			if (!out->cells[k])
-				goto out_nomem;
+			if (decode(a, &type->cols[s->map[c]], row,
+			           bind[c].buffer, lens[c], nulls[c]) < 0) {
+				db->last = DBE_OTHER;
+				goto out_free;
+			}
 		}
 		r++;
 	}
-	out->nrows = r;
+	out->n = r;
 	goto out_free;
 
 out_nomem:
@@ -685,55 +917,6 @@ out_nomem:
 out_free:
 	mysql_stmt_free_result(st);
 	return db->last == DBE_NONE ? 0 : -1;
-}
-
-static int
-bind_params(struct db *db, const struct stmt_def *def, int64_t tenant_id,
-            const struct dbv *args, size_t nargs, MYSQL_BIND *pb,
-            int64_t *tenant_slot, my_bool *nullv)
-{
-	size_t np = strlen(def->params), k = 0;
-
-	if (np > DB_MAX_PARAMS)
-		goto out_mismatch;
-	*tenant_slot = tenant_id;
-	for (size_t i = 0; i < np; i++) {
-		char want = def->params[i];
-
-		memset(&pb[i], 0, sizeof(pb[i]));
-		if (want == 't') {
-			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
-			pb[i].buffer = tenant_slot;
-			continue;
-		}
-		if (k >= nargs || args[k].type != want)
-			goto out_mismatch;
-		if (args[k].is_null) {
-			nullv[i] = 1;
-			pb[i].buffer_type = MYSQL_TYPE_NULL;
-			pb[i].is_null = &nullv[i];
-		} else if (want == 'i') {
-			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
-			pb[i].buffer = (void *)&args[k].i;
-		} else {
-			/* Decimals travel as text: the server parses them. */
-			pb[i].buffer_type =
-			    want == 'b' ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
-			pb[i].buffer = (void *)args[k].s;
-			pb[i].buffer_length = args[k].len;
-		}
-		k++;
-	}
-	if (k != nargs)
-		goto out_mismatch;
-	return 0;
-
-out_mismatch:
-	log_error("db bind failed: statement '%s' wants params \"%s\" but "
-	          "got %zu values of other types",
-	          def->name, def->params, nargs);
-	db->last = DBE_OTHER;
-	return -1;
 }
 
 /* Whether a failed statement may be re-run on a fresh connection. */
@@ -751,41 +934,40 @@ retryable(const struct db *db, const struct stmt_def *def)
 	return !db->in_tx && strncasecmp(p, "SELECT", 6) == 0;
 }
 
+/*
+ * Executes def (variant k) with the call's values.  With fetch, the
+ * rows go into out (buffered); without, the caller reads the statement
+ * (streaming) and *stp is set.
+ */
 static int
-run(struct db *db, struct arena *a, const struct stmt_def *def, size_t order,
-    int64_t tenant_id, const struct dbv *args, size_t nargs, struct dbres *out)
+execute(struct db *db, const struct stmt_def *def, size_t k,
+        const struct call *cl, const struct compiled **cpp, MYSQL_STMT **stp)
 {
 	MYSQL_BIND pb[DB_MAX_PARAMS];
 	my_bool nullv[DB_MAX_PARAMS] = {0};
-	int64_t tenant_slot;
-	long slot = registry_slot(def);
-	struct dbres scratch;
+	const struct compiled *cp = compiled_of(def);
 	int attempt = 0;
 
 	db->last = DBE_NONE;
-	if (!out)
-		out = &scratch;
-	memset(out, 0, sizeof(*out));
-	if (slot < 0 || order >= db_stmt_variants(def)) {
+	if (!cp || k >= cp->nvariants) {
 		log_error("db query failed: statement '%s' is not registered",
 		          def->name);
 		db->last = DBE_OTHER;
 		return -1;
 	}
-	if (bind_params(db, def, tenant_id, args, nargs, pb, &tenant_slot,
-	                nullv) < 0)
+	*cpp = cp;
+	if (bind_params(db, cp, cl, pb, nullv) < 0)
 		return -1;
 again:
 	db->last = DBE_NONE;
 	if (db_connect(db) < 0)
 		return -1;
 	{
-		MYSQL_STMT *st = slot_prepare(db, slot, def, order);
-		struct slot *s = &db->slots[slot + (long)order];
+		MYSQL_STMT *st = slot_prepare(db, cp, k);
 
 		if (!st)
 			goto out_error;
-		if ((strlen(def->params) && mysql_stmt_bind_param(st, pb)) ||
+		if ((cp->nparams && mysql_stmt_bind_param(st, pb)) ||
 		    mysql_stmt_execute(st)) {
 			unsigned e = mysql_stmt_errno(st);
 
@@ -795,12 +977,7 @@ again:
 				          def->name, mysql_stmt_error(st));
 			goto out_error;
 		}
-		if (s->meta) {
-			if (fetch_result(db, a, st, s->meta, out) < 0)
-				goto out_error;
-		}
-		out->affected = mysql_stmt_affected_rows(st);
-		out->insert_id = mysql_stmt_insert_id(st);
+		*stp = st;
 		return 0;
 	}
 
@@ -818,63 +995,132 @@ out_error:
 	return -1;
 }
 
-int
-db_query(struct db *db, struct arena *a, const struct stmt_def *def,
-         const struct dbv *args, size_t nargs, struct dbres *out)
+static int
+run(struct db *db, struct arena *a, const struct stmt_def *def, size_t k,
+    const struct call *cl, struct rows *out)
+{
+	const struct compiled *cp;
+	struct rows scratch;
+	MYSQL_STMT *st;
+
+	if (!out)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
+	out->type = def->out;
+	if (execute(db, def, k, cl, &cp, &st) < 0)
+		return -1;
+	if (def->out) {
+		const struct slot *s = &db->slots[cp->slot + (long)k];
+
+		if (fetch_result(db, a, st, s, def->out, out) < 0) {
+			if (db->last == DBE_CONN)
+				db_disconnect(db);
+			return -1;
+		}
+	}
+	out->affected = mysql_stmt_affected_rows(st);
+	out->insert_id = mysql_stmt_insert_id(st);
+	return 0;
+}
+
+/* Runs a one-row statement into row: 1, 0 or -1. */
+static int
+run_one(struct db *db, struct arena *a, const struct stmt_def *def,
+        const struct call *cl, void *row)
+{
+	struct rows rs;
+
+	if (!def->out) {
+		log_error("db query failed: statement '%s' has no rows to "
+		          "read",
+		          def->name);
+		db->last = DBE_OTHER;
+		return -1;
+	}
+	if (run(db, a, def, 0, cl, &rs) < 0)
+		return -1;
+	if (rs.n == 0)
+		return 0;
+	memcpy(row, rs.data, def->out->size);
+	return 1;
+}
+
+static int
+global_ok(struct db *db, const struct stmt_def *def)
 {
 	if (def->scope == SCOPE_MAINT && db->admin != DB_ACCOUNT_MAINT) {
 		log_error("db query refused: statement '%s' is for the "
 		          "maintenance account",
 		          def->name);
 		db->last = DBE_OTHER;
-		return -1;
+		return 0;
 	}
 	if (def->scope == SCOPE_TENANT) {
 		log_error("db query refused: tenant statement '%s' run "
 		          "without a tenant handle",
 		          def->name);
 		db->last = DBE_OTHER;
-		return -1;
+		return 0;
 	}
-	return run(db, a, def, 0, 0, args, nargs, out);
+	return 1;
 }
 
 int
-db_query_order(struct db *db, struct arena *a, const struct stmt_def *def,
-               size_t order, const struct dbv *args, size_t nargs,
-               struct dbres *out)
+db_exec(struct db *db, struct arena *a, const struct stmt_def *def,
+        const void *in, struct rows *out)
 {
-	if (def->scope != SCOPE_GLOBAL) {
-		db->last = DBE_OTHER;
-		return -1;
-	}
-	return run(db, a, def, order, 0, args, nargs, out);
-}
+	struct call cl = {.in = in};
 
-static const struct stmt_def *
-ping_stmt(void)
-{
-	return &store_health_stmts[0];
+	if (!global_ok(db, def))
+		return -1;
+	return run(db, a, def, 0, &cl, out);
 }
 
 int
-db_ping(struct db *db, struct arena *a)
+db_list(struct db *db, struct arena *a, const struct stmt_def *def, size_t sort,
+        int64_t limit, int64_t offset, const void *in, struct rows *out)
 {
-	struct dbres res;
+	struct call cl = {.in = in, .limit = limit, .offset = offset};
 
-	if (db_query(db, a, ping_stmt(), DB_NOARGS, &res) < 0)
+	if (!global_ok(db, def))
 		return -1;
-	return res.nrows == 1 ? 0 : -1;
+	return run(db, a, def, sort, &cl, out);
+}
+
+int
+db_one(struct db *db, struct arena *a, const struct stmt_def *def,
+       const void *in, void *row)
+{
+	struct call cl = {.in = in};
+
+	if (!global_ok(db, def))
+		return -1;
+	return run_one(db, a, def, &cl, row);
 }
 
 static int
 simple(struct db *db, const char *sql)
 {
+	/*
+	 * Only START TRANSACTION may be sent again on a fresh connection
+	 * (nothing happened yet): after a server restart a worker's idle
+	 * connection is dead, and the first request must not pay a 503 for
+	 * it.  A COMMIT or ROLLBACK whose connection died lost its
+	 * transaction with it, so those are never retried.
+	 */
+	int retry = strcmp(sql, "START TRANSACTION") == 0;
+
+again:
 	db->last = DBE_NONE;
 	if (db_connect(db) < 0)
 		return -1;
 	if (mysql_real_query(db->conn, sql, strlen(sql))) {
 		db->last = classify(mysql_errno(db->conn));
+		if (db->last == DBE_CONN && retry--) {
+			db_disconnect(db);
+			db->last_attempt_us = 0;
+			goto again;
+		}
 		log_error("db '%s' failed: %s", sql, mysql_error(db->conn));
 		if (db->last == DBE_CONN)
 			db_disconnect(db);
@@ -892,12 +1138,20 @@ db_begin(struct db *db)
 	return 0;
 }
 
+void
+db_set_commit_hook(db_commit_hook fn)
+{
+	commit_hook = fn;
+}
+
 int
 db_commit(struct db *db)
 {
 	int rc = simple(db, "COMMIT");
 
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, rc == 0);
 	return rc;
 }
 
@@ -906,12 +1160,14 @@ db_rollback(struct db *db)
 {
 	int rc;
 
-	if (!db->conn) {
+	if (!db->conn || !db->in_tx) {
 		db->in_tx = 0;
 		return 0;
 	}
 	rc = simple(db, "ROLLBACK");
 	db->in_tx = 0;
+	if (commit_hook)
+		commit_hook(&db->cfg, 0);
 	return rc;
 }
 
@@ -930,10 +1186,8 @@ db_last_error(const struct db *db)
 void
 db_request_done(struct db *db)
 {
-	if (db->in_tx) {
-		log_warn("db transaction left open by a request, rolling back");
+	if (db->in_tx)
 		db_rollback(db);
-	}
 }
 
 /* ---- tenant handle --------------------------------------------------- */
@@ -951,38 +1205,170 @@ tdb_open(struct db *db, struct arena *a, int64_t tenant_id)
 	return t;
 }
 
-int
-tdb_query(struct tdb *t, const struct stmt_def *def, const struct dbv *args,
-          size_t nargs, struct dbres *out)
+static int
+tenant_ok(struct tdb *t, const struct stmt_def *def)
 {
-	if (def->scope != SCOPE_TENANT) {
-		log_error("db query refused: global statement '%s' run "
-		          "through a tenant handle",
-		          def->name);
-		t->db->last = DBE_OTHER;
-		return -1;
-	}
-	return run(t->db, t->a, def, 0, t->tenant_id, args, nargs, out);
+	if (def->scope == SCOPE_TENANT)
+		return 1;
+	log_error("db query refused: global statement '%s' run through a "
+	          "tenant handle",
+	          def->name);
+	t->db->last = DBE_OTHER;
+	return 0;
 }
 
 int
-tdb_query_order(struct tdb *t, const struct stmt_def *def, size_t order,
-                const struct dbv *args, size_t nargs, struct dbres *out)
+tdb_exec(struct tdb *t, const struct stmt_def *def, const void *in,
+         struct rows *out)
 {
-	if (def->scope != SCOPE_TENANT) {
-		log_error("db query refused: global statement '%s' run "
-		          "through a tenant handle",
-		          def->name);
-		t->db->last = DBE_OTHER;
+	struct call cl = {.in = in, .tenant = t->tenant_id};
+
+	if (!tenant_ok(t, def))
 		return -1;
+	return run(t->db, t->a, def, 0, &cl, out);
+}
+
+int
+tdb_list(struct tdb *t, const struct stmt_def *def, size_t sort, int64_t limit,
+         int64_t offset, const void *in, struct rows *out)
+{
+	struct call cl = {
+	    .in = in, .tenant = t->tenant_id, .limit = limit, .offset = offset};
+
+	if (!tenant_ok(t, def))
+		return -1;
+	return run(t->db, t->a, def, sort, &cl, out);
+}
+
+int
+tdb_one(struct tdb *t, const struct stmt_def *def, const void *in, void *row)
+{
+	struct call cl = {.in = in, .tenant = t->tenant_id};
+
+	if (!tenant_ok(t, def))
+		return -1;
+	return run_one(t->db, t->a, def, &cl, row);
+}
+
+int
+tdb_each(struct tdb *t, const struct stmt_def *def, const void *in,
+         int (*fn)(void *ctx, const void *row), void *ctx)
+{
+	struct call cl = {.in = in, .tenant = t->tenant_id};
+	struct db *db = t->db;
+	const struct compiled *cp;
+	const struct slot *s;
+	struct arena scratch;
+	MYSQL_BIND *bind = NULL;
+	MYSQL_FIELD *fields;
+	my_bool *nulls = NULL, *errs = NULL;
+	unsigned long *lens = NULL;
+	char **bufs = NULL;
+	size_t ncols = 0;
+	MYSQL_STMT *st;
+	void *row;
+	int rc, out = -1;
+
+	if (!tenant_ok(t, def) || !def->out)
+		return -1;
+	if (execute(db, def, 0, &cl, &cp, &st) < 0)
+		return -1;
+	s = &db->slots[cp->slot];
+	ncols = mysql_num_fields(s->meta);
+	fields = mysql_fetch_fields(s->meta);
+	bind = xcalloc(ncols + 1, sizeof(*bind));
+	nulls = xcalloc(ncols + 1, sizeof(*nulls));
+	errs = xcalloc(ncols + 1, sizeof(*errs));
+	lens = xcalloc(ncols + 1, sizeof(*lens));
+	bufs = xcalloc(ncols + 1, sizeof(*bufs));
+	arena_init(&scratch, 0);
+	for (size_t c = 0; c < ncols; c++) {
+		unsigned long size = fields[c].length;
+
+		/* Unbuffered: widths are the declared ones, capped. */
+		if (size < 64)
+			size = 64;
+		if (size > DB_STREAM_CELL)
+			size = DB_STREAM_CELL;
+		bufs[c] = xmalloc(size + 1);
+		bind[c].buffer_type = MYSQL_TYPE_STRING;
+		bind[c].buffer = bufs[c];
+		bind[c].buffer_length = size + 1;
+		bind[c].is_null = &nulls[c];
+		bind[c].error = &errs[c];
+		bind[c].length = &lens[c];
 	}
-	return run(t->db, t->a, def, order, t->tenant_id, args, nargs, out);
+	if (ncols && mysql_stmt_bind_result(st, bind)) {
+		db->last = classify(mysql_stmt_errno(st));
+		goto out_free;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		arena_reset(&scratch);
+		row = arena_zalloc(&scratch, def->out->size);
+		if (!row)
+			goto out_free;
+		for (size_t c = 0; c < ncols; c++) {
+			const char *v = bufs[c];
+
+			if (errs[c]) {
+				/* Longer than the buffer: fetch it whole. */
+				MYSQL_BIND one = bind[c];
+				char *big = arena_alloc(&scratch, lens[c] + 1);
+
+				if (!big)
+					goto out_free;
+				one.buffer = big;
+				one.buffer_length = lens[c] + 1;
+				if (mysql_stmt_fetch_column(st, &one,
+				                            (unsigned)c, 0))
+					goto out_free;
+				v = big;
+			}
+			if (decode(&scratch, &def->out->cols[s->map[c]], row, v,
+			           lens[c], nulls[c]) < 0)
+				goto out_free;
+		}
+		if (fn(ctx, row) < 0)
+			goto out_free;
+	}
+	if (rc == 1) {
+		db->last = classify(mysql_stmt_errno(st));
+		goto out_free;
+	}
+	out = 0;
+out_free:
+	if (out < 0 && db->last == DBE_NONE)
+		db->last = DBE_OTHER;
+	mysql_stmt_free_result(st);
+	if (db->last == DBE_CONN)
+		db_disconnect(db);
+	arena_release(&scratch);
+	for (size_t c = 0; c < ncols; c++)
+		free(bufs[c]);
+	free(bufs);
+	free(bind);
+	free(nulls);
+	free(errs);
+	free(lens);
+	return out;
 }
 
 int64_t
 tdb_tenant(const struct tdb *t)
 {
 	return t->tenant_id;
+}
+
+struct arena *
+tdb_arena(const struct tdb *t)
+{
+	return t->a;
+}
+
+struct db *
+tdb_db(const struct tdb *t)
+{
+	return t->db;
 }
 
 int
@@ -1007,239 +1393,4 @@ enum db_error
 tdb_last_error(const struct tdb *t)
 {
 	return t->db->last;
-}
-
-/* ---- results --------------------------------------------------------- */
-
-const char *
-dbres_get(const struct dbres *res, size_t row, size_t col)
-{
-	if (row >= res->nrows || col >= res->ncols)
-		return NULL;
-	return res->cells[row * res->ncols + col];
-}
-
-int
-dbres_col(const struct dbres *res, const char *name)
-{
-	for (size_t c = 0; c < res->ncols; c++)
-		if (strcmp(res->names[c], name) == 0)
-			return (int)c;
-	return -1;
-}
-
-int64_t
-dbres_int(const struct dbres *res, size_t row, size_t col)
-{
-	const char *s = dbres_get(res, row, col);
-	int64_t v;
-
-	if (!s || parse_int64(s, INT64_MIN, INT64_MAX, &v) < 0)
-		return 0;
-	return v;
-}
-
-void
-db_datetime_rfc3339(const char *in, char *out, size_t n)
-{
-	/* "YYYY-MM-DD HH:MM:SS" is 19 bytes; fractions are dropped. */
-	if (strlen(in) < 19) {
-		snprintf(out, n, "%s", in);
-		return;
-	}
-	snprintf(out, n, "%.10sT%.8sZ", in, in + 11);
-}
-
-cJSON *
-dbres_row_json(const struct dbres *res, size_t row,
-               const char *const *json_cols)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	if (!obj)
-		return NULL;
-	for (size_t c = 0; c < res->ncols; c++) {
-		const char *v = dbres_get(res, row, c);
-		const char *name = res->names[c];
-		int as_json = 0;
-		char when[40];
-
-		for (const char *const *j = json_cols; j && *j; j++)
-			if (strcmp(*j, name) == 0)
-				as_json = 1;
-		if (res->types[c] == DBT_BINARY)
-			continue;
-		if (!v) {
-			cJSON_AddNullToObject(obj, name);
-			continue;
-		}
-		if (as_json) {
-			cJSON_AddRawToObject(obj, name, v);
-			continue;
-		}
-		switch (res->types[c]) {
-		case DBT_INT:
-		case DBT_DECIMAL:
-		case DBT_FLOAT:
-			cJSON_AddRawToObject(obj, name, v);
-			break;
-		case DBT_BOOL:
-			cJSON_AddBoolToObject(obj, name, strcmp(v, "0") != 0);
-			break;
-		case DBT_DATETIME:
-			db_datetime_rfc3339(v, when, sizeof(when));
-			cJSON_AddStringToObject(obj, name, when);
-			break;
-		default:
-			cJSON_AddStringToObject(obj, name, v);
-			break;
-		}
-	}
-	return obj;
-}
-
-static int
-name_in(const char *name, const char *const *list)
-{
-	for (const char *const *p = list; p && *p; p++)
-		if (strcmp(*p, name) == 0)
-			return 1;
-	return 0;
-}
-
-/* A JSON string literal: quotes, backslashes and controls escaped. */
-static void
-write_json_string(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t start = 0;
-
-	buf_addch(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, s + start, i - start);
-		start = i + 1;
-		switch (c) {
-		case '"':
-			buf_adds(b, "\\\"");
-			break;
-		case '\\':
-			buf_adds(b, "\\\\");
-			break;
-		case '\n':
-			buf_adds(b, "\\n");
-			break;
-		case '\r':
-			buf_adds(b, "\\r");
-			break;
-		case '\t':
-			buf_adds(b, "\\t");
-			break;
-		default: {
-			char u[7] = {'\\',        'u',          '0', '0',
-			             hex[c >> 4], hex[c & 0xf], 0};
-			buf_adds(b, u);
-		}
-		}
-	}
-	buf_add(b, s + start, n - start);
-	buf_addch(b, '"');
-}
-
-void
-dbres_write_json(struct buf *b, const struct dbres *res, size_t row,
-                 const char *const *json_cols, const char *const *skip)
-{
-	int first = 1;
-
-	buf_addch(b, '{');
-	for (size_t c = 0; c < res->ncols; c++) {
-		const char *v = dbres_get(res, row, c);
-		const char *name = res->names[c];
-		char when[40];
-
-		if (res->types[c] == DBT_BINARY || name_in(name, skip))
-			continue;
-		if (!first)
-			buf_addch(b, ',');
-		first = 0;
-		write_json_string(b, name, strlen(name));
-		buf_addch(b, ':');
-		if (!v) {
-			buf_adds(b, "null");
-			continue;
-		}
-		if (name_in(name, json_cols)) {
-			buf_adds(b, v);
-			continue;
-		}
-		switch (res->types[c]) {
-		case DBT_INT:
-		case DBT_DECIMAL:
-		case DBT_FLOAT:
-			buf_adds(b, v);
-			break;
-		case DBT_BOOL:
-			buf_adds(b, strcmp(v, "0") != 0 ? "true" : "false");
-			break;
-		case DBT_DATETIME:
-			db_datetime_rfc3339(v, when, sizeof(when));
-			write_json_string(b, when, strlen(when));
-			break;
-		default:
-			write_json_string(b, v,
-			                  res->lens[row * res->ncols + c]);
-			break;
-		}
-	}
-	buf_addch(b, '}');
-}
-
-struct dbres *
-dbres_dup_heap(const struct dbres *res)
-{
-	size_t n = res->nrows * res->ncols, size = sizeof(*res), c;
-	struct dbres *d;
-	char *p;
-
-	size += res->ncols * (sizeof(char *) + sizeof(enum db_coltype));
-	size += n * (sizeof(char *) + sizeof(unsigned long));
-	for (c = 0; c < res->ncols; c++)
-		size += strlen(res->names[c]) + 1;
-	for (c = 0; c < n; c++)
-		size += res->cells[c] ? res->lens[c] + 1 : 0;
-	d = xmalloc(size);
-	*d = *res;
-	p = (char *)(d + 1);
-	d->names = (const char **)(void *)p;
-	p += res->ncols * sizeof(char *);
-	d->cells = (char **)(void *)p;
-	p += n * sizeof(char *);
-	d->lens = (unsigned long *)(void *)p;
-	p += n * sizeof(unsigned long);
-	d->types = (enum db_coltype *)(void *)p;
-	p += res->ncols * sizeof(enum db_coltype);
-	memcpy(d->types, res->types, res->ncols * sizeof(enum db_coltype));
-	memcpy(d->lens, res->lens, n * sizeof(unsigned long));
-	for (c = 0; c < res->ncols; c++) {
-		size_t len = strlen(res->names[c]) + 1;
-
-		memcpy(p, res->names[c], len);
-		d->names[c] = p;
-		p += len;
-	}
-	for (c = 0; c < n; c++) {
-		if (!res->cells[c]) {
-			d->cells[c] = NULL;
-			continue;
-		}
-		memcpy(p, res->cells[c], res->lens[c]);
-		p[res->lens[c]] = '\0';
-		d->cells[c] = p;
-		p += res->lens[c] + 1;
-	}
-	return d;
 }

@@ -10,10 +10,12 @@
 
 #include "arena.h"
 #include "auth.h"
-#include "limits.h"
-#include "store/store.h"
+#include "ratelimit.h"
 #include "config.h"
-#include "db.h"
+#include "row.h"
+#include "store/platform.h"
+#include "store/user.h"
+#include "tdb.h"
 #include "fields.h"
 #include "json.h"
 #include "log.h"
@@ -86,7 +88,7 @@ read_body(struct req *r, int body_too_large)
 
 /* Adds the X-RateLimit-* headers of a counted request. */
 static void
-limit_headers(struct req *r, const struct limit_result *l)
+limit_headers(struct req *r, const struct ratelimit_result *l)
 {
 	char v[32];
 
@@ -99,7 +101,7 @@ limit_headers(struct req *r, const struct limit_result *l)
 }
 
 static int
-rate_limited(struct req *r, const struct limit_result *l)
+rate_limited(struct req *r, const struct ratelimit_result *l)
 {
 	char v[32];
 
@@ -117,19 +119,19 @@ rate_limited(struct req *r, const struct limit_result *l)
 static int
 guard_public(struct app *app, struct req *r)
 {
-	struct limit_result l;
+	struct ratelimit_result l;
 	char subject[96];
 	const char *ip = r->remote_addr ? r->remote_addr : "-";
 
 	if (r->route->flags & R_NO_RATELIMIT)
 		return 0;
 	snprintf(subject, sizeof(subject), "ip:%s", ip);
-	if (limits_blocked(app->cache, subject))
+	if (ratelimit_blocked(app->cache, subject))
 		return req_fail(r, 403, "ip_blocked",
 		                "this address is blocked for a while after "
 		                "repeated failed logins");
-	limits_hit(app->cache, subject, app->cfg->rate_limit_ip_per_minute, 60,
-	           time(NULL), &l);
+	ratelimit_hit(app->cache, subject, app->cfg->rate_limit_ip_per_minute,
+	              60, time(NULL), &l);
 	if (l.limited)
 		return rate_limited(r, &l);
 	return 0;
@@ -146,7 +148,7 @@ guard_public(struct app *app, struct req *r)
 struct principal_entry {
 	int64_t tenant_id, user_id;
 	int64_t read_us;
-	struct dbres *row; /* heap */
+	struct user_principal *row; /* heap: row_dup_heap() */
 };
 
 #define PRINCIPAL_CACHE 64
@@ -179,13 +181,11 @@ dispatch_forget_principal(int64_t tenant_id, int64_t user_id)
 static int
 authenticate(struct app *app, struct req *r)
 {
-	const struct stmt_def *user = &store_user_stmts[USER_PRINCIPAL];
-	const struct stmt_def *admin = &store_platform_stmts[PLATFORM_GET];
 	const char *h = r->authorization;
-	struct limit_result l;
-	struct dbres *row;
+	struct user_principal *row;
+	struct ratelimit_result l;
 	char subject[64];
-	int role;
+	int role, rc;
 
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return req_fail(r, 401, "unauthorized",
@@ -202,15 +202,14 @@ authenticate(struct app *app, struct req *r)
 		return req_fail(r, 401, "unauthorized",
 		                "the access token is not valid");
 	}
-	row = arena_zalloc(r->a, sizeof(*row));
-	if (!row)
-		return -1;
 	if (r->who.platform) {
-		if (db_query(app->db, r->a, admin, DB_ARGS(DBI(r->who.user_id)),
-		             row) < 0)
+		struct platform_admin admin;
+
+		rc = store_platform_get(app->db, r->a, r->who.user_id, &admin);
+		if (rc < 0)
 			return req_fail(r, 503, "unavailable",
 			                "the database is unavailable");
-		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 3), "1") != 0)
+		if (rc == 0 || !admin.active)
 			goto out_gone;
 	} else {
 		struct principal_entry *e =
@@ -218,7 +217,8 @@ authenticate(struct app *app, struct req *r)
 		int64_t now = now_usec();
 
 		r->tdb = tdb_open(app->db, r->a, r->who.tenant_id);
-		if (!r->tdb)
+		row = arena_zalloc(r->a, sizeof(*row));
+		if (!r->tdb || !row)
 			return -1;
 		if (e->row && e->read_us && e->tenant_id == r->who.tenant_id &&
 		    e->user_id == r->who.user_id &&
@@ -226,22 +226,23 @@ authenticate(struct app *app, struct req *r)
 		        (int64_t)app->cfg->auth_cache_ms * 1000) {
 			row = e->row;
 		} else {
-			if (tdb_query(r->tdb, user,
-			              DB_ARGS(DBI(r->who.user_id)), row) < 0)
+			rc = store_user_principal(r->tdb, r->who.user_id, row);
+			if (rc < 0)
 				return req_fail(r, 503, "unavailable",
 				                "the database is unavailable");
-			if (app->cfg->auth_cache_ms > 0 && row->nrows == 1) {
+			if (rc == 0)
+				goto out_gone;
+			if (app->cfg->auth_cache_ms > 0) {
 				free(e->row);
-				e->row = dbres_dup_heap(row);
+				e->row = row_dup_heap(&user_principal_row, row);
 				e->tenant_id = r->who.tenant_id;
 				e->user_id = r->who.user_id;
 				e->read_us = now;
 			}
 		}
-		/* Columns: id, name, email, role, active, ..., tenant_* */
-		if (row->nrows != 1 || strcmp(dbres_get(row, 0, 4), "1") != 0)
+		if (!row->active)
 			goto out_gone;
-		role = role_parse(dbres_get(row, 0, 3));
+		role = role_parse(row->role);
 		if (role <= ROLE_PUBLIC || role >= ROLE_PLATFORM)
 			goto out_gone;
 		r->who.role = role;
@@ -249,8 +250,8 @@ authenticate(struct app *app, struct req *r)
 	}
 	snprintf(subject, sizeof(subject), "%s:%" PRId64,
 	         r->who.platform ? "p" : "u", r->who.user_id);
-	limits_hit(app->cache, subject, app->cfg->rate_limit_per_minute, 60,
-	           time(NULL), &l);
+	ratelimit_hit(app->cache, subject, app->cfg->rate_limit_per_minute, 60,
+	              time(NULL), &l);
 	if (!l.degraded)
 		limit_headers(r, &l);
 	if (l.limited)

@@ -1,12 +1,12 @@
 #include "fields.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
 #include "http.h"
+#include "valid.h"
 #include "json.h"
 #include "util.h"
 
@@ -45,158 +45,6 @@ fields_type_name(enum ftype t)
 	}
 }
 
-int
-fields_has_markup(const char *s, size_t n)
-{
-	static const char js[] = "javascript:";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '<' && i + 1 < n) {
-			unsigned char d = (unsigned char)s[i + 1];
-			if (isalpha(d) || d == '/' || d == '!' || d == '?')
-				return 1;
-		}
-		if (c == 'j' || c == 'J') {
-			/*
-			 * Browsers skip tabs, newlines and other control
-			 * characters inside the scheme ("java\tscript:").
-			 */
-			size_t k = 0, j = i;
-
-			for (; j < n && js[k]; j++) {
-				unsigned char e = (unsigned char)s[j];
-				if (e < 0x20)
-					continue;
-				if (tolower(e) != js[k])
-					break;
-				k++;
-			}
-			if (!js[k])
-				return 1;
-		}
-	}
-	return 0;
-}
-
-int
-fields_email_ok(const char *s, size_t n)
-{
-	const char *at = memchr(s, '@', n);
-	size_t local, domain;
-	const char *d;
-
-	if (!at || n > 254)
-		return 0;
-	local = (size_t)(at - s);
-	domain = n - local - 1;
-	d = at + 1;
-	if (local == 0 || local > 64 || domain < 3 || memchr(d, '@', domain))
-		return 0;
-	for (size_t i = 0; i < local; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 0x7f || strchr("()<>,;:\\\"[]", c))
-			return 0;
-	}
-	if (d[0] == '.' || d[0] == '-' || d[domain - 1] == '.' ||
-	    !memchr(d, '.', domain))
-		return 0;
-	for (size_t i = 0; i < domain; i++) {
-		unsigned char c = (unsigned char)d[i];
-		if (!(isalnum(c) || c == '-' || c == '.'))
-			return 0;
-		if (c == '.' && i + 1 < domain && d[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
-int
-fields_phone_ok(const char *s, size_t n)
-{
-	size_t i = 0, digits = 0;
-
-	if (n > 0 && s[0] == '+')
-		i = 1;
-	for (; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-		digits++;
-	}
-	return digits >= 8 && digits <= 15;
-}
-
-int
-fields_money_ok(const char *s, size_t n, int allow_zero)
-{
-	size_t i = 0, intd = 0, frac = 0;
-	int nonzero = 0;
-
-	while (i < n && isdigit((unsigned char)s[i])) {
-		nonzero |= s[i] != '0';
-		intd++;
-		i++;
-	}
-	/* No leading zeros ("007"), as JSON itself forbids. */
-	if (intd == 0 || intd > 12 || (intd > 1 && s[0] == '0'))
-		return 0;
-	if (i < n && s[i] == '.') {
-		i++;
-		while (i < n && isdigit((unsigned char)s[i])) {
-			nonzero |= s[i] != '0';
-			frac++;
-			i++;
-		}
-		if (frac == 0 || frac > 2)
-			return 0;
-	}
-	if (i != n)
-		return 0;
-	return nonzero || allow_zero;
-}
-
-int
-fields_date_ok(const char *s, size_t n)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	int64_t y, m, d;
-	int leap;
-
-	if (n != 10 || s[4] != '-' || s[7] != '-' ||
-	    parse_int64_n(s, 4, 1900, 9999, &y) < 0 ||
-	    parse_int64_n(s + 5, 2, 1, 12, &m) < 0 ||
-	    parse_int64_n(s + 8, 2, 1, 31, &d) < 0)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-int
-fields_ip_ok(const char *s)
-{
-	unsigned char addr[16];
-
-	return inet_pton(AF_INET, s, addr) == 1 ||
-	       inet_pton(AF_INET6, s, addr) == 1;
-}
-
-static int
-slug_ok(const char *s, size_t n)
-{
-	if (n < 3 || n > 40)
-		return 0;
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(islower(c) || isdigit(c) || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Validates one present, non-null value; returns an error or NULL. */
 static const char *
 check_value(struct req *r, const struct field *f, const cJSON *item,
@@ -229,7 +77,7 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			return "must be a number";
 		v->s = json_number_text(item);
 		v->len = strlen(v->s);
-		if (!fields_money_ok(v->s, v->len, f->flags & F_MONEY_ZERO))
+		if (!valid_money(v->s, v->len, f->flags & F_MONEY_ZERO))
 			return f->flags & F_MONEY_ZERO
 			           ? "must be zero or a positive amount "
 			             "with at most 2 decimals"
@@ -255,16 +103,16 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			return arena_printf(
 			    r->a, "must be %lld to %lld characters",
 			    (long long)f->min, (long long)f->max);
-		if ((f->flags & F_TEXT) && fields_has_markup(v->s, v->len))
+		if ((f->flags & F_TEXT) && valid_markup(v->s, v->len))
 			return "must not contain HTML or script markup";
 		return NULL;
 	}
 	case FT_EMAIL:
-		return fields_email_ok(v->s, v->len) ? NULL
-		                                     : "must be a valid email "
-		                                       "address";
+		return valid_email(v->s, v->len) ? NULL
+		                                 : "must be a valid email "
+		                                   "address";
 	case FT_PHONE:
-		return fields_phone_ok(v->s, v->len)
+		return valid_phone(v->s, v->len)
 		           ? NULL
 		           : "must be a phone number of 8 to 15 digits, "
 		             "optionally starting with +";
@@ -285,14 +133,14 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			return msg ? msg : "is not an allowed value";
 		}
 	case FT_DATE:
-		return fields_date_ok(v->s, v->len) ? NULL
-		                                    : "must be a date "
-		                                      "YYYY-MM-DD";
+		return valid_date(v->s, v->len) ? NULL
+		                                : "must be a date "
+		                                  "YYYY-MM-DD";
 	case FT_IP:
-		return fields_ip_ok(v->s) ? NULL
-		                          : "must be an IPv4 or IPv6 address";
+		return valid_ip(v->s) ? NULL
+		                      : "must be an IPv4 or IPv6 address";
 	case FT_SLUG:
-		return slug_ok(v->s, v->len)
+		return valid_slug(v->s, v->len)
 		           ? NULL
 		           : "must be 3 to 40 lower-case letters, digits "
 		             "or '-', starting with a letter or digit";

@@ -84,28 +84,6 @@ size_t fields_count(const struct field *fields);
 /* Index of name in fields, or -1. */
 int fields_index(const struct field *fields, const char *name);
 
-/*
- * Returns 1 if s holds markup the API refuses in plain-text fields: '<'
- * followed by a letter, '/', '!' or '?', or a "javascript:" URI (any case,
- * ignoring whitespace and control characters inside the word).
- */
-int fields_has_markup(const char *s, size_t n);
-
-/* Returns 1 for a plausible email address (one @, dotted domain). */
-int fields_email_ok(const char *s, size_t n);
-
-/* Returns 1 for a phone number: optional '+', then 8..15 digits. */
-int fields_phone_ok(const char *s, size_t n);
-
-/* Returns 1 for a positive decimal with <= 12 integer and <= 2 decimals. */
-int fields_money_ok(const char *s, size_t n, int allow_zero);
-
-/* Returns 1 for a real YYYY-MM-DD date. */
-int fields_date_ok(const char *s, size_t n);
-
-/* Returns 1 for an IPv4 or IPv6 literal. */
-int fields_ip_ok(const char *s);
-
 /* The JSON type name the field expects, for error messages. */
 const char *fields_type_name(enum ftype t);
 

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "arena.h"
-#include "db.h"
-#include "fields.h"
+#include "valid.h"
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 static const char *const method_names[HTTP__MAX] = {
@@ -268,7 +268,7 @@ req_param_date(struct req *r, const char *key, const char **out)
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!fields_date_ok(v, strlen(v)))
+	if (!valid_date(v, strlen(v)))
 		return param_invalid(r, key, "must be a date YYYY-MM-DD");
 	*out = v;
 	return 0;
@@ -384,64 +384,6 @@ req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
 }
 
 int
-req_list_rows(struct req *r, const struct dbres *rows,
-              const char *const *json_cols, const char *const *skip,
-              int64_t page, int64_t per_page, int64_t total)
-{
-	int64_t pages = per_page > 0 ? (total + per_page - 1) / per_page : 0;
-
-	buf_reset(r->body_out);
-	buf_adds(r->body_out, "{\"data\":[");
-	for (size_t i = 0; i < rows->nrows; i++) {
-		if (i)
-			buf_addch(r->body_out, ',');
-		dbres_write_json(r->body_out, rows, i, json_cols, skip);
-	}
-	buf_addf(r->body_out,
-	         "],\"meta\":{\"page\":%" PRId64 ",\"per_page\":%" PRId64
-	         ",\"total\":%" PRId64 ",\"total_pages\":%" PRId64 "}}",
-	         page, per_page, total, pages);
-	r->status = 200;
-	return r->body_out->over ? -1 : 0;
-}
-
-int
-req_get_one(struct req *r, const struct stmt_def *get,
-            const char *const *json_cols, const char *what_missing)
-{
-	struct dbres res;
-
-	if (tdb_query(r->tdb, get, DB_ARGS(DBI(r->ids[0])), &res) < 0)
-		return -1;
-	if (res.nrows != 1)
-		return req_fail(r, 404, "not_found", what_missing);
-	return req_data(r, 200, dbres_row_json(&res, 0, json_cols));
-}
-
-int
-req_child_list(struct req *r, const struct stmt_def *get,
-               const struct stmt_def *list, const struct stmt_def *count,
-               const char *what_missing)
-{
-	int64_t page, per_page, id = r->ids[0];
-	struct dbres parent, rows, total;
-
-	if (req_page(r, &page, &per_page) < 0 ||
-	    tdb_query(r->tdb, get, DB_ARGS(DBI(id)), &parent) < 0)
-		return -1;
-	if (parent.nrows != 1)
-		return req_fail(r, 404, "not_found", what_missing);
-	if (tdb_query(
-	        r->tdb, list,
-	        DB_ARGS(DBI(id), DBI(per_page), DBI((page - 1) * per_page)),
-	        &rows) < 0 ||
-	    tdb_query(r->tdb, count, DB_ARGS(DBI(id)), &total) < 0)
-		return -1;
-	return req_list_rows(r, &rows, NULL, NULL, page, per_page,
-	                     dbres_int(&total, 0, 0));
-}
-
-int
 req_raw(struct req *r, int status, const char *json)
 {
 	buf_reset(r->body_out);
@@ -533,4 +475,143 @@ req_set_request_id(struct req *r, const char *given)
 			memset(raw, 0, sizeof(raw));
 		hex_encode(raw, sizeof(raw), r->request_id);
 	}
+}
+
+/* ---- streamed responses ---------------------------------------------- */
+
+static int
+stream_filename_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= 100 ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	/* A leading dot would make a hidden file on the client. */
+	return n > 0 && s[0] != '.';
+}
+
+int
+req_stream_begin(struct req *r, const char *content_type, const char *filename,
+                 int64_t length)
+{
+	struct req_stream *st = r->stream;
+
+	if (!st || !st->head || !st->write || st->on) {
+		log_error("stream: this worker cannot stream the response "
+		          "(no transport, or begun twice)");
+		return req_fail(r, 500, NULL, NULL);
+	}
+	if (!content_type || !filename || !stream_filename_ok(filename)) {
+		log_error("stream: refusing a missing content type or a "
+		          "download name outside [A-Za-z0-9._-]");
+		return req_fail(r, 500, NULL, NULL);
+	}
+	st->content_type = content_type;
+	st->filename = filename;
+	st->length = length < 0 ? -1 : length;
+	st->sent = 0;
+	st->on = 1;
+	r->status = 200;
+	buf_reset(r->body_out);
+	return 0;
+}
+
+/* Gives n body bytes to the transport (none for HEAD) and counts them. */
+static int
+stream_send(struct req *r, const void *data, size_t n)
+{
+	struct req_stream *st = r->stream;
+
+	if (n == 0)
+		return 0;
+	if (st->length >= 0 && (int64_t)n > st->length - st->sent) {
+		log_error("stream: the body is longer than the promised "
+		          "%" PRId64 " bytes",
+		          st->length);
+		st->failed = 1;
+		return -1;
+	}
+	if (r->method != HTTP_HEAD && st->write(st->ctx, data, n) < 0) {
+		st->failed = 1;
+		return -1;
+	}
+	st->sent += (int64_t)n;
+	return 0;
+}
+
+/* Sends the head and whatever body was held back. */
+static int
+stream_start(struct req *r)
+{
+	struct req_stream *st = r->stream;
+
+	st->started = 1;
+	if (st->head(st->ctx, r) < 0) {
+		st->failed = 1;
+		return -1;
+	}
+	if (stream_send(r, r->body_out->s, r->body_out->len) < 0)
+		return -1;
+	buf_reset(r->body_out);
+	return 0;
+}
+
+int
+req_stream_write(void *req, const void *data, size_t n)
+{
+	struct req *r = req;
+	struct req_stream *st = r->stream;
+
+	if (!st || !st->on || st->failed)
+		return -1;
+	if (!st->started) {
+		if (n <= REQ_STREAM_HOLD - r->body_out->len) {
+			buf_add(r->body_out, data, n);
+			return r->body_out->over ? -1 : 0;
+		}
+		if (stream_start(r) < 0)
+			return -1;
+	}
+	return stream_send(r, data, n);
+}
+
+int
+req_stream_end(struct req *r)
+{
+	struct req_stream *st = r->stream;
+
+	if (!st || !st->on)
+		return 0;
+	/* The handler or the dispatcher failed the request. */
+	if (r->status >= 400 || r->err_code)
+		return st->started ? -1 : 0;
+	if (st->failed)
+		return -1;
+	if (!st->started) {
+		if (st->length < 0) {
+			st->length = (int64_t)r->body_out->len;
+		} else if (st->length != (int64_t)r->body_out->len) {
+			log_error("stream: a body of %zu bytes instead of the "
+			          "promised %" PRId64,
+			          r->body_out->len, st->length);
+			req_fail(r, 500, NULL, NULL);
+			http_error(r);
+			return 0;
+		}
+		return stream_start(r) < 0 ? -1 : 1;
+	}
+	if (st->length >= 0 && st->sent != st->length) {
+		log_error("stream: %" PRId64 " body bytes instead of the "
+		          "promised %" PRId64,
+		          st->sent, st->length);
+		return -1;
+	}
+	return 1;
 }

@@ -17,14 +17,17 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "principal.h"
 
 struct arena;
 struct route;
 struct fval;
 struct tdb;
 struct db;
+struct user_principal;
 struct cache;
 struct config;
+struct req;
 
 /* clang-format off */
 enum http_method {
@@ -45,17 +48,29 @@ enum http_method {
 #define REQ_MAX_PATH   2048 /* decoded path bytes */
 #define REQ_ID_MAX     64
 
+/*
+ * A streamed response (file downloads): the worker's transport and the
+ * state of one response.  The worker sets head, write and ctx before
+ * dispatching; the req_stream_*() functions below do the rest.
+ */
+struct req_stream {
+	/* Sends the status line and headers (of r and of this stream). */
+	int (*head)(void *ctx, const struct req *r);
+	/* Sends n body bytes; 0, or -1 when the client went away. */
+	int (*write)(void *ctx, const void *data, size_t n);
+	void *ctx;
+	const char *content_type; /* trusted text */
+	const char *filename;     /* [A-Za-z0-9._-], for Content-Disposition */
+	int64_t length;           /* the promised Content-Length, or -1 */
+	int64_t sent;             /* body bytes given to write() */
+	int on;                   /* req_stream_begin() succeeded */
+	int started;              /* the head went out: no envelope any more */
+	int failed;               /* write() failed */
+};
+
 struct qparam {
 	const char *key;
 	const char *value;
-};
-
-/* Who is calling: filled by authentication in the dispatcher. */
-struct principal {
-	int64_t user_id;
-	int64_t tenant_id;
-	int role; /* enum role */
-	int platform;
 };
 
 struct req {
@@ -86,7 +101,8 @@ struct req {
 
 	/* Services. */
 	struct principal who;
-	struct dbres *who_row; /* the caller's users row (tenant users) */
+	/* The caller's users row with its tenant (tenant users only). */
+	const struct user_principal *who_row;
 	/*
 	 * The worker's connection, set only for public and platform routes:
 	 * tenant handlers get nothing but the tenant-scoped handle.
@@ -103,6 +119,8 @@ struct req {
 	const char *err_msg;
 	cJSON *err_details;
 	int64_t started_us;
+	/* A streamed response's transport (set by the worker) and state. */
+	struct req_stream *stream;
 };
 
 /* Parses "GET" etc.; HTTP_NONE when unknown. */
@@ -193,34 +211,6 @@ int req_data(struct req *r, int status, cJSON *data);
 int req_list(struct req *r, cJSON *items, int64_t page, int64_t per_page,
              int64_t total);
 
-/*
- * Responds with a list of database rows, each written as by
- * dbres_write_json() (json_cols embedded as JSON, skip left out), and
- * the meta block.
- */
-struct dbres;
-int req_list_rows(struct req *r, const struct dbres *rows,
-                  const char *const *json_cols, const char *const *skip,
-                  int64_t page, int64_t per_page, int64_t total);
-
-/*
- * The list of a sub-resource of object r->ids[0] ("/tickets/7/comments"):
- * 404 with what_missing when get (params "ti") finds no parent, else a
- * page of list (params "tiii": parent, limit, offset) with the total of
- * count (params "ti").
- */
-struct stmt_def;
-int req_child_list(struct req *r, const struct stmt_def *get,
-                   const struct stmt_def *list, const struct stmt_def *count,
-                   const char *what_missing);
-
-/*
- * GET of one object r->ids[0] with the statement get (params "ti"): the
- * row as JSON (json_cols embedded), or 404 with what_missing.
- */
-int req_get_one(struct req *r, const struct stmt_def *get,
-                const char *const *json_cols, const char *what_missing);
-
 /* Responds with raw JSON text (already serialised) and status. */
 int req_raw(struct req *r, int status, const char *json);
 
@@ -235,5 +225,43 @@ void http_error(struct req *r);
 
 /* Copies a valid client X-Request-Id, or makes a random one. */
 void req_set_request_id(struct req *r, const char *given);
+
+/* Body bytes a streamed response holds back before its head goes out. */
+#define REQ_STREAM_HOLD (64 * 1024)
+
+/*
+ * Turns r's response into a streamed download: status 200, content_type,
+ * "Content-Disposition: attachment; filename=..." and, when length >= 0,
+ * that Content-Length.  The body then goes through req_stream_write().
+ *
+ * Nothing is sent until REQ_STREAM_HOLD bytes are pending, so a handler
+ * that fails early (the first query, a bad value in the first rows) still
+ * gets the ordinary error envelope, and a small body goes out whole with
+ * a Content-Length.  Once the head is out, a failure can only abort the
+ * transfer: the worker cuts the connection so that the client sees an
+ * incomplete download, never a short file that looks complete.
+ *
+ * filename must be 1 to 100 bytes of [A-Za-z0-9._-].  Returns 0, or -1
+ * after req_fail(500) when the worker cannot stream or the name is bad.
+ */
+int req_stream_begin(struct req *r, const char *content_type,
+                     const char *filename, int64_t length);
+
+/*
+ * Appends n body bytes of the streamed response of req (a struct req *;
+ * void * so that it can be a csv/xlsx sink).  Returns 0, or -1 when the
+ * client went away (the handler should stop and return -1).
+ */
+int req_stream_write(void *req, const void *data, size_t n);
+
+/*
+ * Called by the worker after the handler returned.  Returns 0 when the
+ * worker must write r's response itself (no stream, or an error before
+ * the first byte: the envelope), 1 when the streamed response is
+ * complete, and -1 when it failed after its head went out: the worker
+ * must then abort the connection.  A body whose length differs from a
+ * promised one is such a failure (or a 500 if nothing was sent yet).
+ */
+int req_stream_end(struct req *r);
 
 #endif

@@ -10,12 +10,12 @@
 #include "arena.h"
 #include "audit.h"
 #include "config.h"
-#include "db.h"
-#include "http.h"
 #include "log.h"
-#include "router.h"
+#include "principal.h"
 #include "seed.h"
-#include "store/store.h"
+#include "store/tenant.h"
+#include "store/token.h"
+#include "store/user.h"
 #include "util.h"
 
 void
@@ -48,23 +48,18 @@ identity_user_insert(struct tdb *t, const struct config *c, const char *name,
                      const char *email, const char *password, const char *role,
                      int64_t *user_id)
 {
-	const struct stmt_def *S = store_user_stmts;
 	char hash[AUTH_HASH_MAX], folded[256];
-	struct dbres res;
 	int rc;
 
 	snprintf(folded, sizeof(folded), "%s", email);
 	identity_fold_email(folded);
 	if (auth_password_hash(c, password, hash, sizeof(hash)) < 0)
 		return IDENTITY_FAILED;
-	rc = tdb_query(t, &S[USER_INSERT],
-	               DB_ARGS(DBS(name), DBS(folded), DBS(hash), DBS(role)),
-	               &res);
+	rc = store_user_insert(t, name, folded, hash, role, user_id);
 	explicit_bzero(hash, sizeof(hash));
 	if (rc < 0)
 		return tdb_last_error(t) == DBE_DUPLICATE ? IDENTITY_TAKEN
 		                                          : IDENTITY_FAILED;
-	*user_id = (int64_t)res.insert_id;
 	return IDENTITY_OK;
 }
 
@@ -73,26 +68,21 @@ identity_tenant_create(struct db *db, struct arena *a, const struct config *c,
                        const struct new_tenant *nt, int64_t *tenant_id,
                        int64_t *user_id)
 {
-	const struct stmt_def *T = store_tenant_stmts;
 	enum identity_result res = IDENTITY_FAILED;
 	const char *tz = nt->timezone ? nt->timezone : "Asia/Jakarta";
-	struct dbres ins;
 	struct tdb *t;
 	cJSON *tv = NULL, *uv = NULL;
 	struct audit_entry e;
 
 	if (db_begin(db) < 0)
 		return IDENTITY_FAILED;
-	if (db_query(db, a, &T[TENANT_INSERT],
-	             DB_ARGS(DBS(nt->slug), DBS(nt->name), DBS(tz)),
-	             &ins) < 0) {
+	if (store_tenant_insert(db, a, nt->slug, nt->name, tz, tenant_id) < 0) {
 		if (db_last_error(db) == DBE_DUPLICATE)
 			res = IDENTITY_TAKEN;
 		goto out_rollback;
 	}
-	*tenant_id = (int64_t)ins.insert_id;
 	t = tdb_open(db, a, *tenant_id);
-	if (!t || tdb_query(t, &T[TENANT_CHAIN_INSERT], DB_NOARGS, NULL) < 0)
+	if (!t || store_tenant_chain_init(t) < 0)
 		goto out_rollback;
 	res = identity_user_insert(t, c, nt->admin_name, nt->admin_email,
 	                           nt->admin_password, "admin", user_id);
@@ -151,8 +141,8 @@ identity_session_open(struct tdb *t, const struct config *c,
                       struct session *s, int64_t *refresh_id)
 {
 	unsigned char hash[32], raw[16];
+	struct token_new n;
 	char fam[33];
-	struct dbres res;
 
 	if (auth_token_issue(c, p, time(NULL), s->access, sizeof(s->access)) <
 	        0 ||
@@ -166,13 +156,12 @@ identity_session_open(struct tdb *t, const struct config *c,
 		hex_encode(raw, sizeof(raw), fam);
 	}
 	auth_refresh_hash(s->refresh, hash);
-	if (tdb_query(t, &store_token_stmts[TOKEN_INSERT],
-	              DB_ARGS(DBI(p->user_id), DBS(fam),
-	                      DBB(hash, sizeof(hash)), DBI(parent_id),
-	                      DBI(c->refresh_ttl_seconds), DBS(ip), DBS(ua)),
-	              &res) < 0)
-		return -1;
-	if (refresh_id)
-		*refresh_id = (int64_t)res.insert_id;
-	return 0;
+	n.user_id = p->user_id;
+	n.family = fam;
+	n.hash = hash;
+	n.parent_id = parent_id;
+	n.ttl_seconds = c->refresh_ttl_seconds;
+	n.ip = ip;
+	n.user_agent = ua;
+	return store_token_insert(t, &n, refresh_id);
 }

@@ -9,6 +9,10 @@
 #include "buf.h"
 #include "util.h"
 
+/* The bounds as text, for the messages below. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 const char *
 json_err_str(enum json_err err)
 {
@@ -25,6 +29,17 @@ json_err_str(enum json_err err)
 		return "body is nested too deeply";
 	case JSON_ERR_NOMEM:
 		return "body is too large to process";
+	case JSON_ERR_MEMBERS:
+		return "body has an object with more than " STR(
+		    JSON_MAX_MEMBERS) " members";
+	case JSON_ERR_ELEMENTS:
+		return "body has an array with more than " STR(
+		    JSON_MAX_ELEMENTS) " elements";
+	case JSON_ERR_VALUES:
+		return "body holds more than " STR(JSON_MAX_VALUES) " values";
+	case JSON_ERR_NUMBER:
+		return "body has a number longer than " STR(
+		    JSON_MAX_NUMBER) " characters";
 	}
 	return "body is not valid JSON";
 }
@@ -34,16 +49,34 @@ struct numspan {
 	size_t len;
 };
 
+static int
+number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
+	       c == '+' || c == '-';
+}
+
+/* One open object or array while scanning. */
+struct level {
+	size_t items; /* members or elements seen so far */
+	int array;
+	int empty; /* nothing but whitespace since the bracket */
+};
+
 /*
- * Scans the text the way a JSON lexer would, recording every number
- * literal in document order and refusing \u0000 escapes.  It trusts cJSON
- * for the grammar: it only has to tell strings from the rest.
+ * Scans the text the way a JSON lexer would before cJSON builds anything:
+ * it refuses \u0000 escapes, nesting past JSON_MAX_DEPTH, containers or
+ * documents with more items and numbers longer than the bounds in json.h
+ * allow, and records every number literal in document order.  It trusts cJSON
+ * for the rest of the grammar: it only has to tell strings from the rest and
+ * count the commas at each level.  One pass, so linear in n.
  */
 static enum json_err
-scan_numbers(struct arena *a, const char *s, size_t n, struct numspan **out,
-             size_t *count)
+scan_body(struct arena *a, const char *s, size_t n, struct numspan **out,
+          size_t *count)
 {
-	size_t cap = 16, k = 0, depth = 0, maxdepth = 0;
+	struct level lv[JSON_MAX_DEPTH + 1];
+	size_t cap = 16, k = 0, depth = 0, values = 1;
 	struct numspan *spans = arena_alloc(a, cap * sizeof(*spans));
 
 	if (!spans)
@@ -51,6 +84,15 @@ scan_numbers(struct arena *a, const char *s, size_t n, struct numspan **out,
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		/* The first item of a container follows no comma. */
+		if (depth > 0 && lv[depth].empty && c != ']' && c != '}') {
+			lv[depth].empty = 0;
+			lv[depth].items = 1;
+			if (++values > JSON_MAX_VALUES)
+				return JSON_ERR_VALUES;
+		}
 		if (c == '"') {
 			for (i++; i < n && s[i] != '"'; i++) {
 				if (s[i] != '\\')
@@ -61,17 +103,35 @@ scan_numbers(struct arena *a, const char *s, size_t n, struct numspan **out,
 					return JSON_ERR_UTF8;
 			}
 		} else if (c == '[' || c == '{') {
-			if (++depth > maxdepth)
-				maxdepth = depth;
-			if (depth > JSON_MAX_DEPTH)
+			if (depth == JSON_MAX_DEPTH)
 				return JSON_ERR_DEPTH;
+			depth++;
+			lv[depth].items = 0;
+			lv[depth].array = c == '[';
+			lv[depth].empty = 1;
 		} else if (c == ']' || c == '}') {
+			if (depth == 0)
+				return JSON_ERR_SYNTAX;
 			depth--;
+		} else if (c == ',') {
+			if (depth == 0)
+				return JSON_ERR_SYNTAX;
+			lv[depth].items++;
+			if (lv[depth].array &&
+			    lv[depth].items > JSON_MAX_ELEMENTS)
+				return JSON_ERR_ELEMENTS;
+			if (!lv[depth].array &&
+			    lv[depth].items > JSON_MAX_MEMBERS)
+				return JSON_ERR_MEMBERS;
+			if (++values > JSON_MAX_VALUES)
+				return JSON_ERR_VALUES;
 		} else if (c == '-' || (c >= '0' && c <= '9')) {
 			size_t start = i;
 
-			while (i + 1 < n && strchr("+-.eE0123456789", s[i + 1]))
-				i++;
+			while (i + 1 < n && number_char(s[i + 1])) {
+				if (++i - start >= JSON_MAX_NUMBER)
+					return JSON_ERR_NUMBER;
+			}
 			if (k == cap) {
 				struct numspan *bigger;
 
@@ -93,14 +153,75 @@ scan_numbers(struct arena *a, const char *s, size_t n, struct numspan **out,
 	return JSON_OK;
 }
 
+struct keyref {
+	const char *s;
+	size_t len;
+};
+
+/*
+ * Orders keys by length, then bytes: all the check needs is that equal
+ * keys end up side by side, and memcmp of known lengths is the cheapest
+ * comparison (strcmp under ASan walks byte by byte).
+ */
+static int
+key_cmp(const void *x, const void *y)
+{
+	const struct keyref *a = x, *b = y;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->s, b->s, a->len);
+}
+
+/*
+ * Whether two members of obj share a key.  Comparing every pair was
+ * quadratic: a flat body of 110,000 keys pinned a worker for half a
+ * minute.  Sorting the keys makes equal ones neighbours, in O(n log n)
+ * comparisons whatever the keys are (a hash set would need a secret seed
+ * to stay linear against chosen keys).  Small objects, which is nearly
+ * every body, keep the pairwise loop and allocate nothing.
+ */
+static enum json_err
+check_duplicates(struct arena *a, const cJSON *obj)
+{
+	struct keyref *keys;
+	size_t n = 0, k = 0;
+
+	for (const cJSON *x = obj->child; x; x = x->next)
+		n++;
+	if (n <= 8) {
+		for (const cJSON *x = obj->child; x; x = x->next)
+			for (const cJSON *y = x->next; y; y = y->next)
+				if (strcmp(x->string, y->string) == 0)
+					return JSON_ERR_DUPLICATE;
+		return JSON_OK;
+	}
+	keys = arena_alloc(a, n * sizeof(*keys));
+	if (!keys)
+		return JSON_ERR_NOMEM;
+	for (const cJSON *x = obj->child; x; x = x->next) {
+		keys[k].s = x->string;
+		keys[k].len = strlen(x->string);
+		k++;
+	}
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (key_cmp(&keys[i - 1], &keys[i]) == 0)
+			return JSON_ERR_DUPLICATE;
+	return JSON_OK;
+}
+
 /*
  * Walks the tree in document order, giving each number node its literal
  * and checking objects for repeated keys.
  */
 static enum json_err
-attach(cJSON *node, const struct numspan *spans, size_t count, size_t *next)
+attach(struct arena *a, cJSON *node, const struct numspan *spans, size_t count,
+       size_t *next)
 {
 	for (; node; node = node->next) {
+		enum json_err err;
+
 		if (cJSON_IsNumber(node)) {
 			char *lit;
 
@@ -115,14 +236,12 @@ attach(cJSON *node, const struct numspan *spans, size_t count, size_t *next)
 			(*next)++;
 		}
 		if (cJSON_IsObject(node)) {
-			for (cJSON *x = node->child; x; x = x->next)
-				for (cJSON *y = x->next; y; y = y->next)
-					if (strcmp(x->string, y->string) == 0)
-						return JSON_ERR_DUPLICATE;
+			err = check_duplicates(a, node);
+			if (err)
+				return err;
 		}
 		if (node->child) {
-			enum json_err err =
-			    attach(node->child, spans, count, next);
+			err = attach(a, node->child, spans, count, next);
 			if (err)
 				return err;
 		}
@@ -133,6 +252,32 @@ attach(cJSON *node, const struct numspan *spans, size_t count, size_t *next)
 static void
 json_delete(void *p)
 {
+	cJSON_Delete(p);
+}
+
+/* Wipes the keys and strings of a tree (cJSON_Delete frees them as is). */
+static void
+json_wipe(cJSON *node)
+{
+	for (; node; node = node->next) {
+		if (node->string)
+			explicit_bzero(node->string, strlen(node->string));
+		if (node->valuestring)
+			explicit_bzero(node->valuestring,
+			               strlen(node->valuestring));
+		json_wipe(node->child);
+	}
+}
+
+/*
+ * A parsed body holds what the client sent, passwords included, in
+ * cJSON's heap strings: they are wiped before the tree goes back to
+ * malloc.
+ */
+static void
+json_wipe_delete(void *p)
+{
+	json_wipe(p);
 	cJSON_Delete(p);
 }
 
@@ -156,7 +301,7 @@ json_parse(struct arena *a, const char *text, size_t n, cJSON **out)
 	*out = NULL;
 	if (!utf8_valid(text, n))
 		return JSON_ERR_UTF8;
-	err = scan_numbers(a, text, n, &spans, &count);
+	err = scan_body(a, text, n, &spans, &count);
 	if (err)
 		return err;
 	root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
@@ -169,9 +314,9 @@ json_parse(struct arena *a, const char *text, size_t n, cJSON **out)
 			return JSON_ERR_SYNTAX;
 		}
 	}
-	if (!json_own(a, root))
+	if (arena_defer(a, json_wipe_delete, root) < 0)
 		return JSON_ERR_NOMEM;
-	err = attach(root, spans, count, &used);
+	err = attach(a, root, spans, count, &used);
 	if (err)
 		return err;
 	if (used != count)
@@ -227,4 +372,45 @@ json_add_int(cJSON *obj, const char *name, int64_t v)
 
 	snprintf(lit, sizeof(lit), "%" PRId64, v);
 	return cJSON_AddRawToObject(obj, name, lit);
+}
+
+void
+json_write_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = 0;
+
+	buf_addch(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"':
+			buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			buf_adds(b, "\\n");
+			break;
+		case '\r':
+			buf_adds(b, "\\r");
+			break;
+		case '\t':
+			buf_adds(b, "\\t");
+			break;
+		default: {
+			char u[7] = {'\\',        'u',          '0', '0',
+			             hex[c >> 4], hex[c & 0xf], 0};
+			buf_adds(b, u);
+		}
+		}
+	}
+	buf_add(b, s + start, n - start);
+	buf_addch(b, '"');
 }

@@ -13,9 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "db.h"
-
-extern const struct stmt_def store_notify_stmts[];
+struct tdb;
 
 /*
  * Queues one email to a user of the tenant (user_id) or to an address

@@ -5,27 +5,6 @@
 
 #include "util.h"
 
-static const char *const role_names[ROLE__MAX] = {
-    "public", "viewer", "technician", "operator", "admin", "platform",
-};
-
-const char *
-role_name(enum role role)
-{
-	if ((int)role < 0 || role >= ROLE__MAX)
-		return "unknown";
-	return role_names[role];
-}
-
-int
-role_parse(const char *s)
-{
-	for (int i = 0; i < ROLE__MAX; i++)
-		if (strcmp(s, role_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 /*
  * Matches one pattern against path segment by segment.  Returns 1 and
  * fills the captures, or 0.

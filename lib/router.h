@@ -14,30 +14,47 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "principal.h"
 
 struct field;
-
-/* Roles in rising order of power; a route names the least it needs. */
-/* clang-format off */
-enum role {
-	ROLE_PUBLIC = 0,   /* no token */
-	ROLE_VIEWER,
-	ROLE_TECHNICIAN,
-	ROLE_OPERATOR,
-	ROLE_ADMIN,
-	ROLE_PLATFORM,     /* platform administrators, not a tenant role */
-	ROLE__MAX
-};
-/* clang-format on */
+struct list_spec;
+struct rowtype;
 
 /* Route flags. */
-#define R_BODY         0x1 /* takes a JSON object body (fields may be NULL) */
-#define R_PARTIAL      0x2 /* body fields are all optional (PATCH) */
-#define R_NO_RATELIMIT 0x4 /* exempt from the per-user limit (health) */
-#define R_PLATFORM_TOO 0x8 /* platform administrators may call it too */
+#define R_BODY         0x01 /* takes a JSON object body (fields may be NULL) */
+#define R_PARTIAL      0x02 /* body fields are all optional (PATCH) */
+#define R_NO_RATELIMIT 0x04 /* exempt from the per-user limit (health) */
+#define R_PLATFORM_TOO 0x08 /* platform administrators may call it too */
+#define R_LIST         0x10 /* answers a page of row without a list spec */
+#define R_EMPTY        0x20 /* answers 204 without a body */
+#define R_HAND         0x40 /* response documented by hand (with row: more) */
+#define R_FILE         0x80 /* answers a file download (not JSON) */
 
 typedef int (*handler_fn)(struct req *r);
 
+/*
+ * One route.  Besides what the dispatcher needs (method, pattern, role,
+ * handler, body fields, flags), each row says what the route answers, for
+ * `rtrw-api --schema` (fcgi/schema.c) and through it the OpenAPI test
+ * (tests/e2e/test_openapi.py), which compares the summary, the fields,
+ * the query parameters and the response with docs/openapi.yaml:
+ *
+ *   list      a list route's spec (fcgi/reply.h): its query parameters
+ *             and, through its store list, the row type of an item
+ *   row       the row type of the object answered ({"data": row}), or of
+ *             an item with R_LIST (a page without a list spec)
+ *   R_EMPTY   204 without a body
+ *   R_HAND    a response that is not one row type (login, stats): the
+ *             docs describe it by hand and the e2e client validates every
+ *             answer against them; with row, the response is the row's
+ *             columns plus members documented by hand
+ *   R_FILE    a file download (an export): the docs name its media types;
+ *             a list spec without a store list may then give its query
+ *             parameters (no page, per_page or sort)
+ *
+ * Every route must be described by one of them (R_HAND may come with a
+ * row); --schema refuses a table where one is not.
+ */
 struct route {
 	enum http_method method;
 	const char *pattern;
@@ -45,12 +62,10 @@ struct route {
 	handler_fn handler;
 	const struct field *fields;
 	unsigned flags;
-	const char *summary; /* one line, also checked against the docs */
+	const char *summary; /* one line; the docs' summary must equal it */
+	const struct rowtype *row;
+	const struct list_spec *list;
 };
-
-/* Name of a role ("viewer"...) and back; -1 when unknown. */
-const char *role_name(enum role role);
-int role_parse(const char *s);
 
 /*
  * Finds the route for method and path in a table closed by a zero entry.

@@ -2,8 +2,7 @@
 
 #include <stddef.h>
 
-#include "db.h"
-#include "store/store.h"
+#include "store/plan.h"
 
 typedef int (*seed_fn)(struct tdb *t);
 

@@ -112,6 +112,24 @@ utf8_valid(const char *str, size_t n)
 		size_t need;
 		unsigned cp;
 
+		/*
+		 * Bodies are mostly ASCII: eight bytes at a time while none
+		 * has the high bit set and none is NUL, which makes a 1 MiB
+		 * body a fraction of a millisecond.
+		 */
+		while (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080u) ||
+			    ((w - 0x0101010101010101u) & ~w &
+			     0x8080808080808080u))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = s[i];
 		if (c == 0)
 			return 0;
 		if (c < 0x80) {

@@ -24,6 +24,12 @@
 # again.  $BENCH_NAME is a first name the seeder uses (a name prefix).
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32  BENCH_CUSTOMERS=10000
+#
+# Last, tools/bench_events opens BENCH_WS_CONNECTIONS (5,000) idle
+# WebSocket clients on rtrw-events and times BENCH_WS_ROUNDS (5) events
+# from their COMMIT to the last client (targets: RSS under 100 MB, p99
+# under 1 s).  It raises its open-file limit to the hard limit, which must
+# exceed the connection count (ulimit -Hn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -228,6 +234,22 @@ res=$(wrk -t1 -c1 -d"${SECS}s" --latency -s "$OUT/login.lua" "$API_URL/api/v1/au
 printf '%s\n' "$res" >"$OUT/login.txt"
 rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - |")
 
+# The export writers on their own (tools/bench_export.c: no database, no
+# nginx): seconds and peak RSS growth for BENCH_EXPORT_ROWS customer-like
+# rows, against issue 11's targets.
+EXPORT_ROWS=${BENCH_EXPORT_ROWS:-100000}
+say "exports: bench_export --rows $EXPORT_ROWS"
+exports=$("$BIN/bench_export" --rows "$EXPORT_ROWS" --tmpdir "$OUT" --check) ||
+	notes+=("bench_export: a target was missed or a writer failed")
+# The WebSocket daemon: BENCH_WS_CONNECTIONS idle authenticated clients
+# straight on its port (tools/bench_events.c), its memory, and the time
+# from the COMMIT of one event to each client's read of it.
+say "events: bench_events --connections ${BENCH_WS_CONNECTIONS:-5000}"
+ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
+	--tenant "$demo_id" --token "$BENCH_TOKEN" --pid "$(cat "$EVENTS_PID_FILE")" \
+	--connections "${BENCH_WS_CONNECTIONS:-5000}" \
+	--rounds "${BENCH_WS_ROUNDS:-5}") || notes+=("bench_events: a client failed or missed an event")
+
 {
 	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -239,6 +261,13 @@ rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Req
 	echo "| endpoint | req/s | p50 | p99 | ceiling | ratio |"
 	echo "|---|---:|---:|---:|---|---:|"
 	printf '%s\n' "${rows[@]}"
+	echo
+	echo "Export writers (tools/bench_export, $EXPORT_ROWS rows each):"
+	echo
+	sed 's/^/    /' <<<"${exports:-(none)}"
+	echo "| WebSocket (rtrw-events, one daemon) | result |"
+	echo "|---|---|"
+	printf '%s\n' "$ws_rows"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"

@@ -13,6 +13,8 @@ PACKAGES=(
 	openssl wrk curl procps psmisc gettext-base nodejs npm
 	python3 python3-pytest python3-requests python3-yaml
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
+	python3-openpyxl python3-jsonschema
+	python3-websocket
 	sqlmap
 )
 
@@ -40,7 +42,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Swagger UI and the OpenAPI linter come from npm into node_modules/.
+# Swagger UI and the linter of the OpenAPI and AsyncAPI documents
+# (redocly) come from npm into node_modules/.
 if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] ||
    [ ! -x node_modules/.bin/redocly ]; then
 	echo "deps: npm install (swagger-ui-dist, @redocly/cli)"

@@ -43,7 +43,11 @@ echo
 echo "RT/RW Net backend is running (stack in $STACK_DIR, logs in $LOG_DIR)."
 echo "  API:    $API_URL/api/v1/"
 echo "  Docs:   $DOCS_URL"
+echo "  Events: $WS_URL (WebSocket; ?token=ACCESS_TOKEN)"
 echo "  Health: curl -k $API_URL/health"
+if [ -n "${ROUTEROS_SIM_PORT:-}" ]; then
+	echo "  Simulated MikroTik: $ROUTEROS_SIM_HOST:$ROUTEROS_SIM_PORT (api), :$ROUTEROS_SIM_TLS_PORT (api-ssl), user $ROUTEROS_SIM_USER, password in $ROUTEROS_SIM_PASSWORD_FILE"
+fi
 if [ -s "$DIR/demo-logins.txt" ]; then
 	echo "Demo logins:"
 	sed 's/^/  /' "$DIR/demo-logins.txt"

@@ -11,6 +11,7 @@
 #
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306 MEMCACHED_PORT=11311
+#   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -58,7 +59,7 @@ setup_dir() {
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT WS_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -69,6 +70,7 @@ setup_dir() {
 	HTTP_PORT=${HTTP_PORT:-8080}
 	MYSQL_PORT=${MYSQL_PORT:-13306}
 	MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+	WS_PORT=${WS_PORT:-8091}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
@@ -215,6 +217,8 @@ backup_scratch_buffer_pool_mb = 128
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
+events_listen = 127.0.0.1:$WS_PORT
+events_socket = $RUN/events.sock
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -320,6 +324,88 @@ memcached_ping() {
 }
 
 # ---------------------------------------------------------------------------
+# The simulated MikroTik router (tools/routeros-sim): api and api-ssl on
+# ROUTEROS_SIM_PORT / ROUTEROS_SIM_TLS_PORT (18728 / 18729 unless set;
+# tools/test.sh passes its own), user admin with a generated password,
+# seeded with tools/routeros-sim/demo-state.json, its control socket in
+# run/.  The certificate is kept under DIR/routeros-sim, so that a pinned
+# fingerprint survives a restart.
+
+routeros_sim_setup() {
+	local k v
+	if [ -f "$ENVF" ]; then
+		for k in ROUTEROS_SIM_PORT ROUTEROS_SIM_TLS_PORT; do
+			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
+			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
+				printf -v "$k" '%s' "$v"
+			fi
+		done
+	fi
+	ROUTEROS_SIM_PORT=${ROUTEROS_SIM_PORT:-18728}
+	ROUTEROS_SIM_TLS_PORT=${ROUTEROS_SIM_TLS_PORT:-18729}
+	RSIM_DIR=$D/routeros-sim
+	RSIM_SOCK=$RUN/routeros-sim.sock
+}
+
+routeros_sim_ready() {
+	if ! alive routeros-sim; then
+		tail -5 "$LOG/routeros-sim.log" >&2
+		die "the RouterOS simulator exited; see $LOG/routeros-sim.log"
+	fi
+	test -s "$RSIM_DIR/ready.json"
+}
+
+start_routeros_sim() {
+	routeros_sim_setup
+	if alive routeros-sim; then
+		return 0
+	fi
+	port_free "$ROUTEROS_SIM_PORT" || die "port $ROUTEROS_SIM_PORT (RouterOS simulator) is in use; set ROUTEROS_SIM_PORT"
+	port_free "$ROUTEROS_SIM_TLS_PORT" || die "port $ROUTEROS_SIM_TLS_PORT (RouterOS simulator, TLS) is in use; set ROUTEROS_SIM_TLS_PORT"
+	mkdir -p "$RSIM_DIR"
+	chmod 0700 "$RSIM_DIR"
+	secret routeros_sim.pass
+	rm -f "$RSIM_DIR/ready.json" "$RSIM_SOCK"
+	(exec setsid /usr/bin/python3 "$REPO/tools/routeros-sim/sim.py" \
+		--name demo --port "$ROUTEROS_SIM_PORT" \
+		--tls-port "$ROUTEROS_SIM_TLS_PORT" --user admin \
+		--password-file "$SEC/routeros_sim.pass" \
+		--state "$REPO/tools/routeros-sim/demo-state.json" \
+		--workdir "$RSIM_DIR" --cert "$RSIM_DIR/cert.pem" \
+		--key "$RSIM_DIR/key.pem" --control "$RSIM_SOCK" \
+		--ready-file "$RSIM_DIR/ready.json" \
+		</dev/null >>"$LOG/routeros-sim.log" 2>&1) &
+	echo $! >"$RUN/routeros-sim.pid"
+	wait_for "RouterOS simulator" 20 routeros_sim_ready
+}
+
+stop_routeros_sim() {
+	routeros_sim_setup
+	stop routeros-sim 10
+	rm -f "$RSIM_SOCK"
+}
+
+# Also run by the commands that only rewrite stack.env (start-memcached,
+# restart-mariadb ...), so it finds the simulator's settings itself.
+routeros_sim_env() {
+	local fp=
+	routeros_sim_setup
+	[ ! -s "$RSIM_DIR/ready.json" ] ||
+		fp=$(sed -n 's/.*"tls_fingerprint": "\([0-9a-f]*\)".*/\1/p' "$RSIM_DIR/ready.json")
+	cat <<EOF
+export ROUTEROS_SIM_HOST=127.0.0.1
+export ROUTEROS_SIM_PORT=$ROUTEROS_SIM_PORT
+export ROUTEROS_SIM_TLS_PORT=$ROUTEROS_SIM_TLS_PORT
+export ROUTEROS_SIM_USER=admin
+export ROUTEROS_SIM_PASSWORD_FILE=$SEC/routeros_sim.pass
+export ROUTEROS_SIM_TLS_FINGERPRINT=$fp
+export ROUTEROS_SIM_CONTROL=$RSIM_SOCK
+export ROUTEROS_SIM_PID_FILE=$RUN/routeros-sim.pid
+export ROUTEROS_SIM_PID=$(pid_of routeros-sim || true)
+EOF
+}
+
+# ---------------------------------------------------------------------------
 # rtrw-api, migrations
 
 api_bin() {
@@ -375,6 +461,37 @@ api_listening() {
 }
 
 # ---------------------------------------------------------------------------
+# rtrw-events: the WebSocket daemon nginx proxies /ws to; writers nudge it
+# through $RUN/events.sock.
+
+start_events() {
+	local b
+	if alive events; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-events
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	port_free "$WS_PORT" || die "port $WS_PORT (rtrw-events) is in use; set WS_PORT"
+	(
+		# A small quarantine, so that the tests' memory counts across
+		# connect cycles measure leaks rather than ASan's free list.
+		[ "$ASAN" != 1 ] || ASAN_EXTRA="${ASAN_EXTRA:+$ASAN_EXTRA:}quarantine_size_mb=16" san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" serve </dev/null >>"$LOG/events.log" 2>&1
+	) &
+	echo $! >"$RUN/events.pid"
+	wait_for "rtrw-events" 30 events_listening
+}
+
+events_listening() {
+	if ! alive events; then
+		tail -5 "$LOG/events.log" >&2
+		die "rtrw-events exited; see $LOG/events.log"
+	fi
+	! port_free "$WS_PORT" && test -S "$RUN/events.sock"
+}
+
+# ---------------------------------------------------------------------------
 # nginx
 
 # render TEMPLATE: replaces @NAME@ with $R_NAME and drops the bench block
@@ -420,7 +537,7 @@ render_site() {
 		R_FASTCGI_PARAMS=/etc/nginx/fastcgi_params \
 		R_API_SOCKET="$API_SOCKET" R_DOCS_ROOT="$REPO" \
 		R_SWAGGER_UI="$REPO/node_modules/swagger-ui-dist" \
-		R_RUN_DIR="$RUN" R_WS_PORT="${WS_PORT:-8091}" \
+		R_RUN_DIR="$RUN" R_WS_PORT="$WS_PORT" \
 		render "$REPO/nginx.conf.d/rtrw-site.conf.in"
 }
 
@@ -543,7 +660,13 @@ export MARIADB_PID=$(pid_of mariadb || true)
 export MEMCACHED_PID=$(pid_of memcached || true)
 export NGINX_PID=$(pid_of nginx || true)
 export STACK_SH=$REPO/tools/stack.sh
+export WS_PORT=$WS_PORT
+export WS_URL=wss://127.0.0.1:$HTTPS_PORT/ws
+export EVENTS_SOCKET=$RUN/events.sock
+export EVENTS_PID_FILE=$RUN/events.pid
+export EVENTS_PID=$(pid_of events || true)
 EOF
+	routeros_sim_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
 }
 
@@ -562,8 +685,10 @@ cmd_up() {
 	start_mariadb
 	bootstrap_mariadb
 	start_memcached
+	start_routeros_sim
 	migrate
 	start_api
+	start_events
 	start_nginx
 	wait_for "GET /health" 30 health_ok
 	write_env
@@ -575,8 +700,10 @@ cmd_down() {
 	stop nginx 10
 	stop bench_hello 10
 	stop bench_select 10
+	stop events 20
 	stop api 20
 	stop memcached 10
+	stop_routeros_sim
 	stop mariadb 60
 	rm -f "$API_SOCKET" "$MYSQL_SOCKET"
 	say "down: $D"
@@ -584,7 +711,7 @@ cmd_down() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api nginx bench_hello bench_select; do
+	for n in mariadb memcached api events nginx bench_hello bench_select routeros-sim; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

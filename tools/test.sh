@@ -3,10 +3,14 @@
 #
 #   1. a stack with the ASan/UBSan binaries under var/test-$$ (started in the
 #      background while the steps that do not need it run)
-#   2. clang-format check (make format-check)
+#   2. clang-format check (make format-check), then the layer check
+#      (tools/layers.py: includes against lib/LAYERS, SQL only in lib/store/)
 #   3. unit tests (tools/unit.sh build/asan/bin/test_*, LeakSanitizer on),
-#      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5)
-#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists
+#      then each libFuzzer driver of tests/fuzz for FUZZ_SECONDS (5), from
+#      the worst-case seeds of tests/fuzz/seeds.py, with -max_len at the
+#      input's real cap and -timeout=FUZZ_TIMEOUT (3 s): a slow input fails
+#   4. OpenAPI lint (redocly) when docs/openapi.yaml exists, then the
+#      AsyncAPI 3 validation of docs/asyncapi.yaml (the same redocly)
 #   5. end-to-end tests (pytest tests/e2e) through nginx
 #   6. teardown (always), then any sanitizer report under the stack's log
 #      directory is printed and fails the run
@@ -18,8 +22,10 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311.  PYTEST_ARGS adds
-# arguments to pytest, e.g. PYTEST_ARGS="-k health".
+# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, WS_PORT=18091,
+# the simulated router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729
+# (each from its TEST_ variable when set).  PYTEST_ARGS adds
+# arguments to pytest, as shell words: PYTEST_ARGS="-k 'health or auth'".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -27,6 +33,9 @@ REPO=$(pwd)
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
+export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
+export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
+export WS_PORT=${TEST_WS_PORT:-18091}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -44,7 +53,8 @@ login_fail_ip_limit = 1000000
 login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
-auth_cache_ms = 0}"
+auth_cache_ms = 0
+events_ping_seconds = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"
@@ -92,6 +102,15 @@ if ! make --no-print-directory format-check; then
 	step_fail format-check
 fi
 
+# 2b. Layers: every #include against lib/LAYERS, lib/db.h and SQL only in
+# the data layer; a file that no layer names fails too.
+echo "test: layers"
+if /usr/bin/python3 tools/layers.py; then
+	passed=$((passed + 1))
+else
+	step_fail layers
+fi
+
 # 3. Unit tests.
 echo "test: unit"
 shopt -s nullglob
@@ -109,18 +128,41 @@ elif [ "$unit_rc" != 0 ]; then
 fi
 
 # 3b. Fuzzing smoke: each libFuzzer driver for a few seconds (FUZZ_SECONDS).
+# First the worst-case seeds of tests/fuzz/seeds.py are run once each, the
+# most expensive inputs that fit under each cap (issue 8: the quadratic
+# duplicate-key check took 24 s on one of them; they now cost
+# milliseconds); then the driver fuzzes its own corpus.  Both with
+# -max_len at the largest input the parser can get (a request body, 1 MiB,
+# for JSON; the request line or a header line, nginx's
+# large_client_header_buffers of 8 KiB, for URLs and tokens) and
+# -timeout=FUZZ_TIMEOUT (3 s of wall time, wide headroom on a loaded
+# machine), so that a slow input is a failure.  The seeds are not put in
+# the fuzzing corpus: mutating megabyte inputs runs ~1,000 inputs in 5 s
+# instead of ~400,000.  Crash and timeout inputs are written next to the
+# corpus, not into the work tree.
 echo "test: fuzz"
 shopt -s nullglob
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
+	case "$name" in
+	fuzz_json) max_len=1048576 ;;
+	*) max_len=8192 ;;
+	esac
+	opts=(-max_len="$max_len" -timeout="${FUZZ_TIMEOUT:-3}"
+		-artifact_prefix="$DIR/fuzz/$name-")
+	seeds=$DIR/fuzz/seed-$name
 	mkdir -p "$DIR/fuzz/$name"
-	if "$f" -max_total_time="${FUZZ_SECONDS:-5}" -print_final_stats=0 \
-		"$DIR/fuzz/$name" >"$LOG/$name.log" 2>&1; then
+	/usr/bin/python3 tests/fuzz/seeds.py "$name" "$seeds"
+	seed_files=("$seeds"/*)
+	if { [ ${#seed_files[@]} = 0 ] ||
+		"$f" "${opts[@]}" "${seed_files[@]}" >"$LOG/$name-seeds.log" 2>&1; } &&
+		"$f" "${opts[@]}" -max_total_time="${FUZZ_SECONDS:-5}" \
+			-print_final_stats=0 "$DIR/fuzz/$name" >"$LOG/$name.log" 2>&1; then
 		passed=$((passed + 1))
-		echo "fuzz: $name ok ($(grep -oE 'Done [0-9]+ runs' "$LOG/$name.log"))"
+		echo "fuzz: $name ok (${#seed_files[@]} worst-case seeds, $(grep -oE 'Done [0-9]+ runs' "$LOG/$name.log"))"
 	else
-		tail -30 "$LOG/$name.log"
+		tail -30 "$LOG/$name-seeds.log" "$LOG/$name.log" 2>/dev/null
 		step_fail "fuzz $name"
 	fi
 done
@@ -135,6 +177,11 @@ if [ -f docs/openapi.yaml ]; then
 else
 	echo "test: openapi lint skipped (no docs/openapi.yaml yet)"
 fi
+# 4b. AsyncAPI 3 validation of the WebSocket events (redocly knows both).
+echo "test: asyncapi lint"
+if ! node_modules/.bin/redocly lint --format=stylish docs/asyncapi.yaml; then
+	step_fail asyncapi-lint
+fi
 
 # 5. End-to-end tests.
 echo "test: waiting for the stack"
@@ -148,9 +195,9 @@ if wait "$stack_pid"; then
 		# A CA bundle from the environment would override the tests'
 		# verify=False for the stack's self-signed certificate.
 		unset REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
-		# shellcheck disable=SC2086
-		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
-			${PYTEST_ARGS:-}
+		# PYTEST_ARGS is shell words: -k "a or b" stays one argument.
+		eval "set -- ${PYTEST_ARGS:-}"
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e "$@"
 	) 2>&1 | tee "$pytest_out"
 	# "3 passed, 1 failed, 1 error in 2.01s" (any order, any subset).
 	summary=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$pytest_out" | tail -1)

@@ -1,267 +1,282 @@
-/*
- * Network devices.  The sealed secrets (password_enc, snmp_community_enc)
- * are written here and never selected: no statement of this file reads
- * them back, so no response, log line or audit entry can carry them.
- */
-#include "store/store.h"
+#include "store/device.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "alerts.h"
-#include "audit.h"
-#include "events.h"
-#include "notify.h"
-
-#define DEVICE_COLS                                                            \
-	"id, name, type, ip_address, port, location, username, uplink_id, "    \
-	"status, last_seen, last_checked_at, created_at, updated_at"
-#define DEVICE_FILTER                                                          \
-	" WHERE tenant_id = ? AND deleted_at IS NULL"                          \
-	" AND (? IS NULL OR type = ?) AND (? IS NULL OR status = ?)"           \
-	" AND (? IS NULL OR location = ?)"
-
-/* The sorts of fcgi/devices.c, in the same order. */
-static const char *const device_orders[] = {
-    "name ASC, id ASC",
-    "name DESC, id DESC",
-    "created_at ASC, id ASC",
-    "created_at DESC, id DESC",
-    "status ASC, name ASC",
-    "last_seen DESC, id DESC",
-    NULL,
-};
+#include "db.h"
+#include "store/list.h"
 
 /* clang-format off */
-const struct stmt_def store_device_stmts[] = {
-	[DEVICE_GET] = STMT("device_get", SCOPE_TENANT, "ti",
-	     "SELECT " DEVICE_COLS " FROM devices"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"),
-	[DEVICE_GET_LOCKED] = STMT("device_get_locked", SCOPE_TENANT, "ti",
-	     "SELECT " DEVICE_COLS " FROM devices"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"
-	     " FOR UPDATE"),
-	[DEVICE_LIST] = STMT_ORDERED("device_list", SCOPE_TENANT, "tssssssii",
-	     "SELECT " DEVICE_COLS " FROM devices" DEVICE_FILTER
-	     " ORDER BY {ORDER} LIMIT ? OFFSET ?", device_orders),
-	[DEVICE_COUNT] = STMT("device_count", SCOPE_TENANT, "tssssss",
-	     "SELECT COUNT(*) FROM devices" DEVICE_FILTER),
-	[DEVICE_INSERT] = STMT("device_insert", SCOPE_TENANT, "tsssissi",
-	     "INSERT INTO devices (tenant_id, name, type, ip_address, port,"
-	     " location, username, uplink_id)"
-	     " VALUES (?, ?, ?, ?, NULLIF(?, 0), ?, ?, NULLIF(?, 0))"),
-	/* NULL leaves a column; nullable columns take a flag first. */
-	[DEVICE_UPDATE] = STMT("device_update", SCOPE_TENANT, "sssiiisisiiti",
-	     "UPDATE devices SET name = COALESCE(?, name),"
-	     " type = COALESCE(?, type), ip_address = COALESCE(?, ip_address),"
-	     " port = IF(?, NULLIF(?, 0), port),"
-	     " location = IF(?, ?, location), username = IF(?, ?, username),"
-	     " uplink_id = IF(?, NULLIF(?, 0), uplink_id)"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"),
-	/* Flag, value: a set flag with a NULL value clears the secret. */
-	[DEVICE_SET_SECRETS] = STMT("device_set_secrets", SCOPE_TENANT,
-	     "ibibti",
-	     "UPDATE devices SET password_enc = IF(?, ?, password_enc),"
-	     " snmp_community_enc = IF(?, ?, snmp_community_enc)"
-	     " WHERE tenant_id = ? AND id = ?"),
-	[DEVICE_SET_STATUS] = STMT("device_set_status", SCOPE_TENANT, "siti",
-	     "UPDATE devices SET status = ?,"
-	     " last_seen = IF(?, UTC_TIMESTAMP(), last_seen),"
-	     " last_checked_at = UTC_TIMESTAMP()"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"),
-	/* Soft delete; the secrets go at once, the row stays as history. */
-	[DEVICE_DELETE] = STMT("device_delete", SCOPE_TENANT, "ti",
-	     "UPDATE devices SET deleted_at = UTC_TIMESTAMP(),"
-	     " password_enc = NULL, snmp_community_enc = NULL"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"),
-	/* What depends on a device: live devices that name it as uplink. */
-	[DEVICE_IN_USE] = STMT("device_in_use", SCOPE_TENANT, "ti",
-	     "SELECT COUNT(*) FROM devices WHERE tenant_id = ?"
-	     " AND uplink_id = ? AND deleted_at IS NULL"),
-	[DEVICE_UPLINK_OF] = STMT("device_uplink_of", SCOPE_TENANT, "ti",
-	     "SELECT uplink_id FROM devices"
-	     " WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL"),
-	/* rtrw-monitor devices --tenant: the same page as DEVICE_ALL_LIVE. */
-	[DEVICE_LIVE] = STMT("device_live", SCOPE_TENANT, "tii",
-	     "SELECT id, tenant_id, ip_address, port FROM devices"
-	     " WHERE tenant_id = ? AND deleted_at IS NULL AND id > ?"
-	     " ORDER BY id LIMIT ?"),
-	[DEVICE__MAX] = STMT_END
+static const struct col device_cols[] = {
+	COL_INT(struct device, id, 0),
+	COL_STR(struct device, name, 0),
+	COL_STR(struct device, type, 0),
+	COL_STR(struct device, ip_address, 0),
+	COL_INT(struct device, port, COL_F_NULL),
+	COL_STR(struct device, location, COL_F_NULL),
+	COL_STR(struct device, username, COL_F_NULL),
+	COL_INT(struct device, uplink_id, COL_F_NULL),
+	COL_STR(struct device, status, 0),
+	COL_TIME(struct device, last_seen, COL_F_NULL),
+	COL_TIME(struct device, last_checked_at, COL_F_NULL),
+	COL_TIME(struct device, created_at, 0),
+	COL_TIME(struct device, updated_at, 0),
+	COL_END
+};
+const struct rowtype device_row = ROWTYPE(struct device, "device", device_cols);
+
+static const struct col device_filter_cols[] = {
+	COL_STR(struct device_filter, type, COL_F_NULL),
+	COL_STR(struct device_filter, status, COL_F_NULL),
+	COL_STR(struct device_filter, location, COL_F_NULL),
+	COL_END
+};
+static const struct rowtype device_filter_in =
+    ROWTYPE(struct device_filter, "device_filter", device_filter_cols);
+
+static const struct col target_cols[] = {
+	COL_INT(struct device_target, id, 0),
+	COL_INT(struct device_target, tenant_id, 0),
+	COL_STR(struct device_target, ip_address, 0),
+	COL_INT(struct device_target, port, COL_F_NULL),
+	COL_END
+};
+static const struct rowtype target_row =
+    ROWTYPE(struct device_target, "device_target", target_cols);
+
+/* What the writing statements bind. */
+struct device_in {
+	int64_t id, after, batch;
+	const char *status;
+	int answered, set_password, set_community;
+	struct bytes password, community;
+};
+static const struct col device_in_cols[] = {
+	COL_INT(struct device_in, id, 0),
+	COL_INT(struct device_in, after, 0),
+	COL_INT(struct device_in, batch, 0),
+	COL_STR(struct device_in, status, 0),
+	COL_BOOL(struct device_in, answered, 0),
+	COL_BOOL(struct device_in, set_password, 0),
+	COL_BOOL(struct device_in, set_community, 0),
+	COL_BYTES(struct device_in, password, COL_F_NULL),
+	COL_BYTES(struct device_in, community, COL_F_NULL),
+	COL_END
+};
+static const struct rowtype device_in =
+    ROWTYPE(struct device_in, "device_in", device_in_cols);
+
+struct uplink {
+	int64_t uplink_id;
+};
+static const struct col uplink_cols[] = {
+	COL_INT(struct uplink, uplink_id, COL_F_NULL),
+	COL_END
+};
+static const struct rowtype uplink_row =
+    ROWTYPE(struct uplink, "uplink", uplink_cols);
+
+static const struct sort_def device_sorts[] = {
+	{ "name", "name ASC, id ASC" },
+	{ "-name", "name DESC, id DESC" },
+	{ "created_at", "created_at ASC, id ASC" },
+	{ "-created_at", "created_at DESC, id DESC" },
+	{ "status", "status ASC, name ASC" },
+	{ "-last_seen", "last_seen DESC, id DESC" },
+	{ NULL, NULL }
 };
 
-/*
- * rtrw-monitor devices pages through every live device of every active
- * tenant by id (keyset paging: no OFFSET drift when rows change).
- */
-const struct stmt_def store_device_global_stmts[] = {
-	[DEVICE_ALL_LIVE] = STMT("device_all_live", SCOPE_GLOBAL, "ii",
+#define DEVICE_FILTER \
+	" WHERE tenant_id = :tenant AND deleted_at IS NULL" \
+	" AND (:type IS NULL OR type = :type)" \
+	" AND (:status IS NULL OR status = :status)" \
+	" AND (:location IS NULL OR location = :location)"
+
+#define DEVICE_LIVE " FROM devices WHERE tenant_id = :tenant AND id = :id" \
+	" AND deleted_at IS NULL"
+
+enum {
+	S_GET, S_LOCK, S_LIST, S_COUNT, S_INSERT, S_UPDATE, S_SET_SECRETS,
+	S_SET_STATUS, S_DELETE, S_DEPENDANTS, S_UPLINK_OF, S_LIVE, S_ALL_LIVE,
+};
+
+const struct stmt_def store_device_stmts[] = {
+	[S_GET] = { "device_get", SCOPE_TENANT, "SELECT {COLS}" DEVICE_LIVE,
+	     &db_id_in, &device_row, NULL },
+	[S_LOCK] = { "device_lock", SCOPE_TENANT,
+	     "SELECT {COLS}" DEVICE_LIVE " FOR UPDATE",
+	     &db_id_in, &device_row, NULL },
+	[S_LIST] = { "device_list", SCOPE_TENANT,
+	     "SELECT {COLS} FROM devices" DEVICE_FILTER
+	     " ORDER BY {ORDER} LIMIT :limit OFFSET :offset",
+	     &device_filter_in, &device_row, device_sorts },
+	[S_COUNT] = { "device_count", SCOPE_TENANT,
+	     "SELECT COUNT(*) AS n FROM devices" DEVICE_FILTER,
+	     &device_filter_in, &db_count_row, NULL },
+	[S_INSERT] = { "device_insert", SCOPE_TENANT,
+	     "INSERT INTO devices (tenant_id, name, type, ip_address, port,"
+	     " location, username, uplink_id) VALUES (:tenant, :name, :type,"
+	     " :ip_address, :port, :location, :username, :uplink_id)",
+	     &device_row, NULL, NULL },
+	[S_UPDATE] = { "device_update", SCOPE_TENANT,
+	     "UPDATE devices SET name = :name, type = :type,"
+	     " ip_address = :ip_address, port = :port, location = :location,"
+	     " username = :username, uplink_id = :uplink_id"
+	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
+	     &device_row, NULL, NULL },
+	/* Flag, value: a set flag with a NULL value clears the secret. */
+	[S_SET_SECRETS] = { "device_set_secrets", SCOPE_TENANT,
+	     "UPDATE devices SET"
+	     " password_enc = IF(:set_password, :password, password_enc),"
+	     " snmp_community_enc = IF(:set_community, :community,"
+	     " snmp_community_enc) WHERE tenant_id = :tenant AND id = :id",
+	     &device_in, NULL, NULL },
+	[S_SET_STATUS] = { "device_set_status", SCOPE_TENANT,
+	     "UPDATE devices SET status = :status,"
+	     " last_seen = IF(:answered, UTC_TIMESTAMP(), last_seen),"
+	     " last_checked_at = UTC_TIMESTAMP()"
+	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
+	     &device_in, NULL, NULL },
+	/* Soft delete; the secrets go at once, the row stays as history. */
+	[S_DELETE] = { "device_delete", SCOPE_TENANT,
+	     "UPDATE devices SET deleted_at = UTC_TIMESTAMP(),"
+	     " password_enc = NULL, snmp_community_enc = NULL"
+	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
+	     &db_id_in, NULL, NULL },
+	/* What depends on a device: live devices that name it as uplink. */
+	[S_DEPENDANTS] = { "device_dependants", SCOPE_TENANT,
+	     "SELECT COUNT(*) AS n FROM devices WHERE tenant_id = :tenant"
+	     " AND uplink_id = :id AND deleted_at IS NULL",
+	     &db_id_in, &db_count_row, NULL },
+	[S_UPLINK_OF] = { "device_uplink_of", SCOPE_TENANT,
+	     "SELECT uplink_id" DEVICE_LIVE, &db_id_in, &uplink_row, NULL },
+	/* rtrw-monitor devices --tenant: the same page as S_ALL_LIVE. */
+	[S_LIVE] = { "device_live", SCOPE_TENANT,
+	     "SELECT id, tenant_id, ip_address, port FROM devices"
+	     " WHERE tenant_id = :tenant AND deleted_at IS NULL"
+	     " AND id > :after ORDER BY id LIMIT :batch",
+	     &device_in, &target_row, NULL },
+	/*
+	 * rtrw-monitor devices pages through every live device of every
+	 * active tenant by id (keyset paging: no OFFSET drift).
+	 */
+	[S_ALL_LIVE] = { "device_all_live", SCOPE_GLOBAL,
 	     "SELECT d.id, d.tenant_id, d.ip_address, d.port FROM devices d"
 	     " JOIN tenants tn ON tn.id = d.tenant_id"
 	     " WHERE d.deleted_at IS NULL AND tn.status = 'active'"
-	     " AND d.id > ? ORDER BY d.id LIMIT ?"),
-	[DEVICE_GLOBAL__MAX] = STMT_END
+	     " AND d.id > :after ORDER BY d.id LIMIT :batch",
+	     &device_in, &target_row, NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 /* clang-format on */
 
-static const char *
-state_name(enum device_state st)
+static const struct stmt_def *const S = store_device_stmts;
+
+const struct store_list store_device_list = {
+    .row = &device_row,
+    .filter_size = sizeof(struct device_filter),
+    .sorts = device_sorts,
+    .page = &store_device_stmts[S_LIST],
+    .count = &store_device_stmts[S_COUNT],
+};
+
+int
+store_device_get(struct tdb *t, int64_t id, struct device *out)
 {
-	switch (st) {
-	case DEVICE_ONLINE:
-		return "online";
-	case DEVICE_OFFLINE:
-		return "offline";
-	default:
-		return "unknown";
-	}
+	struct db_id in = {id};
+
+	return tdb_one(t, &S[S_GET], &in, out);
 }
 
-/* The check-related columns of a device row, for audit and events. */
-static cJSON *
-check_view(const struct dbres *row)
+int
+store_device_lock(struct tdb *t, int64_t id, struct device *out)
 {
-	static const char *const cols[] = {"status", "last_seen",
-	                                   "last_checked_at", NULL};
-	cJSON *full = dbres_row_json(row, 0, NULL), *v = cJSON_CreateObject();
+	struct db_id in = {id};
 
-	if (!full || !v)
-		goto out;
-	for (const char *const *c = cols; *c; c++) {
-		cJSON *item = cJSON_DetachItemFromObject(full, *c);
-
-		if (item)
-			cJSON_AddItemToObject(v, *c, item);
-	}
-out:
-	cJSON_Delete(full);
-	return v;
+	return tdb_one(t, &S[S_LOCK], &in, out);
 }
 
-/* Alert, event and notification of a status change; 0 or -1. */
-static int
-status_changed(struct tdb *t, int64_t id, const struct dbres *row,
-               const char *old_status, enum device_state st)
+int
+store_device_insert(struct tdb *t, const struct device *d, int64_t *id)
 {
-	const char *name = dbres_get(row, 0, (size_t)dbres_col(row, "name"));
-	const char *ip =
-	    dbres_get(row, 0, (size_t)dbres_col(row, "ip_address"));
-	const char *loc = dbres_get(row, 0, (size_t)dbres_col(row, "location"));
-	const char *seen =
-	    dbres_get(row, 0, (size_t)dbres_col(row, "last_seen"));
-	char subject[24], seen_rfc[40] = "", msg[300];
-	cJSON *ev = cJSON_CreateObject();
-	int rc = -1;
+	struct rows res;
 
-	snprintf(subject, sizeof(subject), "%" PRId64, id);
-	if (seen)
-		db_datetime_rfc3339(seen, seen_rfc, sizeof(seen_rfc));
-	if (!ev)
+	if (tdb_exec(t, &S[S_INSERT], d, &res) < 0)
 		return -1;
-	cJSON_AddNumberToObject(ev, "device_id", (double)id);
-	cJSON_AddStringToObject(ev, "name", name);
-	cJSON_AddStringToObject(ev, "ip_address", ip);
-	if (loc)
-		cJSON_AddStringToObject(ev, "location", loc);
-	cJSON_AddStringToObject(ev, "previous_status", old_status);
-	cJSON_AddStringToObject(ev, "status", state_name(st));
-	if (seen)
-		cJSON_AddStringToObject(ev, "last_seen", seen_rfc);
-	else
-		cJSON_AddNullToObject(ev, "last_seen");
-	if (event_emit(t, "device:status", "device", id, ev) < 0)
-		goto out;
-	if (st == DEVICE_OFFLINE) {
-		snprintf(msg, sizeof(msg), "device \"%s\" (%s) is offline",
-		         name, ip);
-		/*
-		 * Notify only when this opens a new alert: a device that
-		 * flaps while its alert is still open mails nobody twice.
-		 */
-		switch (alert_raise(t, "device_offline", "device", subject, msg,
-		                    ev)) {
-		case 1:
-			if (notify_admins(t, "device_offline", ev, NULL) < 0)
-				goto out;
-			break;
-		case 0:
-			break;
-		default:
-			goto out;
-		}
-	} else if (st == DEVICE_ONLINE) {
-		if (alert_resolve(t, "device_offline", "device", subject) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(ev);
+	*id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int
+store_device_update(struct tdb *t, const struct device *d)
+{
+	return tdb_exec(t, &S[S_UPDATE], d, NULL);
+}
+
+int
+store_device_set_secrets(struct tdb *t, int64_t id,
+                         const struct device_secrets *s)
+{
+	struct device_in in = {.id = id,
+	                       .set_password = s->set_password,
+	                       .set_community = s->set_community,
+	                       .password = s->password,
+	                       .community = s->community};
+
+	return tdb_exec(t, &S[S_SET_SECRETS], &in, NULL);
+}
+
+int
+store_device_set_status(struct tdb *t, int64_t id, const char *status,
+                        int answered)
+{
+	struct device_in in = {
+	    .id = id, .status = status, .answered = answered};
+
+	return tdb_exec(t, &S[S_SET_STATUS], &in, NULL);
+}
+
+int
+store_device_delete(struct tdb *t, int64_t id)
+{
+	struct db_id in = {id};
+
+	return tdb_exec(t, &S[S_DELETE], &in, NULL);
+}
+
+int
+store_device_dependants(struct tdb *t, int64_t id, int64_t *n)
+{
+	struct db_id in = {id};
+	struct db_count c;
+
+	if (tdb_one(t, &S[S_DEPENDANTS], &in, &c) < 0)
+		return -1;
+	*n = c.n;
+	return 0;
+}
+
+int
+store_device_uplink_of(struct tdb *t, int64_t id, int64_t *uplink)
+{
+	struct db_id in = {id};
+	struct uplink u;
+	int rc = tdb_one(t, &S[S_UPLINK_OF], &in, &u);
+
+	*uplink = rc == 1 ? u.uplink_id : 0;
 	return rc;
 }
 
 int
-store_device_record_check(struct tdb *t, int64_t id, enum device_state st,
-                          int64_t user_id, const char *ip,
-                          const char *user_agent, const cJSON *probe,
-                          struct dbres *after)
+store_device_all_live(struct db *db, struct arena *a, int64_t after,
+                      int64_t limit, struct rows *out)
 {
-	const struct stmt_def *D = store_device_stmts;
-	struct dbres before, row;
-	struct audit_entry e;
-	const char *old_status;
-	cJSON *old = NULL, *new = NULL;
-	int changed;
+	struct device_in in = {.after = after, .batch = limit};
 
-	if (!after)
-		after = &row;
-	if (tdb_begin(t) < 0)
-		return -1;
-	if (tdb_query(t, &D[DEVICE_GET_LOCKED], DB_ARGS(DBI(id)), &before) < 0)
-		goto out_rollback;
-	if (before.nrows != 1) {
-		tdb_rollback(t);
-		return 0;
-	}
-	old_status =
-	    dbres_get(&before, 0, (size_t)dbres_col(&before, "status"));
-	changed = strcmp(old_status, state_name(st)) != 0;
-	if (tdb_query(
-	        t, &D[DEVICE_SET_STATUS],
-	        DB_ARGS(DBS(state_name(st)), DBI(st == DEVICE_ONLINE), DBI(id)),
-	        NULL) < 0 ||
-	    tdb_query(t, &D[DEVICE_GET], DB_ARGS(DBI(id)), after) < 0 ||
-	    after->nrows != 1)
-		goto out_rollback;
-	if (changed && status_changed(t, id, after, old_status, st) < 0)
-		goto out_rollback;
-	if (user_id || changed) {
-		old = check_view(&before);
-		new = check_view(after);
-		if (!old || !new)
-			goto out_rollback;
-		if (probe)
-			cJSON_AddItemToObject(new, "probe",
-			                      cJSON_Duplicate(probe, 1));
-		memset(&e, 0, sizeof(e));
-		e.user_id = user_id;
-		e.action = user_id ? "check" : "status";
-		e.entity_type = "device";
-		e.entity_id = id;
-		e.old_values = old;
-		e.new_values = new;
-		e.ip = ip;
-		e.user_agent = user_agent;
-		if (audit_write(t, &e) < 0)
-			goto out_rollback;
-	}
-	if (tdb_commit(t) < 0)
-		goto out_rollback;
-	cJSON_Delete(old);
-	cJSON_Delete(new);
-	return 1;
-out_rollback:
-	cJSON_Delete(old);
-	cJSON_Delete(new);
-	tdb_rollback(t);
-	return -1;
+	return db_exec(db, a, &S[S_ALL_LIVE], &in, out);
+}
+
+int
+store_device_live(struct tdb *t, int64_t after, int64_t limit, struct rows *out)
+{
+	struct device_in in = {.after = after, .batch = limit};
+
+	return tdb_exec(t, &S[S_LIVE], &in, out);
 }

@@ -1,38 +1,45 @@
-#include "audit.h"
-#include "counter.h"
-#include "events.h"
-#include "notify.h"
-#include "store/store.h"
+#include "store/registry.h"
 
-#include <stddef.h>
+#include "db.h"
 
-/* Every statement table; db_check_statements() walks this list. */
-const struct stmt_def *const store_tables[] = {
-    /* Identity and the shared services. */
-    store_health_stmts,
-    store_audit_write_stmts,
-    store_tenant_stmts,
-    store_user_stmts,
-    store_token_stmts,
-    store_platform_stmts,
-    store_audit_stmts,
-    store_alert_stmts,
-    store_counter_stmts,
-    store_notify_stmts,
-    store_event_stmts,
-    /* Plans, customers, payments, billing, dashboard. */
-    store_plan_stmts,
-    store_customer_stmts,
-    store_payment_stmts,
-    store_billing_global_stmts,
-    store_dashboard_stmts,
-    /* Tickets, inventory, devices, alerts. */
-    store_ticket_stmts,
-    store_inventory_stmts,
-    store_device_stmts,
-    store_device_global_stmts,
-    store_alert_ops_stmts,
-    /* Backups. */
-    store_backup_stmts,
-    NULL,
+extern const struct stmt_def store_shared_stmts[];
+extern const struct stmt_def store_tenant_stmts[];
+extern const struct stmt_def store_user_stmts[];
+extern const struct stmt_def store_token_stmts[];
+extern const struct stmt_def store_platform_stmts[];
+extern const struct stmt_def store_audit_stmts[];
+extern const struct stmt_def store_alert_stmts[];
+extern const struct stmt_def store_plan_stmts[];
+extern const struct stmt_def store_customer_stmts[];
+extern const struct stmt_def store_payment_stmts[];
+extern const struct stmt_def store_ticket_stmts[];
+extern const struct stmt_def store_inventory_stmts[];
+extern const struct stmt_def store_device_stmts[];
+extern const struct stmt_def store_router_stmts[];
+extern const struct stmt_def store_boost_stmts[];
+extern const struct stmt_def store_event_stmts[];
+extern const struct stmt_def store_export_stmts[];
+
+/* Every statement table; db_register() checks each. */
+static const struct stmt_def *const tables[] = {
+    store_shared_stmts,  store_tenant_stmts,   store_user_stmts,
+    store_token_stmts,   store_platform_stmts, store_audit_stmts,
+    store_alert_stmts,   store_plan_stmts,     store_customer_stmts,
+    store_payment_stmts, store_ticket_stmts,   store_inventory_stmts,
+    store_device_stmts,  store_router_stmts,   store_boost_stmts,
+    store_event_stmts,   store_export_stmts,   NULL,
 };
+
+/*
+ * The tables without a tenant_id column: a query over only these needs
+ * no tenant filter.  Every other table is a tenant table.
+ */
+static const char *const global_tables[] = {
+    "tenants", "roles", "platform_admins", "schema_migrations", NULL,
+};
+
+int
+store_register(char *err, size_t errlen)
+{
+	return db_register(tables, global_tables, err, errlen);
+}

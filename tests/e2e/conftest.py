@@ -10,7 +10,8 @@ does that and sources its stack.env), always through nginx over HTTPS.
           autocommit
 
 The tenant/client fixtures shared by the resource tests live in support.py
-and are re-exported here.
+and are re-exported here.  Both api and support's Client check every API
+response against docs/openapi.yaml (support.check_response).
 """
 import os
 import pathlib
@@ -28,12 +29,8 @@ warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWar
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-try:
-    from support import (tenant, tenant_b, new_tenant, anon, mysql,  # noqa: F401,E402
-                         reconfigure, platform_admin, platform)
-except ModuleNotFoundError as e:  # support.py not there yet
-    if e.name != "support":
-        raise
+from support import (tenant, tenant_b, new_tenant, anon, mysql,  # noqa: F401,E402
+                     reconfigure, platform_admin, platform, check_response)
 
 STACK_KEYS = ("API_URL", "HTTP_URL", "MYSQL_SOCKET", "MYSQL_PORT",
               "MEMCACHED_PORT", "STACK_DIR", "RTRW_CONFIG", "API_PID_FILE")
@@ -61,7 +58,9 @@ class Api(requests.Session):
         # Explicit, because REQUESTS_CA_BUNDLE in the environment would
         # override the session's verify=False.
         kwargs.setdefault("verify", False)
-        return super().request(method, url, *args, **kwargs)
+        r = super().request(method, url, *args, **kwargs)
+        check_response(r)
+        return r
 
 
 @pytest.fixture(scope="session")

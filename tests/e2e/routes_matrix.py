@@ -90,6 +90,8 @@ ROLE.update({
     ("GET", "/api/v1/alerts"): V,
     ("GET", "/api/v1/alerts/{id}"): V,
     ("POST", "/api/v1/alerts/{id}/acknowledge"): T,
+    ("GET", "/api/v1/exports/customers"): O,
+    ("GET", "/api/v1/exports/payments"): O,
 })
 
 
@@ -167,9 +169,10 @@ def _plan(t, db):
 
 
 def _customer(t, db):
+    from support import make_router
     r = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000001",
                                        "address": "x", "service_plan_id": _plan(t, db),
-                                       "router_id": 1})
+                                       "router_id": make_router(t, db)})
     return r.json()["data"]["id"]
 
 

@@ -12,20 +12,34 @@ Fixtures (imported by conftest.py):
   mysql              a pymysql connection to the stack's database (root)
   reconfigure        context manager: change rtrw.conf keys, SIGHUP the
                      API, restore afterwards
+
+Every response that a Client (or conftest's api session) receives from
+/api/v1 or /health is checked against docs/openapi.yaml before the test
+sees it (check_response): the documented response of that operation and
+status, its media type, and the body against its JSON schema, with every
+documented object closed (additionalProperties: false), so that a member
+the server sends and the docs do not name fails the test that got it.
 """
 import contextlib
+import copy
+import datetime
+import functools
 import itertools
+import json as jsonlib
 import os
 import pathlib
 import re
 import signal
 import time
+import urllib.parse
 import uuid
 
+import jsonschema
 import pymysql
 import pytest
 import requests
 import urllib3
+import yaml
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -55,10 +69,13 @@ class Client:
     def request(self, method, path, json=None, data=None, headers=None, **kw):
         url = API + ("" if path.startswith("/health") else "/api/v1") + path
         if data is not None:
-            return self.s.request(method, url, data=data,
-                                  headers=self.headers(headers), timeout=30, **kw)
-        return self.s.request(method, url, json=json,
-                              headers=self.headers(headers), timeout=30, **kw)
+            r = self.s.request(method, url, data=data,
+                               headers=self.headers(headers), timeout=30, **kw)
+        else:
+            r = self.s.request(method, url, json=json,
+                               headers=self.headers(headers), timeout=30, **kw)
+        check_response(r)
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -140,6 +157,18 @@ def tenant_b():
 @pytest.fixture
 def anon():
     return Client()
+
+
+def make_router(tenant, db, name=None, host="192.0.2.1"):
+    """A routers row of tenant, written straight into the database (no
+    login is tried): for tests about customers on a router, not about
+    routers.  Returns its id."""
+    cur = db.cursor()
+    cur.execute("INSERT INTO routers (tenant_id, name, host, api_port,"
+                " username) VALUES (%s, %s, %s, 8728, 'api')",
+                (tenant.id, name or unique("router"), host))
+    db.commit()
+    return cur.lastrowid
 
 
 def mysql_connect(user="root", password=None, database="rtrw"):
@@ -289,3 +318,201 @@ def memcache_delete(*keys):
         for k in keys:
             s.sendall(f"delete {k}\r\n".encode())
             s.recv(64)
+
+
+# ---- OpenAPI: the documented schemas and the check of every response ----
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OPENAPI = ROOT / "docs/openapi.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
+                "trace")
+
+
+@functools.lru_cache(maxsize=None)
+def openapi():
+    """docs/openapi.yaml, parsed once per test run."""
+    with open(OPENAPI, encoding="utf-8") as f:
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def deref(node, spec=None):
+    """node with its $ref (a chain of them) followed within the document."""
+    spec = spec or openapi()
+    seen = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/") and ref not in seen, f"bad $ref {ref}"
+        seen.add(ref)
+        node = spec
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def flatten(schema, spec=None):
+    """A schema with $ref followed and allOf merged into one object
+    schema (properties and required joined), at its top level only."""
+    schema = deref(schema, spec)
+    if not isinstance(schema, dict) or "allOf" not in schema:
+        return schema
+    out = {k: v for k, v in schema.items() if k != "allOf"}
+    props = dict(out.get("properties", {}))
+    required = list(out.get("required", []))
+    for part in schema["allOf"]:
+        part = flatten(part, spec)
+        for k, v in part.items():
+            if k == "properties":
+                props.update(v)
+            elif k == "required":
+                required += [r for r in v if r not in required]
+            elif k not in out:
+                out[k] = v
+    out["properties"] = props
+    if required:
+        out["required"] = required
+    return out
+
+
+def strict(schema, spec=None):
+    """A self-contained copy of schema for validating what the server
+    sends: references resolved, allOf merged, and every object that lists
+    its properties closed with additionalProperties: false unless it says
+    otherwise (free-form objects such as audit values have no properties
+    and stay open)."""
+    schema = copy.deepcopy(flatten(schema, spec))
+    if not isinstance(schema, dict):
+        return schema
+    if "properties" in schema:
+        schema["properties"] = {k: strict(v, spec)
+                                for k, v in schema["properties"].items()}
+        schema.setdefault("additionalProperties", False)
+    for key in ("items", "not"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = strict(schema[key], spec)
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            schema[key] = [strict(s, spec) for s in schema[key]]
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = strict(schema["additionalProperties"],
+                                                spec)
+    return schema
+
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+FORMATS = jsonschema.FormatChecker(())
+
+
+@FORMATS.checks("date-time")
+def _is_time(value):
+    """API.md: times are RFC 3339 in UTC, written with Z."""
+    if not isinstance(value, str):
+        return True
+    if not RFC3339_UTC.match(value):
+        return False
+    datetime.datetime.fromisoformat(value[:19])
+    return True
+
+
+@FORMATS.checks("date", raises=ValueError)
+def _is_date(value):
+    if isinstance(value, str):
+        datetime.date.fromisoformat(value)
+        if len(value) != 10:
+            raise ValueError(value)
+    return True
+
+
+@FORMATS.checks("email")
+def _is_email(value):
+    return not isinstance(value, str) or value.count("@") == 1
+
+
+def validator(schema):
+    return jsonschema.Draft202012Validator(strict(schema),
+                                           format_checker=FORMATS)
+
+
+@functools.lru_cache(maxsize=None)
+def _path_table():
+    """(regex, template) of every documented path, literal segments
+    before parameters so that /customers/stats is not /customers/{id}."""
+    table = []
+    for template in openapi()["paths"]:
+        parts = template.strip("/").split("/")
+        rx = "^/" + "/".join("[^/]+" if p.startswith("{") else re.escape(p)
+                             for p in parts) + "$"
+        table.append((tuple(p.startswith("{") for p in parts), rx, template))
+    table.sort()
+    return [(re.compile(rx), template) for _, rx, template in table]
+
+
+def find_operation(method, path):
+    """(template, operation or None) for a request path, or (None, None)."""
+    for rx, template in _path_table():
+        if rx.match(path):
+            item = openapi()["paths"][template]
+            return template, item.get(method.lower())
+    return None, None
+
+
+@functools.lru_cache(maxsize=None)
+def _validator_for(template, method, status):
+    """The response object and a validator for its JSON body."""
+    spec = openapi()
+    op = spec["paths"][template][method] if template else None
+    responses = op["responses"] if op else {}
+    resp = responses.get(str(status)) or responses.get("default")
+    if resp is None:
+        if status < 400:
+            return None, None
+        # An error status that the operation does not list still has the
+        # one envelope of every error (API.md); nginx's own errors too.
+        resp = {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    resp = deref(resp)
+    media = (resp.get("content") or {}).get("application/json")
+    return resp, (validator(media["schema"]) if media and "schema" in media
+                  else None)
+
+
+def check_response(r):
+    """Fails the calling test when r is not what docs/openapi.yaml says
+    that operation answers with that status."""
+    req = r.request
+    path = urllib.parse.urlsplit(r.url).path
+    if not (path.startswith("/api/") or path == "/health"):
+        return
+    method = req.method.lower()
+    if method == "options":
+        # CORS preflights are nginx's (README "What nginx does").
+        return
+    where = f"{req.method} {path} -> {r.status_code}"
+    template, op = find_operation(method, path)
+    if op is None and r.status_code < 400:
+        raise AssertionError(f"{where}: not an operation of docs/openapi.yaml")
+    resp, v = _validator_for(template if op else None, method, r.status_code)
+    if resp is None:
+        raise AssertionError(f"{where}: status not documented for "
+                             f"{req.method} {template} in docs/openapi.yaml")
+    if method == "head":
+        return
+    content = resp.get("content")
+    if not content:
+        assert not r.content, f"{where}: documented without a body, got {r.text[:200]!r}"
+        return
+    ctype = r.headers.get("Content-Type", "").split(";")[0].strip()
+    assert ctype in content, (f"{where}: Content-Type {ctype!r}, documented "
+                              f"{sorted(content)}")
+    if ctype != "application/json" or v is None:
+        return
+    try:
+        body = r.json()
+    except ValueError:
+        raise AssertionError(f"{where}: body is not JSON: {r.text[:200]!r}")
+    errors = sorted(v.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                 for e in errors[:5]]
+        raise AssertionError(f"{where}: body does not match docs/openapi.yaml:\n"
+                             + "\n".join(lines)
+                             + f"\n  body: {jsonlib.dumps(body)[:600]}")

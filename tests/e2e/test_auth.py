@@ -162,10 +162,18 @@ def test_refresh_tokens_are_stored_hashed(tenant, mysql):
     assert hashlib.sha256(data["refresh_token"].encode()).hexdigest() in stored
 
 
-@pytest.mark.parametrize("bad", ["", "x", "z" * 64, "A" * 64])
+@pytest.mark.parametrize("bad", ["", "x", "z" * 64, "A" * 64, "0" * 63, "0" * 65])
 def test_refresh_with_garbage_is_401(bad):
     r = refresh(bad)
-    assert r.status_code in (401, 422)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] == "unauthorized"
+
+
+def test_refresh_token_over_its_cap_is_422():
+    r = refresh("0" * 129)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == [
+        {"field": "refresh_token", "message": "must be 0 to 128 characters"}]
 
 
 def test_logout_revokes(tenant):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from support import make_router
 from test_service_plans import make_plan
 
 
@@ -35,18 +36,31 @@ def jobs(mysql, cid):
 
 
 def test_create_defaults_and_code(tenant, mysql):
-    c = create(tenant.operator, email="budi@example.id", billing_day=15,
-               installed_at="2026-01-10", notes="tiang 3")
+    r = tenant.operator.post("/customers", body(
+        tenant.operator, email="budi@example.id", billing_day=15,
+        installed_at="2026-01-10", notes="tiang 3"))
+    assert r.status_code == 201, r.text
+    c = r.json()["data"]
     assert re.fullmatch(r"C-\d{6}", c["customer_code"])
     assert c["customer_code"] == "C-000001"
     assert c["status"] == "pending"
-    assert c["monthly_price"] == 150000
-    assert '"monthly_price":150000.00' in json.dumps(c) or c["monthly_price"] == 150000
+    # Money goes out as the exact DECIMAL(14,2) literal, never through a
+    # binary float: the body itself must read 150000.00.
+    assert re.search(r'"monthly_price":\s*150000\.00[,}]', r.text), r.text
+    assert r.json(parse_float=Decimal)["data"]["monthly_price"] == Decimal("150000.00")
     assert c["billing_day"] == 15 and c["installed_at"] == "2026-01-10"
     assert "pppoe_password" not in c and "pppoe_password_enc" not in c
-    c2 = create(tenant.operator, monthly_price=99000.5, phone="081234567891")
-    assert c2["customer_code"] == "C-000002" and c2["monthly_price"] == 99000.5
+    r2 = tenant.operator.post("/customers", body(
+        tenant.operator, monthly_price=99000.5, phone="081234567891"))
+    assert r2.status_code == 201, r2.text
+    c2 = r2.json()["data"]
+    assert c2["customer_code"] == "C-000002"
+    assert re.search(r'"monthly_price":\s*99000\.50[,}]', r2.text), r2.text
     assert c2["billing_day"] == 1
+    with mysql.cursor() as cur:
+        cur.execute("SELECT CAST(monthly_price AS CHAR) FROM customers WHERE id IN (%s, %s)"
+                    " ORDER BY id", (c["id"], c2["id"]))
+        assert [row[0] for row in cur.fetchall()] == ["150000.00", "99000.50"]
     with mysql.cursor() as cur:
         cur.execute("SELECT action, entity_id FROM audit_logs WHERE entity_type='customer'"
                     " AND tenant_id=%s ORDER BY id", (tenant.id,))
@@ -121,6 +135,8 @@ def test_inactive_plan_refused(tenant):
 
 
 def test_pppoe_password_sealed_and_username_unique(tenant, mysql):
+    r7 = make_router(tenant, mysql)
+    r8 = make_router(tenant, mysql)
     c = create(tenant.operator, pppoe_username="budi01", pppoe_password="rahasia123",
                router_id=None)
     with mysql.cursor() as cur:
@@ -132,11 +148,11 @@ def test_pppoe_password_sealed_and_username_unique(tenant, mysql):
     assert "rahasia" not in r.text and "pppoe_password" not in r.text
     # Without a router the name may repeat; on the same router it may not.
     create(tenant.operator, pppoe_username="budi01")
-    create(tenant.operator, pppoe_username="x01", router_id=7)
+    create(tenant.operator, pppoe_username="x01", router_id=r7)
     r = tenant.operator.post("/customers", body(tenant.operator, pppoe_username="x01",
-                                                router_id=7))
+                                                router_id=r7))
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
-    create(tenant.operator, pppoe_username="x01", router_id=8)
+    create(tenant.operator, pppoe_username="x01", router_id=r8)
     # Clearing the password.
     r = tenant.operator.patch(f"/customers/{c['id']}", {"pppoe_password": None})
     assert r.status_code == 200
@@ -200,11 +216,13 @@ def test_search_other_tenant_invisible(tenant, tenant_b):
 
 
 def test_filters(tenant, mysql):
+    r5 = make_router(tenant, mysql)
+    r6 = make_router(tenant, mysql)
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
     a = create(op)
-    b = create(op, service_plan_id=p20, router_id=5)
-    c = create(op, router_id=6)
+    b = create(op, service_plan_id=p20, router_id=r5)
+    c = create(op, router_id=r6)
     assert op.post(f"/customers/{b['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/suspend").status_code == 200
@@ -220,7 +238,7 @@ def test_filters(tenant, mysql):
     assert ids(status="suspended") == [c["id"]]
     assert ids(status="terminated") == []
     assert ids(service_plan_id=p20) == [b["id"]]
-    assert ids(router_id=6) == [c["id"]]
+    assert ids(router_id=r6) == [c["id"]]
     assert ids(status="active", service_plan_id=p20) == [b["id"]]
     assert tenant.viewer.get("/customers?status=gone").status_code == 422
     assert tenant.viewer.get("/customers?service_plan_id=abc").status_code == 422
@@ -270,9 +288,10 @@ def test_pagination_edges_and_sort(tenant, mysql):
 
 
 def test_update_and_plan_change(tenant, mysql):
+    r3 = make_router(tenant, mysql)
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
-    c = create(op, router_id=3, pppoe_username="budi")
+    c = create(op, router_id=r3, pppoe_username="budi")
     r = op.patch(f"/customers/{c['id']}", {"phone": "089999999999", "email": None,
                                            "notes": "pindah rumah"})
     assert r.status_code == 200 and r.json()["data"]["phone"] == "089999999999"
@@ -285,8 +304,8 @@ def test_update_and_plan_change(tenant, mysql):
     r = op.patch(f"/customers/{c['id']}", {"service_plan_id": p10, "monthly_price": 120000})
     assert r.status_code == 200 and r.json()["data"]["monthly_price"] == 120000
     js = jobs(mysql, c["id"])
-    assert [(a, s, rt) for a, s, rt, _ in js] == [("create_secret", "pending", 3),
-                                                  ("change_profile", "pending", 3)]
+    assert [(a, s, rt) for a, s, rt, _ in js] == [("create_secret", "pending", r3),
+                                                  ("change_profile", "pending", r3)]
     payload = json.loads(js[1][3])
     assert payload["profile"] == "paket-10-mbps" and payload["pppoe_username"] == "budi"
     # The plan must exist in this tenant.
@@ -303,8 +322,9 @@ def test_update_and_plan_change(tenant, mysql):
 
 
 def test_lifecycle(tenant, mysql):
+    r4 = make_router(tenant, mysql)
     op = tenant.operator
-    c = create(op, router_id=4, pppoe_username="siti")
+    c = create(op, router_id=r4, pppoe_username="siti")
     nr = create(op)  # no router: no jobs
 
     def act(cid, action, code=200):
@@ -322,8 +342,8 @@ def test_lifecycle(tenant, mysql):
     for a in ("activate", "suspend", "terminate"):
         assert act(c["id"], a, 422)["error"]["code"] == "invalid_transition"
     assert [(a, s, rt) for a, s, rt, _ in jobs(mysql, c["id"])] == [
-        ("create_secret", "pending", 4), ("disable_secret", "pending", 4),
-        ("create_secret", "pending", 4), ("remove_secret", "pending", 4)]
+        ("create_secret", "pending", r4), ("disable_secret", "pending", r4),
+        ("create_secret", "pending", r4), ("remove_secret", "pending", r4)]
     act(nr["id"], "activate")
     act(nr["id"], "terminate")
     assert jobs(mysql, nr["id"]) == ()
@@ -336,8 +356,9 @@ def test_lifecycle(tenant, mysql):
 
 
 def test_soft_delete_keeps_payments(tenant, mysql):
+    r9 = make_router(tenant, mysql)
     op = tenant.operator
-    c = create(op, router_id=9)
+    c = create(op, router_id=r9)
     op.post(f"/customers/{c['id']}/activate")
     r = op.post("/payments", {"customer_id": c["id"], "amount": 150000,
                               "period": "2026-01"})
@@ -392,7 +413,8 @@ def test_roles(tenant):
 
 
 def test_cross_tenant(tenant, tenant_b, mysql):
-    c = create(tenant.operator, router_id=2)
+    r2 = make_router(tenant, mysql)
+    c = create(tenant.operator, router_id=r2)
     b = tenant_b.admin
     for path in (f"/customers/{c['id']}",):
         assert b.get(path).status_code == 404

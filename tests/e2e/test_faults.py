@@ -153,3 +153,29 @@ def test_memcached_down_then_back(stack):
     r = wait_status(stack, 200, 10)
     assert r.json().get("cache") == "ok"
     assert workers(stack) == before, "the workers were restarted"
+
+
+def test_first_write_after_mariadb_restart_is_not_503(stack, tenant):
+    """After MariaDB restarts, every worker's connection is dead; the
+    first transaction each worker starts reconnects instead of answering
+    503 (START TRANSACTION is the one statement safe to send again)."""
+    from support import mysql_connect
+    op = tenant.operator
+    plan = op.get("/service-plans").json()["data"][0]["id"]
+    stack_cmd(stack, "restart-mariadb")
+    deadline = time.time() + 30
+    while True:  # the server is up again: no API request has touched it
+        try:
+            mysql_connect().close()
+            break
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    codes = []
+    for i in range(6):  # more than the workers: each meets its dead link
+        r = op.post("/customers", {"name": f"After restart {i}",
+                                   "phone": "081200000099", "address": "x",
+                                   "service_plan_id": plan})
+        codes.append(r.status_code)
+    assert codes == [201] * 6, codes

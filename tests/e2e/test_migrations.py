@@ -76,6 +76,10 @@ INDEX_EXCEPTIONS = {
         "the mailer job takes due rows of every tenant in one query "
         "(status = 'queued' AND send_after <= now), a queue across tenants "
         "(0003)"),
+    ("speed_boosts", "ix_speed_boosts_status_end"): (
+        {"mysql", "postgres"}, ("status", "end_at"),
+        "rtrw-boost expire takes the ended boosts of every tenant in one "
+        "query, a queue across tenants (0009)"),
     ("provisioning_jobs", "ix_provisioning_jobs_status"): (
         {"mysql", "postgres"}, ("status", "run_after"),
         "the provisioning worker takes due jobs of every tenant in one "

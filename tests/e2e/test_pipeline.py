@@ -17,6 +17,35 @@ def raw(method, url, data=None, headers=None):
                             verify=False, timeout=30)
 
 
+def raw_exact(method, url, headers=None):
+    """The request with its URL byte for byte, through http.client: requests
+    and urllib3 re-quote a bad escape (%zz becomes %25zz, another and valid
+    URL), so the server would never see the one under test."""
+    import http.client
+    import ssl
+    import urllib.parse
+    from requests.structures import CaseInsensitiveDict
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPSConnection(
+        u.hostname, u.port, timeout=30,
+        context=ssl._create_unverified_context())
+    try:
+        conn.putrequest(method, u.path + ("?" + u.query if u.query else ""),
+                        skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        resp = conn.getresponse()
+        r = requests.Response()
+        r.status_code = resp.status
+        r.headers = CaseInsensitiveDict(resp.getheaders())
+        r._content = resp.read()
+        r.url = url
+        return r
+    finally:
+        conn.close()
+
+
 def envelope(r, status, code):
     assert r.status_code == status, (r.status_code, r.text[:300])
     assert r.headers["Content-Type"].startswith("application/json")
@@ -82,11 +111,15 @@ def test_thousand_query_parameters_is_400(tenant):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users%00", "/api/v1/users?q=%00",
-                                  "/api/v1/users?q=%ff", "/api/v1/us%zzers"])
+                                  "/api/v1/users?q=%ff", "/api/v1/us%zzers",
+                                  "/api/v1/users?q=%zz"])
 def test_nul_and_bad_escapes_in_url(tenant, path):
-    r = raw("GET", API + path, headers={"Authorization": "Bearer " + tenant.admin.token})
-    assert r.status_code in (400, 404), r.status_code
-    assert r.json()["error"]["code"] in ("bad_request", "not_found")
+    """A NUL or a bad percent-escape makes the URL malformed: 400, never a
+    404 for a path that was read some other way.  nginx refuses those in
+    the path itself; the API refuses those in the query string."""
+    r = raw_exact("GET", API + path,
+                  headers={"Authorization": "Bearer " + tenant.admin.token})
+    envelope(r, 400, "bad_request")
 
 
 def test_unknown_route_and_method():

@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct req r;
 	cJSON *root;
 
-	arena_init(&a, 1024 * 1024);
+	/* The production per-request cap (arena_cap_bytes). */
+	arena_init(&a, 16 * 1024 * 1024);
 	memset(&r, 0, sizeof(r));
 	r.a = &a;
 	r.headers = &hdrs;

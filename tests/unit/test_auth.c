@@ -209,6 +209,110 @@ START_TEST(hostile_tokens)
 }
 END_TEST
 
+/*
+ * Worst-case bearer tokens.  nginx passes an Authorization header of up to
+ * 8 KiB (large_client_header_buffers 4 8k); auth_token_verify() refuses
+ * anything of AUTH_TOKEN_MAX (1024) bytes or more before looking at it,
+ * so the most expensive tokens are just under that: many segments, bad
+ * base64, a header or payload of deep JSON, or a valid token with as many
+ * claims as fit.  Each must cost at most UNIT_CPU_BUDGET_MS of CPU (a few
+ * microseconds in fact).
+ */
+static enum auth_token_result
+timed_verify(const char *what, const char *tok, struct principal *p)
+{
+	enum auth_token_result res = AUTH_TOKEN_OK;
+
+	UNIT_CPU_AT_MOST(UNIT_CPU_BUDGET_MS, what,
+	                 res = auth_token_verify(&cfg, tok, time(NULL), p));
+	return res;
+}
+
+START_TEST(worst_case_tokens)
+{
+	static char tok[8192 + 1], payload[1024], header[512];
+	struct principal p;
+	long now = (long)time(NULL);
+	size_t n;
+
+	setup();
+	/* The whole header line: refused on its length. */
+	memset(tok, 'A', 8192);
+	tok[8192] = '\0';
+	ck_assert_int_eq(timed_verify("jwt: 8 KiB", tok, &p), AUTH_TOKEN_BAD);
+	/* As many segments as fit. */
+	memset(tok, '.', AUTH_TOKEN_MAX - 1);
+	tok[AUTH_TOKEN_MAX - 1] = '\0';
+	ck_assert_int_eq(timed_verify("jwt: 1023 dots", tok, &p),
+	                 AUTH_TOKEN_BAD);
+	/* Three segments, the header as long as fits, bad base64 and good. */
+	memset(tok, '*', AUTH_TOKEN_MAX - 1);
+	tok[AUTH_TOKEN_MAX - 3] = '.';
+	tok[AUTH_TOKEN_MAX - 2] = '.';
+	ck_assert_int_eq(timed_verify("jwt: 1021 bytes of bad base64", tok, &p),
+	                 AUTH_TOKEN_BAD);
+	memset(tok, 'e', AUTH_TOKEN_MAX - 3);
+	ck_assert_int_eq(timed_verify("jwt: 1021 bytes of base64", tok, &p),
+	                 AUTH_TOKEN_BAD);
+	/* A header of nested arrays, as deep as its 380 bytes allow. */
+	n = 0;
+	while (n < 190)
+		header[n++] = '[';
+	while (n < 380)
+		header[n++] = ']';
+	header[n] = '\0';
+	make_token(header, "{}", key, tok, sizeof(tok));
+	ck_assert_uint_lt(strlen(tok), AUTH_TOKEN_MAX);
+	ck_assert_int_eq(timed_verify("jwt: nested header", tok, &p),
+	                 AUTH_TOKEN_BAD);
+	/* A signed payload of nested arrays. */
+	n = 0;
+	while (n < 350)
+		payload[n++] = '[';
+	while (n < 700)
+		payload[n++] = ']';
+	payload[n] = '\0';
+	make_token(hs256, payload, key, tok, sizeof(tok));
+	ck_assert_uint_lt(strlen(tok), AUTH_TOKEN_MAX);
+	ck_assert_int_eq(timed_verify("jwt: signed nested payload", tok, &p),
+	                 AUTH_TOKEN_BAD);
+	/* A valid token carrying as many extra claims as fit. */
+	n = (size_t)snprintf(payload, sizeof(payload),
+	                     "{\"sub\":1,\"tid\":2,\"role\":\"admin\","
+	                     "\"iat\":%ld,\"exp\":%ld,\"jti\":\"x\"",
+	                     now, now + 600);
+	for (int i = 0; n < 680; i++)
+		n += (size_t)snprintf(payload + n, sizeof(payload) - n,
+		                      ",\"c%d\":%d", i, i);
+	snprintf(payload + n, sizeof(payload) - n, "}");
+	make_token(hs256, payload, key, tok, sizeof(tok));
+	ck_assert_uint_lt(strlen(tok), AUTH_TOKEN_MAX);
+	ck_assert_uint_gt(strlen(tok), AUTH_TOKEN_MAX - 100);
+	ck_assert_int_eq(timed_verify("jwt: valid, many claims", tok, &p),
+	                 AUTH_TOKEN_OK);
+	ck_assert_int_eq(p.user_id, 1);
+	/* The same with its signature's base64 broken. */
+	tok[strlen(tok) - 2] = '*';
+	ck_assert_int_eq(timed_verify("jwt: bad signature base64", tok, &p),
+	                 AUTH_TOKEN_BAD);
+}
+END_TEST
+
+/* A hash that fails leaves nothing in the caller's buffer. */
+START_TEST(failed_hash_leaves_nothing)
+{
+	char h[AUTH_HASH_MAX];
+
+	setup();
+	memset(h, 'x', sizeof(h));
+	cfg.argon2_m_kib = 1; /* below argon2's minimum of 8 KiB per lane */
+	ck_assert_int_eq(
+	    auth_password_hash(&cfg, "correct horse", h, sizeof(h)), -1);
+	for (size_t i = 0; i < sizeof(h); i++)
+		ck_assert_int_eq(h[i], 0);
+}
+END_TEST
+
 START_TEST(refresh_tokens)
 {
 	char a[AUTH_REFRESH_HEX + 1], b[AUTH_REFRESH_HEX + 1];
@@ -228,4 +332,5 @@ START_TEST(refresh_tokens)
 END_TEST
 
 UNIT_MAIN("auth", password_round_trip, default_parameters_meet_owasp,
-          issue_and_verify, hostile_tokens, refresh_tokens)
+          issue_and_verify, hostile_tokens, worst_case_tokens,
+          failed_hash_leaves_nothing, refresh_tokens)

@@ -1,124 +1,246 @@
 /*
- * The start-up rule of the data layer (no server needed): tenant
- * statements must bind tenant_id from the handle, global ones never.
+ * The start-up rules of the data layer (no server needed): the tenant
+ * rule of lib/sqlcheck.c, named parameters and their input types, sort
+ * whitelists, and the typed rows of lib/row.h.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "db.h"
-#include "store/store.h"
+#include "row.h"
+#include "sqlcheck.h"
+#include "store/registry.h"
 #include "tests/unit/unit.h"
 
-static int
-check1(enum scope scope, const char *params, const char *sql, char *err,
-       size_t n)
-{
-	const struct stmt_def t[] = {
-	    {"s", scope, params, sql, NULL},
-	    {NULL, 0, NULL, NULL, NULL},
-	};
+static const char *const globals[] = {"roles", "platform_admins", NULL};
 
-	return db_check_table(t, err, n);
+/* The tenant rule alone: 0 accepted, -1 refused (reason in err). */
+static int
+rule(int tenant, const char *sql, char *err, size_t n)
+{
+	err[0] = '\0';
+	return sqlcheck_tenant(sql, tenant, globals, err, n);
 }
 
-START_TEST(good_statements_pass)
+#define ACCEPT(sql)                                                            \
+	ck_assert_msg(rule(1, sql, err, sizeof(err)) == 0, "%s: %s", sql, err)
+#define REFUSE(sql)                                                            \
+	ck_assert_msg(rule(1, sql, err, sizeof(err)) == -1, "accepted: %s", sql)
+
+START_TEST(tenant_filters_pass)
 {
 	char err[256];
 
-	ck_assert_int_eq(check1(SCOPE_TENANT, "ti",
-	                        "SELECT id FROM customers WHERE tenant_id = ? "
-	                        "AND id = ?",
-	                        err, sizeof(err)),
-	                 0);
-	ck_assert_int_eq(check1(SCOPE_TENANT, "tss",
-	                        "INSERT INTO users (tenant_id, name, email) "
-	                        "VALUES (?, ?, ?)",
-	                        err, sizeof(err)),
-	                 0);
-	ck_assert_int_eq(check1(SCOPE_TENANT, "sit",
-	                        "UPDATE users SET name = ? WHERE id = ? AND "
-	                        "tenant_id=?",
-	                        err, sizeof(err)),
-	                 0);
-	ck_assert_int_eq(check1(SCOPE_TENANT, "tit",
-	                        "SELECT c.id FROM customers c JOIN plans p ON "
-	                        "p.id = c.plan_id AND p.tenant_id = ? WHERE "
-	                        "c.id = ? AND c.tenant_id = ?",
-	                        err, sizeof(err)),
-	                 0);
-	ck_assert_int_eq(check1(SCOPE_GLOBAL, "s",
-	                        "SELECT id FROM tenants WHERE slug = ?", err,
-	                        sizeof(err)),
-	                 0);
-	/* The tenants table's own key counts as its tenant column. */
+	ACCEPT("SELECT {COLS} FROM customers WHERE tenant_id = :tenant"
+	       " AND id = :id");
+	ACCEPT("SELECT c.id FROM customers c WHERE c.tenant_id = :tenant"
+	       " AND c.id = :id FOR UPDATE");
+	ACCEPT("SELECT id FROM customers WHERE tenant_id = :tenant"
+	       " AND (:status IS NULL OR status = :status)");
+	ACCEPT("SELECT id FROM customers WHERE id = :id AND"
+	       " tenant_id = :tenant ORDER BY id LIMIT :limit");
+	ACCEPT("SELECT id FROM customers WHERE x BETWEEN 1 AND 5"
+	       " AND tenant_id = :tenant");
+	ACCEPT("SELECT u.id FROM users u JOIN tenants t ON t.id = u.tenant_id"
+	       " WHERE u.tenant_id = :tenant AND u.id = :id");
+	ACCEPT("SELECT name FROM tenants WHERE tenants.id = :tenant");
+	ACCEPT("UPDATE customers SET status = :status"
+	       " WHERE tenant_id = :tenant AND id = :id");
+	ACCEPT("DELETE FROM refresh_tokens WHERE tenant_id = :tenant"
+	       " AND user_id = :id");
+	/* Every block with its own filter, whatever the nesting. */
+	ACCEPT("SELECT id FROM customers WHERE tenant_id = :tenant"
+	       " UNION SELECT id FROM customers WHERE tenant_id = :tenant");
+	ACCEPT("SELECT id, (SELECT COUNT(*) FROM payments p"
+	       " WHERE p.tenant_id = :tenant AND p.customer_id = c.id) AS n"
+	       " FROM customers c WHERE c.tenant_id = :tenant");
+	ACCEPT("SELECT {COLS} FROM (SELECT id AS match_id FROM customers"
+	       " WHERE tenant_id = :tenant AND code LIKE :like ESCAPE '!'"
+	       " UNION SELECT id FROM customers WHERE tenant_id = :tenant"
+	       " AND phone LIKE :like) m STRAIGHT_JOIN customers"
+	       " ON id = m.match_id WHERE tenant_id = :tenant");
+	/* A global table's block needs no filter. */
+	ACCEPT("SELECT id FROM users WHERE tenant_id = :tenant AND role IN"
+	       " (SELECT name FROM roles)");
+	/* INSERT forms. */
+	ACCEPT("INSERT INTO customers (tenant_id, name) VALUES (:tenant,"
+	       " :name)");
+	ACCEPT("INSERT INTO events (tenant_id, a) VALUES (:tenant, 1),"
+	       " (:tenant, 2)");
+	ACCEPT("INSERT INTO audit_chain (tenant_id) VALUES (:tenant)"
+	       " ON DUPLICATE KEY UPDATE last_id = VALUES(last_id)");
+	ACCEPT("INSERT INTO payments (tenant_id, customer_id) SELECT"
+	       " c.tenant_id, c.id FROM customers c WHERE c.tenant_id ="
+	       " :tenant AND c.status = 'active'");
+	/* ':' and '?' inside strings are text. */
+	ACCEPT("SELECT DATE_FORMAT(created_at, '%H:%i?') AS at FROM t"
+	       " WHERE tenant_id = :tenant");
+	/* Global statements read across tenants. */
 	ck_assert_int_eq(
-	    check1(SCOPE_TENANT, "st",
-	           "UPDATE tenants SET name = ? WHERE tenants.id = ?", err,
-	           sizeof(err)),
+	    rule(0, "SELECT id, tenant_id FROM customers", err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(
-	    check1(SCOPE_TENANT, "t",
-	           "SELECT 1 FROM tenants x WHERE x.tenants.id = ?", err,
-	           sizeof(err)),
-	    -1);
-	/* A '?' inside a string literal is not a placeholder. */
-	ck_assert_int_eq(check1(SCOPE_TENANT, "t",
-	                        "SELECT 'why?' FROM t WHERE tenant_id = ?", err,
-	                        sizeof(err)),
-	                 0);
 }
 END_TEST
 
-START_TEST(forgetting_the_tenant_is_refused)
+START_TEST(tenant_bypasses_are_refused)
 {
 	char err[256];
 
-	ck_assert_int_eq(check1(SCOPE_TENANT, "i",
-	                        "SELECT id FROM customers WHERE id = ?", err,
-	                        sizeof(err)),
+	/* No filter at all, or a look-alike column. */
+	REFUSE("SELECT id FROM customers WHERE id = :id");
+	REFUSE("SELECT id FROM t WHERE old_tenant_id = :tenant");
+	/* A top-level OR beside the filter, in any position. */
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant OR 1 = 1");
+	REFUSE("SELECT id FROM customers WHERE id = :id OR"
+	       " tenant_id = :tenant");
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant AND a = 1"
+	       " OR b = 2");
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant XOR 1");
+	REFUSE("SELECT id FROM customers WHERE (tenant_id = :tenant OR 1)");
+	ck_assert_int_eq(rule(1,
+	                      "SELECT id FROM customers WHERE tenant_id = "
+	                      ":tenant || 1",
+	                      err, sizeof(err)),
 	                 -1);
-	ck_assert_ptr_nonnull(strstr(err, "does not filter on tenant_id"));
-	/* tenant_id compared with a caller-supplied value. */
-	ck_assert_int_eq(check1(SCOPE_TENANT, "ii",
-	                        "SELECT id FROM customers WHERE tenant_id = ? "
-	                        "AND id = ?",
-	                        err, sizeof(err)),
+	/* A UNION branch or a subquery over a tenant table without one. */
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant UNION"
+	       " SELECT id FROM customers WHERE id = :id");
+	REFUSE("SELECT id, (SELECT COUNT(*) FROM payments p"
+	       " WHERE p.customer_id = c.id) AS n FROM customers c"
+	       " WHERE c.tenant_id = :tenant");
+	REFUSE("SELECT {COLS} FROM (SELECT id AS match_id FROM customers"
+	       " WHERE code LIKE :like) m STRAIGHT_JOIN customers"
+	       " ON id = m.match_id WHERE tenant_id = :tenant");
+	ck_assert_ptr_nonnull(strstr(err, "customers"));
+	/* The filter where it filters nothing: ON, SELECT list, SET. */
+	REFUSE("SELECT a.id FROM customers a LEFT JOIN plans p"
+	       " ON p.tenant_id = :tenant AND p.id = a.plan");
+	REFUSE("SELECT tenant_id = :tenant AS x FROM customers");
+	REFUSE("UPDATE customers SET tenant_id = :tenant WHERE id = :id");
+	/* Operators that would turn the filter into something else. */
+	REFUSE("SELECT id FROM customers WHERE NOT tenant_id = :tenant");
+	REFUSE("SELECT id FROM customers WHERE x BETWEEN 1 AND"
+	       " tenant_id = :tenant");
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant IS NULL");
+	/* Another parameter as the tenant. */
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :other");
+	ck_assert_ptr_nonnull(strstr(err, "another parameter"));
+	/* INSERTs that do not put the tenant first. */
+	REFUSE("INSERT INTO customers (name, tenant_id) VALUES (:name,"
+	       " :tenant)");
+	REFUSE("INSERT INTO customers (tenant_id, name) VALUES (:name,"
+	       " :tenant)");
+	REFUSE("INSERT INTO events (tenant_id, a) VALUES (:tenant, 1),"
+	       " (7, 2)");
+	REFUSE("INSERT INTO payments (tenant_id, customer_id) SELECT 7, c.id"
+	       " FROM customers c WHERE c.tenant_id = :tenant");
+	/* Shapes the rule cannot read are refused, not guessed. */
+	REFUSE("SELECT id FROM customers WHERE tenant_id = :tenant -- x");
+	REFUSE("SELECT id FROM customers WHERE tenant_id = ?");
+	REFUSE("SELECT id FROM customers a, payments b"
+	       " WHERE a.tenant_id = :tenant");
+	REFUSE("SELECT 1 FROM roles");
+	/* A global statement may not take a tenant. */
+	ck_assert_int_eq(rule(0,
+	                      "SELECT id FROM customers WHERE tenant_id = "
+	                      ":tenant",
+	                      err, sizeof(err)),
 	                 -1);
-	ck_assert_ptr_nonnull(strstr(err, "not bound from the tenant"));
-	/* The tenant id bound somewhere it filters nothing. */
-	ck_assert_int_eq(check1(SCOPE_TENANT, "tt",
-	                        "SELECT id FROM customers WHERE tenant_id = ? "
-	                        "OR owner = ?",
-	                        err, sizeof(err)),
+}
+END_TEST
+
+/* A row type for the tests below. */
+struct thing {
+	int64_t id, uplink;
+	const char *name, *price, *at, *day, *doc, *secret;
+	int active, maybe;
+	struct bytes hash;
+};
+static const struct col thing_cols[] = {
+    COL_INT(struct thing, id, 0),
+    COL_INT(struct thing, uplink, COL_F_NULL),
+    COL_STR(struct thing, name, 0),
+    COL_DEC(struct thing, price, 0),
+    COL_TIME(struct thing, at, 0),
+    COL_DATE(struct thing, day, COL_F_NULL),
+    COL_JSON(struct thing, doc, 0),
+    COL_STR(struct thing, secret, COL_F_HIDDEN),
+    COL_BOOL(struct thing, active, 0),
+    COL_BOOL(struct thing, maybe, COL_F_NULL),
+    COL_BYTES(struct thing, hash, 0),
+    COL_END,
+};
+static const struct rowtype thing_row =
+    ROWTYPE(struct thing, "thing", thing_cols);
+
+/* One statement checked alone. */
+static int
+check1(enum scope scope, const char *sql, const struct sort_def *sorts,
+       char *err, size_t n)
+{
+	const struct stmt_def t[] = {
+	    {"s", scope, sql, &thing_row, &thing_row, sorts},
+	    {NULL, 0, NULL, NULL, NULL, NULL},
+	};
+
+	err[0] = '\0';
+	return db_check_table(t, globals, err, n);
+}
+
+START_TEST(parameters_and_sorts)
+{
+	static const struct sort_def good[] = {
+	    {"-id", "ix_things_id|id DESC"},
+	    {"priority", "FIELD(name, 'a', 'b'), id"},
+	    {NULL, NULL}};
+	static const struct sort_def param[] = {{"x", "id, :id"}, {NULL, NULL}};
+	static const struct sort_def sub[] = {{"x", "(SELECT 1); DROP"},
+	                                      {NULL, NULL}};
+	char err[256];
+
+	ck_assert_msg(check1(SCOPE_TENANT,
+	                     "SELECT {COLS} FROM things{INDEX} WHERE "
+	                     "tenant_id = :tenant AND name = :name ORDER BY "
+	                     "{ORDER} LIMIT :limit OFFSET :offset",
+	                     good, err, sizeof(err)) == 0,
+	              "%s", err);
+	/* A parameter that is no member of the input type. */
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT id FROM things WHERE tenant_id = "
+	                        ":tenant AND colour = :colour",
+	                        NULL, err, sizeof(err)),
 	                 -1);
-	/* An INSERT whose first column is not tenant_id. */
-	ck_assert_int_eq(check1(SCOPE_TENANT, "st",
-	                        "INSERT INTO users (name, tenant_id) VALUES "
-	                        "(?, ?)",
-	                        err, sizeof(err)),
+	ck_assert_ptr_nonnull(strstr(err, ":colour"));
+	/* {ORDER} and the whitelist go together. */
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT id FROM things WHERE tenant_id = "
+	                        ":tenant ORDER BY {ORDER}",
+	                        NULL, err, sizeof(err)),
 	                 -1);
-	/* A look-alike column. */
-	ck_assert_int_eq(check1(SCOPE_TENANT, "t",
-	                        "SELECT id FROM t WHERE old_tenant_id = ?", err,
-	                        sizeof(err)),
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT id FROM things WHERE tenant_id = "
+	                        ":tenant",
+	                        good, err, sizeof(err)),
 	                 -1);
-	/* Global statements may not take a tenant. */
-	ck_assert_int_eq(check1(SCOPE_GLOBAL, "t",
-	                        "SELECT id FROM t WHERE tenant_id = ?", err,
-	                        sizeof(err)),
+	/* A sort clause holds column names, nothing else. */
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT id FROM things WHERE tenant_id = "
+	                        ":tenant ORDER BY {ORDER}",
+	                        param, err, sizeof(err)),
 	                 -1);
-	/* Placeholder count and params must agree. */
-	ck_assert_int_eq(
-	    check1(SCOPE_TENANT, "t",
-	           "SELECT id FROM t WHERE tenant_id = ? AND id = ?", err,
-	           sizeof(err)),
-	    -1);
-	ck_assert_int_eq(
-	    check1(SCOPE_TENANT, "tx",
-	           "SELECT id FROM t WHERE tenant_id = ? AND id = ?", err,
-	           sizeof(err)),
-	    -1);
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT id FROM things WHERE tenant_id = "
+	                        ":tenant ORDER BY {ORDER}",
+	                        sub, err, sizeof(err)),
+	                 -1);
+	/* An unknown marker. */
+	ck_assert_int_eq(check1(SCOPE_TENANT,
+	                        "SELECT {ALL} FROM things WHERE tenant_id = "
+	                        ":tenant",
+	                        NULL, err, sizeof(err)),
+	                 -1);
 }
 END_TEST
 
@@ -126,75 +248,65 @@ START_TEST(registered_tables_pass)
 {
 	char err[256] = "";
 
-	ck_assert_msg(db_check_statements(err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(store_register(err, sizeof(err)) == 0, "%s", err);
+	/* Only once per process. */
+	ck_assert_int_eq(store_register(err, sizeof(err)), -1);
 }
 END_TEST
 
-START_TEST(datetime_format)
+START_TEST(time_format)
 {
 	char out[40];
 
-	db_datetime_rfc3339("2026-11-27 10:15:00", out, sizeof(out));
+	row_time_rfc3339("2026-11-27 10:15:00", out, sizeof(out));
 	ck_assert_str_eq(out, "2026-11-27T10:15:00Z");
-	db_datetime_rfc3339("2026-11-27 10:15:00.123456", out, sizeof(out));
+	row_time_rfc3339("2026-11-27 10:15:00.123456", out, sizeof(out));
 	ck_assert_str_eq(out, "2026-11-27T10:15:00Z");
 }
 END_TEST
 
-START_TEST(streamed_rows_match_cjson)
+START_TEST(row_json_is_exact_and_typed)
 {
-	static const char *names[] = {"id",   "name",  "price",   "active",
-	                              "at",   "day",   "nothing", "doc",
-	                              "hash", "skipme"};
-	static enum db_coltype types[] = {
-	    DBT_INT,  DBT_STRING, DBT_DECIMAL, DBT_BOOL,   DBT_DATETIME,
-	    DBT_DATE, DBT_STRING, DBT_STRING,  DBT_BINARY, DBT_INT};
-	static const char *const src[] = {
-	    "42",
-	    "Budi \"the\" \\ <b>\n\t\x01 caf\xc3\xa9",
-	    "150000.50",
-	    "1",
-	    "2026-11-27 10:15:00",
-	    "2026-11-27",
-	    NULL,
-	    "{\"a\":[1,2]}",
-	    "\x00\xff",
-	    "7"};
-	char *cells[10];
-	unsigned long lens[10];
-	struct dbres res = {.nrows = 1,
-	                    .ncols = 10,
-	                    .names = names,
-	                    .types = types,
-	                    .cells = cells,
-	                    .lens = lens};
-	static const char *const json_cols[] = {"doc", NULL};
-	static const char *const skip[] = {"skipme", NULL};
+	struct thing t = {
+	    .id = 9007199254740993, /* 2^53 + 1: not a double */
+	    .uplink = 0,
+	    .name = "Budi \"the\" \\ <b>\n\t\x01 caf\xc3\xa9",
+	    .price = "150000.50",
+	    .at = "2026-11-27 10:15:00",
+	    .day = NULL,
+	    .doc = "{\"a\":[1,2]}",
+	    .secret = "hunter2",
+	    .active = 1,
+	    .maybe = -1,
+	    .hash = {(const unsigned char *)"\x00\xff", 2},
+	};
 	struct buf b = BUF_INIT(0);
 	cJSON *tree, *parsed;
 	char *printed;
 
-	/* dbres cells are mutable text; these literals are only read. */
-	for (size_t i = 0; i < 10; i++) {
-		cells[i] = (char *)(uintptr_t)src[i];
-		lens[i] = src[i] ? strlen(src[i]) : 0;
-	}
-	dbres_write_json(&b, &res, 0, json_cols, skip);
-	/* Raw numbers compare as text: go through a print and a parse. */
-	tree = dbres_row_json(&res, 0, json_cols);
-	cJSON_DeleteItemFromObject(tree, "skipme");
+	row_write_json(&b, &thing_row, &t);
+	ck_assert_ptr_nonnull(strstr(b.s, "\"id\":9007199254740993"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"uplink\":null"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"price\":150000.50"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"at\":\"2026-11-27T10:15:00Z\""));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"day\":null"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"doc\":{\"a\":[1,2]}"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"active\":true"));
+	ck_assert_ptr_nonnull(strstr(b.s, "\"maybe\":null"));
+	/* Hidden and byte columns never reach JSON. */
+	ck_assert_ptr_null(strstr(b.s, "secret"));
+	ck_assert_ptr_null(strstr(b.s, "hunter2"));
+	ck_assert_ptr_null(strstr(b.s, "hash"));
+	/* The cJSON form says the same. */
+	tree = row_json(&thing_row, &t);
 	printed = cJSON_PrintUnformatted(tree);
-	cJSON_Delete(tree);
-	tree = cJSON_Parse(printed);
-	cJSON_free(printed);
+	ck_assert_ptr_nonnull(strstr(printed, "9007199254740993"));
+	ck_assert_ptr_nonnull(strstr(printed, "150000.50"));
 	parsed = cJSON_Parse(b.s);
 	ck_assert_msg(parsed != NULL, "not JSON: %s", b.s);
-	ck_assert_msg(cJSON_Compare(tree, parsed, 1), "streamed %s", b.s);
-	printed = cJSON_PrintUnformatted(parsed);
-	ck_assert_ptr_null(strstr(printed, "hash"));
-	ck_assert_ptr_nonnull(strstr(b.s, "\"active\":true"));
-	ck_assert_ptr_nonnull(strstr(b.s, "\"at\":\"2026-11-27T10:15:00Z\""));
-	ck_assert_ptr_nonnull(strstr(b.s, "\"price\":150000.50"));
+	cJSON_Delete(tree);
+	tree = cJSON_Parse(printed);
+	ck_assert_msg(cJSON_Compare(tree, parsed, 1), "%s vs %s", printed, b.s);
 	cJSON_free(printed);
 	cJSON_Delete(parsed);
 	cJSON_Delete(tree);
@@ -202,5 +314,31 @@ START_TEST(streamed_rows_match_cjson)
 }
 END_TEST
 
-UNIT_MAIN("db", good_statements_pass, forgetting_the_tenant_is_refused,
-          registered_tables_pass, datetime_format, streamed_rows_match_cjson)
+START_TEST(row_dup_outlives_its_source)
+{
+	char name[] = "Siti", doc[] = "[1]";
+	struct thing t = {.id = 5,
+	                  .name = name,
+	                  .doc = doc,
+	                  .price = "1.00",
+	                  .at = "2026-01-01 00:00:00"};
+	struct thing *copy;
+
+	t.hash.p = (const unsigned char *)"ab";
+	t.hash.n = 2;
+	copy = row_dup_heap(&thing_row, &t);
+	memset(name, 'x', sizeof(name) - 1);
+	memset(doc, 'x', sizeof(doc) - 1);
+	ck_assert_str_eq(copy->name, "Siti");
+	ck_assert_str_eq(copy->doc, "[1]");
+	ck_assert_ptr_null(copy->day);
+	ck_assert_int_eq(copy->id, 5);
+	ck_assert_int_eq((int)copy->hash.n, 2);
+	ck_assert_int_eq(memcmp(copy->hash.p, "ab", 2), 0);
+	free(copy);
+}
+END_TEST
+
+UNIT_MAIN("db", tenant_filters_pass, tenant_bypasses_are_refused,
+          parameters_and_sorts, registered_tables_pass, time_format,
+          row_json_is_exact_and_typed, row_dup_outlives_its_source)

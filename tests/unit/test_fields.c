@@ -3,6 +3,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "fields.h"
+#include "valid.h"
 #include "http.h"
 #include "json.h"
 #include "tests/unit/unit.h"
@@ -153,46 +154,46 @@ END_TEST
 
 START_TEST(markup_rule)
 {
-	ck_assert_int_eq(fields_has_markup("<b>", 3), 1);
-	ck_assert_int_eq(fields_has_markup("</x", 3), 1);
-	ck_assert_int_eq(fields_has_markup("<!--", 4), 1);
-	ck_assert_int_eq(fields_has_markup("<?php", 5), 1);
-	ck_assert_int_eq(fields_has_markup("JavaScript:alert(1)", 19), 1);
-	ck_assert_int_eq(fields_has_markup("java\tscript:x", 13), 1);
-	ck_assert_int_eq(fields_has_markup("speed < 10", 10), 0);
-	ck_assert_int_eq(fields_has_markup("a<3", 3), 0);
-	ck_assert_int_eq(fields_has_markup("Jl. Merdeka No. 5", 17), 0);
-	ck_assert_int_eq(fields_has_markup("java script", 11), 0);
-	ck_assert_int_eq(fields_has_markup("<", 1), 0);
+	ck_assert_int_eq(valid_markup("<b>", 3), 1);
+	ck_assert_int_eq(valid_markup("</x", 3), 1);
+	ck_assert_int_eq(valid_markup("<!--", 4), 1);
+	ck_assert_int_eq(valid_markup("<?php", 5), 1);
+	ck_assert_int_eq(valid_markup("JavaScript:alert(1)", 19), 1);
+	ck_assert_int_eq(valid_markup("java\tscript:x", 13), 1);
+	ck_assert_int_eq(valid_markup("speed < 10", 10), 0);
+	ck_assert_int_eq(valid_markup("a<3", 3), 0);
+	ck_assert_int_eq(valid_markup("Jl. Merdeka No. 5", 17), 0);
+	ck_assert_int_eq(valid_markup("java script", 11), 0);
+	ck_assert_int_eq(valid_markup("<", 1), 0);
 }
 END_TEST
 
 START_TEST(format_checks)
 {
-	ck_assert_int_eq(fields_email_ok("budi@rtrw.id", 12), 1);
-	ck_assert_int_eq(fields_email_ok("budi@@rtrw.id", 13), 0);
-	ck_assert_int_eq(fields_email_ok("budi@rtrw", 9), 0);
-	ck_assert_int_eq(fields_email_ok("bu di@rtrw.id", 13), 0);
-	ck_assert_int_eq(fields_email_ok("budi@rtrw..id", 13), 0);
-	ck_assert_int_eq(fields_phone_ok("081234567890", 12), 1);
-	ck_assert_int_eq(fields_phone_ok("+62812345678", 12), 1);
-	ck_assert_int_eq(fields_phone_ok("1234567", 7), 0);
-	ck_assert_int_eq(fields_phone_ok("1234567890123456", 16), 0);
-	ck_assert_int_eq(fields_money_ok("0.5", 3, 0), 1);
-	ck_assert_int_eq(fields_money_ok("0", 1, 0), 0);
-	ck_assert_int_eq(fields_money_ok("0", 1, 1), 1);
-	ck_assert_int_eq(fields_money_ok("999999999999.99", 15, 0), 1);
-	ck_assert_int_eq(fields_money_ok("1000000000000", 13, 0), 0);
-	ck_assert_int_eq(fields_money_ok("01", 2, 0), 0);
-	ck_assert_int_eq(fields_money_ok("1.", 2, 0), 0);
-	ck_assert_int_eq(fields_date_ok("2000-02-29", 10), 1);
-	ck_assert_int_eq(fields_date_ok("1900-02-29", 10), 0);
-	ck_assert_int_eq(fields_date_ok("2026-04-31", 10), 0);
-	ck_assert_int_eq(fields_date_ok("2026-4-1", 8), 0);
-	ck_assert_int_eq(fields_ip_ok("192.168.1.1"), 1);
-	ck_assert_int_eq(fields_ip_ok("::ffff:10.0.0.1"), 1);
-	ck_assert_int_eq(fields_ip_ok("192.168.1"), 0);
-	ck_assert_int_eq(fields_ip_ok("localhost"), 0);
+	ck_assert_int_eq(valid_email("budi@rtrw.id", 12), 1);
+	ck_assert_int_eq(valid_email("budi@@rtrw.id", 13), 0);
+	ck_assert_int_eq(valid_email("budi@rtrw", 9), 0);
+	ck_assert_int_eq(valid_email("bu di@rtrw.id", 13), 0);
+	ck_assert_int_eq(valid_email("budi@rtrw..id", 13), 0);
+	ck_assert_int_eq(valid_phone("081234567890", 12), 1);
+	ck_assert_int_eq(valid_phone("+62812345678", 12), 1);
+	ck_assert_int_eq(valid_phone("1234567", 7), 0);
+	ck_assert_int_eq(valid_phone("1234567890123456", 16), 0);
+	ck_assert_int_eq(valid_money("0.5", 3, 0), 1);
+	ck_assert_int_eq(valid_money("0", 1, 0), 0);
+	ck_assert_int_eq(valid_money("0", 1, 1), 1);
+	ck_assert_int_eq(valid_money("999999999999.99", 15, 0), 1);
+	ck_assert_int_eq(valid_money("1000000000000", 13, 0), 0);
+	ck_assert_int_eq(valid_money("01", 2, 0), 0);
+	ck_assert_int_eq(valid_money("1.", 2, 0), 0);
+	ck_assert_int_eq(valid_date("2000-02-29", 10), 1);
+	ck_assert_int_eq(valid_date("1900-02-29", 10), 0);
+	ck_assert_int_eq(valid_date("2026-04-31", 10), 0);
+	ck_assert_int_eq(valid_date("2026-4-1", 8), 0);
+	ck_assert_int_eq(valid_ip("192.168.1.1"), 1);
+	ck_assert_int_eq(valid_ip("::ffff:10.0.0.1"), 1);
+	ck_assert_int_eq(valid_ip("192.168.1"), 0);
+	ck_assert_int_eq(valid_ip("localhost"), 0);
 }
 END_TEST
 

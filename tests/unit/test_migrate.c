@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/migrate.c without a database: file name parsing,
+ * Unit tests of lib/store/migrate.c without a database: file name parsing,
  * discovery and ordering, gap/duplicate/missing-pair detection, checksums
  * and the verification of applied rows against the files.  One test reads
  * the project's own sql/mysql and sql/postgres (run from the repository
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "migrate.h"
+#include "store/migrate.h"
 
 /* SHA-256 of "abc" (FIPS 180-2 test vector). */
 #define SHA256_ABC                                                             \
@@ -72,7 +72,8 @@ scan_error(void)
 	struct migration_set set;
 
 	err[0] = '\0';
-	ck_assert_int_eq(migrate_scan(tmpdir, &set, err, sizeof(err)), -1);
+	ck_assert_int_eq(store_migrate_scan(tmpdir, &set, err, sizeof(err)),
+	                 -1);
 	ck_assert_ptr_null(set.items);
 	ck_assert_uint_eq(set.n, 0);
 	return err;
@@ -83,18 +84,18 @@ START_TEST(test_parse_filename)
 	char name[MIGRATE_NAME_MAX + 1], err[256];
 	int v = 0, up = -1;
 
-	ck_assert_int_eq(migrate_parse_filename("0001_core.up.sql", &v, name,
-	                                        sizeof(name), &up, err,
-	                                        sizeof(err)),
+	ck_assert_int_eq(store_migrate_parse_filename("0001_core.up.sql", &v,
+	                                              name, sizeof(name), &up,
+	                                              err, sizeof(err)),
 	                 1);
 	ck_assert_int_eq(v, 1);
 	ck_assert_str_eq(name, "core");
 	ck_assert_int_eq(up, 1);
 
-	ck_assert_int_eq(migrate_parse_filename("0042_add_speed_2.down.sql", &v,
-	                                        name, sizeof(name), &up, err,
-	                                        sizeof(err)),
-	                 1);
+	ck_assert_int_eq(
+	    store_migrate_parse_filename("0042_add_speed_2.down.sql", &v, name,
+	                                 sizeof(name), &up, err, sizeof(err)),
+	    1);
 	ck_assert_int_eq(v, 42);
 	ck_assert_str_eq(name, "add_speed_2");
 	ck_assert_int_eq(up, 0);
@@ -115,10 +116,10 @@ START_TEST(test_parse_filename_bad)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		ck_assert_msg(migrate_parse_filename(bad[i], &v, name,
-		                                     sizeof(name), &up, err,
-		                                     sizeof(err)) == 0,
-		              "accepted '%s'", bad[i]);
+		ck_assert_msg(
+		    store_migrate_parse_filename(bad[i], &v, name, sizeof(name),
+		                                 &up, err, sizeof(err)) == 0,
+		    "accepted '%s'", bad[i]);
 		ck_assert_msg(strstr(err, bad[i]) != NULL,
 		              "error for '%s' does not name it: %s", bad[i],
 		              err);
@@ -133,18 +134,19 @@ START_TEST(test_checksum)
 	make_tmpdir();
 	write_file("abc", "abc");
 	snprintf(path, sizeof(path), "%s/abc", tmpdir);
-	ck_assert_int_eq(migrate_checksum_file(path, sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    store_migrate_checksum_file(path, sum, err, sizeof(err)), 0);
 	ck_assert_str_eq(sum, SHA256_ABC);
 
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
-	ck_assert_int_eq(migrate_checksum_file(path, sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    store_migrate_checksum_file(path, sum, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "missing"));
 
 	write_file("empty", "");
 	snprintf(path, sizeof(path), "%s/empty", tmpdir);
-	ck_assert_int_eq(migrate_checksum_file(path, sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    store_migrate_checksum_file(path, sum, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "empty"));
 	remove_tmpdir();
 }
@@ -170,7 +172,7 @@ START_TEST(test_scan_orders_numerically)
 	write_file("README.md", "not a migration\n");
 	write_file(".hidden.sql", "ignored\n");
 
-	ck_assert_int_eq(migrate_scan(tmpdir, &set, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_migrate_scan(tmpdir, &set, err, sizeof(err)), 0);
 	ck_assert_uint_eq(set.n, 10);
 	for (i = 0; i < set.n; i++)
 		ck_assert_int_eq(set.items[i].version, (int)i + 1);
@@ -182,11 +184,12 @@ START_TEST(test_scan_orders_numerically)
 	ck_assert_str_eq(set.items[9].down_path, path);
 
 	snprintf(path, sizeof(path), "%s/0001_one.up.sql", tmpdir);
-	ck_assert_int_eq(migrate_checksum_file(path, sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    store_migrate_checksum_file(path, sum, err, sizeof(err)), 0);
 	ck_assert_str_eq(set.items[0].checksum, sum);
 	ck_assert_uint_eq(strlen(sum), 64);
 
-	migrate_set_release(&set);
+	store_migrate_set_release(&set);
 	ck_assert_ptr_null(set.items);
 	ck_assert_uint_eq(set.n, 0);
 	remove_tmpdir();
@@ -304,7 +307,7 @@ START_TEST(test_verify)
 	make_tmpdir();
 	write_pair("0001_one");
 	write_pair("0002_two");
-	ck_assert_int_eq(migrate_scan(tmpdir, &set, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_migrate_scan(tmpdir, &set, err, sizeof(err)), 0);
 
 	memset(rows, 0, sizeof(rows));
 	rows[0].version = 1;
@@ -312,16 +315,17 @@ START_TEST(test_verify)
 	memcpy(rows[0].checksum, set.items[0].checksum, MIGRATE_SHA256_HEX);
 
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 0, &current, err, sizeof(err)), 0);
+	    store_migrate_verify(&set, rows, 0, &current, err, sizeof(err)), 0);
 	ck_assert_int_eq(current, 0);
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 1, &current, err, sizeof(err)), 0);
+	    store_migrate_verify(&set, rows, 1, &current, err, sizeof(err)), 0);
 	ck_assert_int_eq(current, 1);
 
 	/* An edited applied file is refused by name. */
 	rows[0].checksum[0] = rows[0].checksum[0] == '0' ? '1' : '0';
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 1, &current, err, sizeof(err)), -1);
+	    store_migrate_verify(&set, rows, 1, &current, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "0001_one.up.sql"));
 	ck_assert_ptr_nonnull(strstr(err, "edited"));
 	memcpy(rows[0].checksum, set.items[0].checksum, MIGRATE_SHA256_HEX);
@@ -329,14 +333,16 @@ START_TEST(test_verify)
 	/* A renamed file is refused. */
 	snprintf(rows[0].name, sizeof(rows[0].name), "uno");
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 1, &current, err, sizeof(err)), -1);
+	    store_migrate_verify(&set, rows, 1, &current, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "renamed"));
 	snprintf(rows[0].name, sizeof(rows[0].name), "one");
 
 	/* A hole in schema_migrations is refused. */
 	rows[1].version = 3;
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 2, &current, err, sizeof(err)), -1);
+	    store_migrate_verify(&set, rows, 2, &current, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "not contiguous"));
 
 	/* The database is newer than the files. */
@@ -346,13 +352,14 @@ START_TEST(test_verify)
 	rows[2].version = 3;
 	snprintf(rows[2].name, sizeof(rows[2].name), "three");
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 3, &current, err, sizeof(err)), -1);
+	    store_migrate_verify(&set, rows, 3, &current, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "0003_three"));
 	ck_assert_int_eq(
-	    migrate_verify(&set, rows, 2, &current, err, sizeof(err)), 0);
+	    store_migrate_verify(&set, rows, 2, &current, err, sizeof(err)), 0);
 	ck_assert_int_eq(current, 2);
 
-	migrate_set_release(&set);
+	store_migrate_set_release(&set);
 	remove_tmpdir();
 }
 END_TEST
@@ -365,13 +372,13 @@ START_TEST(test_read_file)
 	make_tmpdir();
 	write_file("0001_x.up.sql", "SELECT 1;\n");
 	snprintf(path, sizeof(path), "%s/0001_x.up.sql", tmpdir);
-	ck_assert_int_eq(migrate_read_file(path, &s, &len, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    store_migrate_read_file(path, &s, &len, err, sizeof(err)), 0);
 	ck_assert_uint_eq(len, 10);
 	ck_assert_str_eq(s, "SELECT 1;\n");
 	free(s);
-	ck_assert_int_eq(migrate_read_file(tmpdir, &s, &len, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    store_migrate_read_file(tmpdir, &s, &len, err, sizeof(err)), -1);
 	remove_tmpdir();
 }
 END_TEST
@@ -389,10 +396,12 @@ START_TEST(test_project_dialects_match)
 	ck_assert_msg(access("sql/mysql", R_OK) == 0 &&
 	                  access("sql/postgres", R_OK) == 0,
 	              "run test_migrate from the repository root");
-	ck_assert_msg(migrate_scan("sql/mysql", &my, err, sizeof(err)) == 0,
+	ck_assert_msg(store_migrate_scan("sql/mysql", &my, err, sizeof(err)) ==
+	                  0,
 	              "sql/mysql: %s", err);
-	ck_assert_msg(migrate_scan("sql/postgres", &pg, err, sizeof(err)) == 0,
-	              "sql/postgres: %s", err);
+	ck_assert_msg(
+	    store_migrate_scan("sql/postgres", &pg, err, sizeof(err)) == 0,
+	    "sql/postgres: %s", err);
 	ck_assert_uint_ge(my.n, 1);
 	ck_assert_msg(my.n == pg.n,
 	              "sql/mysql has %zu migrations, sql/postgres %zu", my.n,
@@ -405,8 +414,8 @@ START_TEST(test_project_dialects_match)
 		              "in sql/postgres",
 		              i + 1, my.items[i].name, pg.items[i].name);
 	}
-	migrate_set_release(&my);
-	migrate_set_release(&pg);
+	store_migrate_set_release(&my);
+	store_migrate_set_release(&pg);
 }
 END_TEST
 

@@ -1,5 +1,8 @@
+#include <stdio.h>
 #include <string.h>
 
+#include "arena.h"
+#include "buf.h"
 #include "router.h"
 #include "tests/unit/unit.h"
 
@@ -12,13 +15,13 @@ h(struct req *r)
 
 /* clang-format off */
 static const struct route table[] = {
-	{ HTTP_GET,    "/customers",              ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_POST,   "/customers",              ROLE_OPERATOR, h, NULL, 0, NULL },
-	{ HTTP_GET,    "/customers/stats",        ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_GET,    "/customers/:id",          ROLE_VIEWER,   h, NULL, 0, NULL },
-	{ HTTP_DELETE, "/customers/:id",          ROLE_ADMIN,    h, NULL, 0, NULL },
-	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, h, NULL, 0, NULL },
-	{ 0, NULL, 0, NULL, NULL, 0, NULL }
+	{ HTTP_GET,    "/customers",              ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_POST,   "/customers",              ROLE_OPERATOR, h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_GET,    "/customers/stats",        ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_GET,    "/customers/:id",          ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_DELETE, "/customers/:id",          ROLE_ADMIN,    h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, h, NULL, 0, NULL, NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 /* clang-format on */
 
@@ -107,6 +110,130 @@ START_TEST(openapi_paths_and_roles)
 }
 END_TEST
 
+/*
+ * Worst-case paths.  The worker refuses a raw path longer than
+ * REQ_MAX_PATH (2048 bytes) with 414, then percent-decodes it and matches
+ * it against the route table.  The real table (fcgi/routes.c) has 60
+ * routes of at most three segments; this one has four times as many, of
+ * the same shapes, and one real route last, so that every path is tried
+ * against all of them.
+ */
+#define NROUTES 240
+
+static struct route big[NROUTES + 2];
+static char patterns[NROUTES][48];
+
+static void
+big_table(void)
+{
+	for (int i = 0; i < NROUTES; i++) {
+		char *p = patterns[i];
+		size_t n = sizeof(patterns[i]);
+
+		switch (i % 4) {
+		case 0:
+			snprintf(p, n, "/res%d", i / 4);
+			break;
+		case 1:
+			snprintf(p, n, "/res%d/:id", i / 4);
+			break;
+		case 2:
+			snprintf(p, n, "/res%d/:id/sub", i / 4);
+			break;
+		default:
+			snprintf(p, n, "/res%d/:id/sub/:id", i / 4);
+			break;
+		}
+		big[i] = (struct route){.method = HTTP_GET,
+		                        .pattern = p,
+		                        .role = ROLE_VIEWER,
+		                        .handler = h};
+	}
+	big[NROUTES] = (struct route){.method = HTTP_GET,
+	                              .pattern = "/customers/:id/comments/:id",
+	                              .role = ROLE_VIEWER,
+	                              .handler = h};
+	memset(&big[NROUTES + 1], 0, sizeof(big[0]));
+}
+
+/* Decodes raw as the worker does and matches it, within the budget. */
+static const struct route *
+timed_route(struct arena *a, const char *what, const char *raw, int64_t *ids,
+            size_t *nids)
+{
+	const struct route *rt = NULL;
+	unsigned allowed;
+
+	ck_assert_uint_le(strlen(raw), REQ_MAX_PATH);
+	UNIT_CPU_AT_MOST(UNIT_CPU_BUDGET_MS, what, {
+		int bad;
+		char *path = http_decode(a, raw, strlen(raw), 0, &bad);
+
+		if (path)
+			rt = router_match(big, HTTP_GET, path, ids, nids,
+			                  &allowed);
+	});
+	return rt;
+}
+
+START_TEST(worst_case_paths)
+{
+	struct arena a;
+	struct buf b = BUF_INIT(0);
+	int64_t ids[REQ_MAX_IDS];
+	size_t nids = 0;
+
+	big_table();
+	arena_init(&a, 0);
+	/* As many segments as fit. */
+	while (b.len + 2 <= REQ_MAX_PATH)
+		buf_adds(&b, "/a");
+	ck_assert_ptr_null(
+	    timed_route(&a, "path: 1024 segments", b.s, ids, &nids));
+	/* A prefix every route shares, then one long segment. */
+	buf_reset(&b);
+	buf_adds(&b, "/res59/1/sub/");
+	while (b.len < REQ_MAX_PATH)
+		buf_addch(&b, '7');
+	ck_assert_ptr_null(
+	    timed_route(&a, "path: 2035-digit id", b.s, ids, &nids));
+	/* Ids at the limit match; one more does not. */
+	ck_assert_ptr_eq(timed_route(&a, "path: ids at INT64_MAX",
+	                             "/customers/9223372036854775807/"
+	                             "comments/9223372036854775807",
+	                             ids, &nids),
+	                 &big[NROUTES]);
+	ck_assert_uint_eq(nids, 2);
+	ck_assert_int_eq(ids[0], INT64_MAX);
+	ck_assert_int_eq(ids[1], INT64_MAX);
+	ck_assert_ptr_null(timed_route(&a, "path: id past INT64_MAX",
+	                               "/customers/9223372036854775808/"
+	                               "comments/1",
+	                               ids, &nids));
+	/* Escapes all the way: 682 of them decode to the real route. */
+	buf_reset(&b);
+	buf_adds(&b, "%2Fcustomers%2F12%2Fcomments%2F");
+	while (b.len + 3 <= REQ_MAX_PATH)
+		buf_adds(&b, "%31");
+	ck_assert_ptr_null(
+	    timed_route(&a, "path: 2048 bytes of escapes", b.s, ids, &nids));
+	buf_truncate(&b, 31 + 3 * 18);
+	ck_assert_ptr_eq(
+	    timed_route(&a, "path: escaped real route", b.s, ids, &nids),
+	    &big[NROUTES]);
+	ck_assert_int_eq(ids[1], 111111111111111111LL);
+	/* A bad escape at the very end is found after a full pass. */
+	buf_reset(&b);
+	while (b.len + 3 <= REQ_MAX_PATH - 2)
+		buf_adds(&b, "%41");
+	buf_adds(&b, "%g");
+	ck_assert_ptr_null(
+	    timed_route(&a, "path: bad escape at the end", b.s, ids, &nids));
+	arena_release(&a);
+	buf_release(&b);
+}
+END_TEST
+
 UNIT_MAIN("router", static_and_param_routes, ids_must_be_positive_integers,
           no_partial_or_trailing_matches, method_mismatch_reports_allowed,
-          openapi_paths_and_roles)
+          openapi_paths_and_roles, worst_case_paths)

@@ -48,6 +48,72 @@ START_TEST(utf8_validation)
 }
 END_TEST
 
+/*
+ * ASCII is checked eight bytes at a time: a NUL, a bad byte or a
+ * multi-byte character at every position of a long run must still be
+ * seen, and the tail shorter than eight bytes too.
+ */
+START_TEST(utf8_word_at_a_time)
+{
+	char s[64];
+
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			memset(s, 'a', len);
+			ck_assert_int_eq(utf8_valid(s, len), 1);
+			s[at] = '\0';
+			ck_assert_msg(utf8_valid(s, len) == 0,
+			              "NUL at %zu of %zu passed", at, len);
+			s[at] = (char)0xff;
+			ck_assert_msg(utf8_valid(s, len) == 0,
+			              "0xff at %zu of %zu passed", at, len);
+			s[at] = (char)0x80;
+			ck_assert_int_eq(utf8_valid(s, len), 0);
+			if (at + 1 < len) {
+				memcpy(s + at, "\xc3\xa9", 2);
+				ck_assert_int_eq(utf8_valid(s, len), 1);
+				/* A truncated sequence at the very end. */
+				ck_assert_int_eq(utf8_valid(s, at + 1), 0);
+			}
+		}
+	}
+	/* 0x01 bytes next to 0x00 must not hide it from the word test. */
+	memcpy(s, "\x01\x01\x01\x00\x01\x01\x01\x01", 8);
+	ck_assert_int_eq(utf8_valid(s, 8), 0);
+	memcpy(s, "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", 8);
+	ck_assert_int_eq(utf8_valid(s, 8), 1);
+}
+END_TEST
+
+/*
+ * The worker parses Content-Length with parse_int64() (fcgi/main.c): the
+ * longest header value nginx passes is 8 KiB (large_client_header_buffers
+ * 4 8k).  Eight thousand zeros before a digit or eight thousand nines
+ * cost a pass over the value, nothing more.
+ */
+START_TEST(content_length_worst_cases)
+{
+	static char v[8192];
+	int64_t n = -1;
+	int rc = 0;
+
+	memset(v, '0', sizeof(v) - 2);
+	v[sizeof(v) - 2] = '7';
+	UNIT_CPU_AT_MOST(UNIT_CPU_BUDGET_MS, "util: 8 KiB of zeros then 7",
+	                 rc = parse_int64(v, 0, INT64_MAX, &n));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(n, 7);
+	memset(v, '9', sizeof(v) - 1);
+	UNIT_CPU_AT_MOST(UNIT_CPU_BUDGET_MS, "util: 8 KiB of nines",
+	                 rc = parse_int64(v, 0, INT64_MAX, &n));
+	ck_assert_int_eq(rc, -1);
+	memset(v, ' ', sizeof(v) - 1);
+	ck_assert_int_eq(parse_int64(v, 0, INT64_MAX, &n), -1);
+	ck_assert_int_eq(parse_int64("-1", 0, INT64_MAX, &n), -1);
+	ck_assert_int_eq(parse_int64("1e6", 0, INT64_MAX, &n), -1);
+}
+END_TEST
+
 START_TEST(hex_round_trip)
 {
 	unsigned char in[4] = {0x00, 0xab, 0x7f, 0xff}, out[4];
@@ -72,4 +138,5 @@ START_TEST(random_bytes_differ)
 END_TEST
 
 UNIT_MAIN("util", parse_int64_accepts_and_refuses, utf8_validation,
-          hex_round_trip, random_bytes_differ)
+          utf8_word_at_a_time, content_length_worst_cases, hex_round_trip,
+          random_bytes_differ)

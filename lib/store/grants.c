@@ -1,0 +1,237 @@
+#include "store/grants.h"
+
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "util.h"
+
+static int
+ident_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* Hosts are [a-z0-9.:%-]: localhost, 127.0.0.1, ::1, 10.0.%. */
+static int
+host_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.:%-") == n;
+}
+
+static int
+run(MYSQL *m, const char *sql, char *err, size_t errlen)
+{
+	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
+		snprintf(err, errlen, "'%s' failed: %s", sql, mysql_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits the configured host list into hosts; the count, or -1. */
+static int
+account_hosts(const char *list, char hosts[][256], int max)
+{
+	int n = 0;
+
+	while (*list && n < max) {
+		size_t len = strcspn(list, ",");
+
+		if (len == 0 || len > 255)
+			return -1;
+		memcpy(hosts[n], list, len);
+		hosts[n][len] = '\0';
+		if (!host_ok(hosts[n]))
+			return -1;
+		n++;
+		list += len;
+		if (*list == ',')
+			list++;
+	}
+	return n;
+}
+
+/*
+ * The backup account: everything mariadb-dump --single-transaction
+ * --routines --triggers --events reads, database-wide (it must see
+ * tables that later migrations add), and writing the backups table.  Its
+ * global BINLOG MONITOR and RELOAD come from the database's root (see
+ * the README): the schema owner cannot grant them.
+ */
+static int
+backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
+              int has_backups, char *err, size_t errlen)
+{
+	int nhosts = account_hosts(c->db_account_hosts, hosts, 8), count = 0;
+
+	if (nhosts < 0) {
+		snprintf(err, errlen,
+		         "db_account_hosts must be a comma-separated list of "
+		         "host names or addresses");
+		return -1;
+	}
+	for (int h = 0; h < nhosts; h++) {
+		struct buf sql = BUF_INIT(1024);
+		int bad;
+
+		buf_addf(&sql, "REVOKE ALL PRIVILEGES ON `%s`.* FROM '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		mysql_real_query(m, sql.s, sql.len);
+		buf_reset(&sql);
+		buf_addf(&sql,
+		         "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES "
+		         "ON `%s`.* TO '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		bad = run(m, sql.s, err, errlen);
+		buf_reset(&sql);
+		/* The table comes with migration 0011 (the backups). */
+		if (!bad && has_backups) {
+			buf_addf(&sql,
+			         "REVOKE ALL PRIVILEGES ON `%s`.`backups` FROM "
+			         "'%s'@'%s'",
+			         c->db_name, c->db_backup_user, hosts[h]);
+			mysql_real_query(m, sql.s, sql.len);
+			buf_reset(&sql);
+			buf_addf(&sql,
+			         "GRANT INSERT, UPDATE ON `%s`.`backups` TO "
+			         "'%s'@'%s'",
+			         c->db_name, c->db_backup_user, hosts[h]);
+			bad = run(m, sql.s, err, errlen);
+		}
+		buf_release(&sql);
+		if (bad)
+			return -1;
+		count += 2;
+	}
+	return count;
+}
+
+int
+store_grants_apply(const struct config *c, char *err, size_t errlen)
+{
+	const char *admin = c->db_admin_user[0] ? c->db_admin_user : c->db_user;
+	char pw[256], tables[256][65], hosts[8][256];
+	int ntables = 0, nhosts, count = 0, rc = -1;
+	const char *accounts[2] = {c->db_user, c->db_maint_user};
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL *m;
+
+	if (config_read_password(c->db_admin_password_file[0]
+	                             ? c->db_admin_password_file
+	                             : c->db_password_file,
+	                         pw, sizeof(pw), err, errlen) < 0)
+		return -1;
+	if (!ident_ok(c->db_name) || !ident_ok(c->db_user) ||
+	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user)) ||
+	    (c->db_backup_user[0] && !ident_ok(c->db_backup_user))) {
+		snprintf(err, errlen,
+		         "database and account names must be [a-z0-9_]");
+		return -1;
+	}
+	m = mysql_init(NULL);
+	if (!m)
+		return -1;
+	if (!mysql_real_connect(m, c->db_socket[0] ? NULL : c->db_host, admin,
+	                        pw, c->db_name, (unsigned)c->db_port,
+	                        c->db_socket[0] ? c->db_socket : NULL, 0)) {
+		snprintf(err, errlen, "connect as '%s' failed: %s", admin,
+		         mysql_error(m));
+		goto out_close;
+	}
+	if (mysql_query(m, "SELECT table_name FROM information_schema.tables"
+	                   " WHERE table_schema = DATABASE()"
+	                   " AND table_type = 'BASE TABLE'") != 0 ||
+	    !(res = mysql_store_result(m))) {
+		snprintf(err, errlen, "listing tables failed: %s",
+		         mysql_error(m));
+		goto out_close;
+	}
+	while ((row = mysql_fetch_row(res)) && ntables < 256)
+		if (row[0] && ident_ok(row[0]))
+			snprintf(tables[ntables++], 65, "%s", row[0]);
+	mysql_free_result(res);
+
+	for (int a = 0; a < 2; a++) {
+		if (!accounts[a][0])
+			continue;
+		nhosts = account_hosts(c->db_account_hosts, hosts, 8);
+		if (nhosts < 0) {
+			snprintf(err, errlen,
+			         "db_account_hosts must be a comma-separated "
+			         "list of host names or addresses");
+			goto out_close;
+		}
+		for (int h = 0; h < nhosts; h++) {
+			for (int i = 0; i < ntables; i++) {
+				struct buf sql = BUF_INIT(1024);
+				const char *t = tables[i], *privs;
+
+				if (a == 0)
+					privs =
+					    strcmp(t, "audit_logs") == 0
+					        ? "SELECT, INSERT"
+					    : strcmp(t, "schema_migrations") ==
+					            0
+					        ? "SELECT"
+					        : "SELECT, INSERT, UPDATE, "
+					          "DELETE";
+				else
+					privs = strcmp(t, "audit_logs") == 0
+					            ? "SELECT, DELETE"
+					            : NULL;
+				/*
+				 * Start clean, so that a privilege taken away
+				 * here (UPDATE on audit_logs) really goes.
+				 */
+				buf_addf(&sql,
+				         "REVOKE ALL PRIVILEGES ON `%s`.`%s` "
+				         "FROM '%s'@'%s'",
+				         c->db_name, t, accounts[a], hosts[h]);
+				/* Nothing to revoke is fine. */
+				mysql_real_query(m, sql.s, sql.len);
+				buf_reset(&sql);
+				if (privs) {
+					buf_addf(&sql,
+					         "GRANT %s ON `%s`.`%s` TO "
+					         "'%s'@'%s'",
+					         privs, c->db_name, t,
+					         accounts[a], hosts[h]);
+					if (run(m, sql.s, err, errlen) < 0) {
+						buf_release(&sql);
+						goto out_close;
+					}
+					count++;
+				}
+				buf_release(&sql);
+			}
+		}
+	}
+	if (c->db_backup_user[0]) {
+		int has_backups = 0, n;
+
+		for (int i = 0; i < ntables; i++)
+			if (strcmp(tables[i], "backups") == 0)
+				has_backups = 1;
+		n = backup_grants(m, c, hosts, has_backups, err, errlen);
+
+		if (n < 0)
+			goto out_close;
+		count += n;
+	}
+	rc = count;
+out_close:
+	explicit_bzero(pw, sizeof(pw));
+	mysql_close(m);
+	return rc;
+}

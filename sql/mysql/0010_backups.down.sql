@@ -1,2 +1,0 @@
--- Reverts 0010.
-DROP TABLE IF EXISTS backups;

@@ -1,0 +1,2 @@
+-- Reverts 0011.
+DROP TABLE IF EXISTS backups;

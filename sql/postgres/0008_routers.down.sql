@@ -1,0 +1,11 @@
+-- Reverts 0008.
+ALTER TABLE provisioning_jobs
+	DROP CONSTRAINT fk_provisioning_jobs_router,
+	DROP COLUMN done_at,
+	DROP COLUMN max_attempts;
+ALTER TABLE customers
+	DROP CONSTRAINT fk_customers_router,
+	DROP CONSTRAINT ck_customers_router_state,
+	DROP COLUMN router_error,
+	DROP COLUMN router_state;
+DROP TABLE routers;

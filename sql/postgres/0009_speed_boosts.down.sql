@@ -1,0 +1,2 @@
+-- Reverts 0009.
+DROP TABLE speed_boosts;
