@@ -12,6 +12,7 @@
 #include "backupjob.h"
 #include "config.h"
 #include "log.h"
+#include "store/registry.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -21,6 +22,8 @@ static const char usage_text[] =
     "  run [--scheduled] [--if-queued]\n"
     "                     take a backup now (a queued one first);\n"
     "                     --if-queued: only when one is queued\n"
+    "  queued             the backups and verifications queued through\n"
+    "                     the API (the service of the queued timer)\n"
     "  binlog [--no-rotate]\n"
     "                     archive the closed binary logs (closing the\n"
     "                     current one first when it holds transactions)\n"
@@ -126,6 +129,11 @@ main(int argc, char **argv)
 	}
 	log_setup("rtrw-backup",
 	          (enum log_level)log_level_parse(cfg.log_level));
+	if (store_register(err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtrw-backup: %s\n", err);
+		config_wipe(&cfg);
+		return 1;
+	}
 	cmd = argv[i++];
 	argc -= i;
 	argv += i;
@@ -142,6 +150,8 @@ main(int argc, char **argv)
 				return usage();
 		}
 		rc = backupjob_run(&cfg, source, only_queued, stdout);
+	} else if (strcmp(cmd, "queued") == 0 && argc == 0) {
+		rc = backupjob_queued(&cfg, stdout);
 	} else if (strcmp(cmd, "binlog") == 0) {
 		if (argc > 1 || (argc == 1 && strcmp(argv[0], "--no-rotate")))
 			return usage();

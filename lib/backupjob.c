@@ -17,22 +17,26 @@
 #include "binlog.h"
 #include "buf.h"
 #include "config.h"
-#include "db.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "row.h"
 #include "scratchdb.h"
-#include "store/store.h"
+#include "store/backup.h"
+#include "store/list.h"
+#include "store/platform_alert.h"
+#include "tdb.h"
 #include "util.h"
 
-#define IO_BLOCK     (256 * 1024)
-#define TAIL_KEEP    8192
-#define HEAD_SCAN    (64 * 1024)
-#define ERR_MAX      1000 /* backups.error */
-#define VERIFY_DB    "rtrw_verify"
-#define SPOOL_FILE   "failures.jsonl"
-#define SPOOL_MAX    (1024 * 1024)
-#define MANIFEST_MAX (4 * 1024 * 1024)
+#define IO_BLOCK          (256 * 1024)
+#define TAIL_KEEP         8192
+#define HEAD_SCAN         (64 * 1024)
+#define ERR_MAX           1000 /* backups.error */
+#define VERIFY_DB         "rtrw_verify"
+#define SPOOL_FILE        "failures.jsonl"
+#define SPOOL_MAX         (1024 * 1024)
+#define MANIFEST_MAX      (4 * 1024 * 1024)
+#define ALERT_MESSAGE_MAX 500 /* platform_alerts.message */
 
 /*
  * Paths here are built from configuration strings (under 256 bytes),
@@ -43,8 +47,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
-
-static const struct stmt_def *const B = store_backup_stmts;
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -88,10 +90,10 @@ job_release(struct job *j)
 }
 
 /*
- * The backup account's connection.  db_open() knows the three accounts
- * of db.h; the backup account is handed to it as the application account
- * of a copy of the configuration.  XXX the data-layer rewrite (issue 9)
- * may give it an account constant of its own.
+ * The backup account's connection.  db_open() knows the accounts of
+ * tdb.h; the backup account is handed to it as the application account
+ * of a copy of the configuration, so that no other part of the program
+ * learns of it.
  */
 static struct db *
 job_db(struct job *j)
@@ -399,17 +401,112 @@ tool_version(const char *tool, char *out, size_t n)
 
 /* ---- failures -------------------------------------------------------- */
 
-void
-backupjob_report_failure(const struct config *c, int64_t id, const char *error)
+/* s cut to at most max bytes without splitting a UTF-8 character. */
+static void
+copy_text(char *out, size_t outlen, const char *s, size_t max)
 {
-	(void)c;
+	size_t n = strlen(s);
+
+	if (max >= outlen)
+		max = outlen - 1;
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+int
+backupjob_report_failure(struct db *db, struct arena *a,
+                         const struct backupjob_failure *f)
+{
+	char message[ALERT_MESSAGE_MAX + 1], subject[32], *details_text;
+	cJSON *details;
+	int64_t alert_id;
+	int rc = -1, raised;
+
+	/* The log line first: the database may be what failed. */
+	log_error("%s failed: id=%" PRId64 " error=\"%s\"",
+	          f->verify ? "backup verification" : "backup", f->id,
+	          f->error);
+	if (!db || f->id <= 0)
+		return -1;
+	snprintf(subject, sizeof(subject), "%" PRId64, f->id);
+	{
+		char text[ALERT_MESSAGE_MAX * 2];
+
+		snprintf(text, sizeof(text), "%s %" PRId64 " failed: %s",
+		         f->verify ? "Verification of backup" : "Backup", f->id,
+		         f->error);
+		copy_text(message, sizeof(message), text, ALERT_MESSAGE_MAX);
+	}
+	details = cJSON_CreateObject();
+	if (!details)
+		abort();
+	json_add_int(details, "backup_id", f->id);
+	cJSON_AddStringToObject(details, "kind",
+	                        f->verify ? "verify" : "backup");
+	cJSON_AddStringToObject(details, "source", f->source ? f->source : "");
+	cJSON_AddStringToObject(details, "host", f->host ? f->host : "");
+	cJSON_AddStringToObject(details, "started_at",
+	                        f->started_at ? f->started_at : "");
+	cJSON_AddStringToObject(details, "error", f->error);
+	details_text = cJSON_PrintUnformatted(details);
+	if (!details_text)
+		abort();
+	if (db_begin(db) < 0)
+		goto out;
+	raised = store_platform_alert_raise(db, a, "backup_failed", "backup",
+	                                    subject, message, details_text,
+	                                    &alert_id);
+	if (raised < 0)
+		goto out_rollback;
 	/*
-	 * XXX wire in here, after the data-layer rewrite (issue 9): the
-	 * backup_failed alert (lib/alerts.h) and the email to the platform
-	 * admins through the mailer's platform notifications.  Both need the
-	 * database, which may be what failed: keep the log line first.
+	 * XXX the email to the platform admins: the mailer (branch mailer)
+	 * provides notify_platform_admins(db, a, "backup_failed", details,
+	 * dedupe_key) with the dedupe key "backup_failed:<id>" (one email per
+	 * failed backup, however often its failure is reported; a failed
+	 * verification gets "backup_verify_failed:<id>:<time>").  It is
+	 * called here, in this transaction, once main has it; details already
+	 * carry the template's variables (backup_id, source, started_at,
+	 * host, error).
 	 */
-	log_error("backup failed: id=%" PRId64 " error=\"%s\"", id, error);
+	if (db_commit(db) < 0)
+		goto out;
+	if (raised == 1)
+		log_warn("platform alert raised: id=%" PRId64
+		         " type=backup_failed backup=%" PRId64,
+		         alert_id, f->id);
+	rc = 0;
+	goto out;
+out_rollback:
+	db_rollback(db);
+out:
+	if (rc < 0)
+		log_error(
+		    "recording the backup_failed alert failed: id=%" PRId64,
+		    f->id);
+	arena_reset(a);
+	free(details_text);
+	cJSON_Delete(details);
+	return rc;
+}
+
+/* Reports a failure of the job's backup or verification id. */
+static void
+report(struct job *j, int verify, int64_t id, const char *source,
+       const char *started, const char *error)
+{
+	struct backupjob_failure f = {.id = id,
+	                              .verify = verify,
+	                              .source = source,
+	                              .host = j->host,
+	                              .started_at = started,
+	                              .error = error};
+
+	(void)backupjob_report_failure(j->db, &j->a, &f);
 }
 
 /*
@@ -443,7 +540,11 @@ spool_failure(struct job *j, int64_t id, const char *source,
 	free(line);
 }
 
-/* Writes the spooled failures into the table; 0, or -1 (kept). */
+/*
+ * Writes the spooled failures into the table and raises their alert
+ * (which could not be raised while the server was down); 0, or -1 (the
+ * lines that could not be written are kept).
+ */
 static int
 spool_flush(struct job *j)
 {
@@ -462,6 +563,7 @@ spool_flush(struct job *j)
 	}
 	for (p = text.s; *p; p = nl ? nl + 1 : p + strlen(p)) {
 		cJSON *o, *id, *src, *host, *st, *e;
+		int64_t bid = 0;
 		int ok = -1;
 
 		nl = strchr(p, '\n');
@@ -481,18 +583,22 @@ spool_flush(struct job *j)
 			log_warn("dropping a damaged line of '%s'", path);
 			ok = 0;
 		} else if (id->valuedouble > 0) {
-			ok = db_query(j->db, &j->a, &B[BACKUP_FAIL],
-			              DB_ARGS(DBS(e->valuestring),
-			                      DBI((int64_t)id->valuedouble)),
-			              NULL);
+			bid = (int64_t)id->valuedouble;
+			ok = store_backup_fail(j->db, &j->a, bid,
+			                       e->valuestring) < 0
+			         ? -1
+			         : 1;
 		} else {
-			ok = db_query(j->db, &j->a, &B[BACKUP_INSERT_FAILED],
-			              DB_ARGS(DBS(src->valuestring),
-			                      DBS(host->valuestring),
-			                      DBS(st->valuestring),
-			                      DBS(e->valuestring)),
-			              NULL);
+			ok = store_backup_insert_failed(
+			         j->db, &j->a, src->valuestring,
+			         host->valuestring, st->valuestring,
+			         e->valuestring, &bid) < 0
+			         ? -1
+			         : 1;
 		}
+		if (ok == 1)
+			report(j, 0, bid, src->valuestring, st->valuestring,
+			       e->valuestring);
 		cJSON_Delete(o);
 		if (ok < 0) {
 			buf_adds(&left, p);
@@ -516,17 +622,18 @@ fail_backup(struct job *j, int64_t id, const char *source, const char *started,
             const char *error)
 {
 	char e[ERR_MAX + 1];
-	struct dbres res;
 	int recorded = 0;
 
-	snprintf(e, sizeof(e), "%s", error);
-	if (j->db && id > 0 &&
-	    db_query(j->db, &j->a, &B[BACKUP_FAIL], DB_ARGS(DBS(e), DBI(id)),
-	             &res) == 0)
+	copy_text(e, sizeof(e), error, ERR_MAX);
+	if (j->db && id > 0 && store_backup_fail(j->db, &j->a, id, e) >= 0)
 		recorded = 1;
 	if (!recorded)
 		spool_failure(j, id, source, started, e);
-	backupjob_report_failure(j->c, id, e);
+	/* A spooled failure is reported when the spool is written. */
+	if (recorded)
+		report(j, 0, id, source, started, e);
+	else
+		log_error("backup failed: id=%" PRId64 " error=\"%s\"", id, e);
 	if (j->out)
 		fprintf(j->out,
 		        "rtrw-backup run: backup %" PRId64 " FAILED: %s\n", id,
@@ -537,20 +644,23 @@ fail_backup(struct job *j, int64_t id, const char *source, const char *started,
 static void
 fail_stale(struct job *j)
 {
-	struct dbres res;
+	const char *why = "the backup job was interrupted before it finished";
+	struct rows res;
+	int64_t *ids;
+	size_t n;
 
-	if (db_query(j->db, &j->a, &B[BACKUP_STALE], DB_ARGS(DBS(j->host)),
-	             &res) < 0)
+	if (store_backup_stale(j->db, &j->a, j->host, &res) < 0)
 		return;
-	for (size_t i = 0; i < res.nrows; i++) {
-		int64_t id = dbres_int(&res, i, 0);
-		const char *why = "the backup job was interrupted before it "
-		                  "finished";
-
-		if (db_query(j->db, &j->a, &B[BACKUP_FAIL],
-		             DB_ARGS(DBS(why), DBI(id)), NULL) == 0)
-			backupjob_report_failure(j->c, id, why);
-	}
+	/* Reporting resets the arena the rows are in: take the ids out. */
+	n = res.n;
+	ids = xcalloc(n + 1, sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = ((const struct backup_ref *)rows_at(&res, i))->id;
+	for (size_t i = 0; i < n; i++)
+		if (store_backup_fail(j->db, &j->a, ids[i], why) == 1)
+			report(j, 0, ids[i], "", "", why);
+	free(ids);
+	arena_reset(&j->a);
 }
 
 /* ---- manifests on disk ----------------------------------------------- */
@@ -928,25 +1038,23 @@ struct server {
 static int
 server_facts(struct job *j, struct server *s, char *err, size_t errlen)
 {
-	struct dbres res;
+	struct backup_server bs;
 
 	memset(s, 0, sizeof(*s));
-	if (db_query(j->db, &j->a, &B[BACKUP_SERVER], DB_NOARGS, &res) < 0 ||
-	    res.nrows != 1) {
+	if (store_backup_server(j->db, &j->a, &bs) < 0) {
 		snprintf(err, errlen, "%s",
 		         db_last_error(j->db) == DBE_CONN
 		             ? "the database server is unreachable"
 		             : "reading the server's settings failed");
 		return -1;
 	}
-	s->server_id = dbres_int(&res, 0, 0);
-	snprintf(s->version, sizeof(s->version), "%s",
-	         dbres_get(&res, 0, 1) ? dbres_get(&res, 0, 1) : "");
-	s->log_bin = dbres_int(&res, 0, 2) != 0;
+	s->server_id = bs.server_id;
+	snprintf(s->version, sizeof(s->version), "%s", bs.version);
+	s->log_bin = bs.log_bin != 0;
 	snprintf(s->log_bin_basename, sizeof(s->log_bin_basename), "%s",
-	         dbres_get(&res, 0, 3) ? dbres_get(&res, 0, 3) : "");
-	snprintf(s->database, sizeof(s->database), "%s",
-	         dbres_get(&res, 0, 4) ? dbres_get(&res, 0, 4) : "");
+	         bs.log_bin_basename);
+	snprintf(s->database, sizeof(s->database), "%s", bs.db ? bs.db : "");
+	arena_reset(&j->a);
 	return 0;
 }
 
@@ -965,7 +1073,7 @@ dump(struct job *j, int64_t id, struct backup_manifest *m, char *err,
 	struct dump_scan scan;
 	struct backup_writer *w = NULL;
 	struct server srv;
-	struct dbres res;
+	struct rows res;
 	struct proc p;
 	char *block = NULL;
 	int fd = -1, pipefd[2] = {-1, -1}, rc = -1, status;
@@ -1000,21 +1108,20 @@ dump(struct job *j, int64_t id, struct backup_manifest *m, char *err,
 	snprintf(m->tool_self, sizeof(m->tool_self), "%s", BACKUPJOB_VERSION);
 	tool_version("mariadb-dump", m->tool_dump, sizeof(m->tool_dump));
 	fmt_time(started, m->started_at, sizeof(m->started_at), 1);
-	if (db_query(j->db, &j->a, &B[BACKUP_SCHEMA_VERSION], DB_NOARGS, &res) <
-	        0 ||
-	    res.nrows != 1) {
+	if (store_backup_schema_version(j->db, &j->a, &m->schema_version) < 0) {
 		snprintf(err, errlen, "reading schema_migrations failed");
 		goto out;
 	}
-	m->schema_version = dbres_int(&res, 0, 0);
-	if (db_query(j->db, &j->a, &B[BACKUP_TABLES], DB_NOARGS, &res) < 0) {
+	if (store_backup_tables(j->db, &j->a, &res) < 0) {
 		snprintf(err, errlen, "listing the tables failed");
 		goto out;
 	}
 	m->tables = cJSON_CreateArray();
-	for (size_t i = 0; i < res.nrows; i++)
-		cJSON_AddItemToArray(m->tables,
-		                     cJSON_CreateString(dbres_get(&res, i, 0)));
+	for (size_t i = 0; i < res.n; i++)
+		cJSON_AddItemToArray(
+		    m->tables,
+		    cJSON_CreateString(
+		        ((const struct backup_table *)rows_at(&res, i))->name));
 	arena_reset(&j->a);
 
 	snprintf(dir, sizeof(dir), "%s/full", c->backup_dir);
@@ -1166,119 +1273,65 @@ out:
 	return rc;
 }
 
-int
-backupjob_run(const struct config *c, const char *source, int only_queued,
-              FILE *out)
+/*
+ * Takes backup id (running, of source) to its end: the dump, then the
+ * row.  0, or 1 after the failure was recorded and reported.
+ */
+static int
+take_backup(struct job *j, int64_t id, const char *source, const char *started)
 {
-	char err[2048] = "", started[32];
 	struct backup_manifest m;
-	struct dbres res;
-	struct job j;
-	int64_t id = 0;
-	int lock, rc = 1;
+	char err[2048] = "";
+	char *text = NULL;
+	cJSON *mj;
+	int rc = 1, done;
 
-	job_init(&j, c, out);
 	memset(&m, 0, sizeof(m));
-	fmt_time(time(NULL), started, sizeof(started), 0);
-	if (mkdir_p(c->backup_dir) < 0) {
-		snprintf(err, sizeof(err), "cannot create backup_dir '%s': %s",
-		         c->backup_dir, strerror(errno));
-		fail_backup(&j, 0, source, started, err);
-		goto out;
-	}
-	lock = lock_take(c, "run.lock", LOCK_EX | LOCK_NB);
-	if (lock == -1) {
-		fprintf(out, "rtrw-backup run: another backup is running; "
-		             "nothing done\n");
-		rc = 0;
-		goto out;
-	}
-	if (lock < 0) {
-		snprintf(err, sizeof(err), "cannot lock '%s/run.lock': %s",
-		         c->backup_dir, strerror(errno));
-		fail_backup(&j, 0, source, started, err);
-		goto out;
-	}
-	if (!job_db(&j)) {
-		fail_backup(
-		    &j, 0, source, started,
-		    "the backup account's password file cannot be read");
-		goto out_unlock;
-	}
-	/* The server answers: first write what earlier runs could not. */
-	(void)spool_flush(&j);
-	fail_stale(&j);
-	if (db_query(j.db, &j.a, &B[BACKUP_NEXT_QUEUED], DB_NOARGS, &res) ==
-	        0 &&
-	    res.nrows == 1) {
-		int64_t q = dbres_int(&res, 0, 0);
-
-		if (db_query(j.db, &j.a, &B[BACKUP_CLAIM],
-		             DB_ARGS(DBS(j.host), DBI(q)), &res) == 0 &&
-		    res.affected == 1) {
-			id = q;
-			source = "api";
-		}
-	} else if (db_last_error(j.db) == DBE_CONN) {
-		fail_backup(&j, 0, source, started,
-		            "the database server is unreachable");
-		goto out_unlock;
-	}
-	if (id == 0 && only_queued) {
-		rc = 0;
-		goto out_unlock;
-	}
-	if (id == 0) {
-		if (db_query(j.db, &j.a, &B[BACKUP_INSERT],
-		             DB_ARGS(DBS(source), DBS(j.host)), &res) < 0) {
-			fail_backup(&j, 0, source, started,
-			            db_last_error(j.db) == DBE_CONN
-			                ? "the database server is unreachable"
-			                : "recording the backup failed");
-			goto out_unlock;
-		}
-		id = (int64_t)res.insert_id;
-	}
-	arena_reset(&j.a);
+	arena_reset(&j->a);
 	log_info("backup started: id=%" PRId64 " source=%s", id, source);
-	if (dump(&j, id, &m, err, sizeof(err)) < 0) {
-		fail_backup(&j, id, source, started, err);
-		goto out_unlock;
+	if (dump(j, id, &m, err, sizeof(err)) < 0) {
+		fail_backup(j, id, source, started, err);
+		goto out;
 	}
+	mj = backup_manifest_json(&m);
+	text = cJSON_PrintUnformatted(mj);
+	cJSON_Delete(mj);
+	if (!text)
+		abort();
 	{
-		cJSON *mj = backup_manifest_json(&m);
-		char *text = cJSON_PrintUnformatted(mj);
+		struct backup_done d = {
+		    .id = id,
+		    .file_name = m.file,
+		    .key_id = m.key_id,
+		    .plain_bytes = (int64_t)m.stats.plain_bytes,
+		    .plain_sha256 = m.stats.plain_sha256,
+		    .file_bytes = (int64_t)m.stats.file_bytes,
+		    .file_sha256 = m.stats.file_sha256,
+		    .server_id = m.server_id,
+		    .binlog_file = m.binlog_file[0] ? m.binlog_file : NULL,
+		    .binlog_pos = m.binlog_pos,
+		    .gtid_pos = m.gtid_pos[0] ? m.gtid_pos : NULL,
+		    .schema_version = m.schema_version,
+		    .manifest = text,
+		};
 
-		cJSON_Delete(mj);
-		if (db_query(
-		        j.db, &j.a, &B[BACKUP_COMPLETE],
-		        DB_ARGS(DBS(m.file), DBI(m.key_id),
-		                DBI((int64_t)m.stats.plain_bytes),
-		                DBS(m.stats.plain_sha256),
-		                DBI((int64_t)m.stats.file_bytes),
-		                DBS(m.stats.file_sha256), DBI(m.server_id),
-		                m.binlog_pos ? DBI(m.binlog_pos) : DBNULL('i'),
-		                m.binlog_file[0] ? DBS(m.binlog_file)
-		                                 : DBNULL('s'),
-		                DBI(m.schema_version),
-		                m.gtid_pos[0] ? DBS(m.gtid_pos) : DBNULL('s'),
-		                DBS(text), DBI(id)),
-		        &res) < 0 ||
-		    res.affected != 1) {
-			free(text);
-			/*
-			 * The file is whole and its manifest written, but
-			 * the table does not say so: report it rather than
-			 * leave a row running.
-			 */
-			fail_backup(&j, id, source, started,
-			            "the backup was written but recording it "
-			            "failed");
-			goto out_unlock;
-		}
-		free(text);
+		done = store_backup_complete(j->db, &j->a, &d);
 	}
-	fprintf(out,
+	if (done != 1) {
+		/*
+		 * The file is whole and its manifest written, but the table
+		 * does not say so: report it rather than leave a row running.
+		 */
+		fail_backup(j, id, source, started,
+		            "the backup was written but recording it failed");
+		goto out;
+	}
+	/* A good backup ends the platform's backup_failed alert. */
+	if (store_platform_alert_resolve(j->db, &j->a, "backup_failed") > 0)
+		log_info("platform alert resolved: type=backup_failed by "
+		         "backup=%" PRId64,
+		         id);
+	fprintf(j->out,
 	        "rtrw-backup run: backup %" PRId64 " completed: %s, %" PRIu64
 	        " bytes of SQL in %" PRIu64 " bytes, binlog %s:%" PRId64
 	        ", schema %" PRId64 "\n",
@@ -1286,10 +1339,116 @@ backupjob_run(const struct config *c, const char *source, int only_queued,
 	        m.binlog_file[0] ? m.binlog_file : "-", m.binlog_pos,
 	        m.schema_version);
 	rc = 0;
+out:
+	free(text);
+	backup_manifest_release(&m);
+	arena_reset(&j->a);
+	return rc;
+}
+
+/*
+ * The start of every run: backup_dir, the run lock, the backup account,
+ * and what earlier runs left (the spool, rows left running).  Returns
+ * the lock's fd; -1 when another run holds it (nothing to do), -2 after
+ * a failure that was recorded (exit status 1).
+ */
+static int
+run_begin(struct job *j, const char *source, const char *started)
+{
+	const struct config *c = j->c;
+	char err[512];
+	int lock;
+
+	if (mkdir_p(c->backup_dir) < 0) {
+		snprintf(err, sizeof(err), "cannot create backup_dir '%s': %s",
+		         c->backup_dir, strerror(errno));
+		fail_backup(j, 0, source, started, err);
+		return -2;
+	}
+	lock = lock_take(c, "run.lock", LOCK_EX | LOCK_NB);
+	if (lock == -1) {
+		fprintf(j->out, "rtrw-backup run: another backup is running; "
+		                "nothing done\n");
+		return -1;
+	}
+	if (lock < 0) {
+		snprintf(err, sizeof(err), "cannot lock '%s/run.lock': %s",
+		         c->backup_dir, strerror(errno));
+		fail_backup(j, 0, source, started, err);
+		return -2;
+	}
+	if (!job_db(j)) {
+		fail_backup(
+		    j, 0, source, started,
+		    "the backup account's password file cannot be read");
+		close(lock);
+		return -2;
+	}
+	/* The server answers: first write what earlier runs could not. */
+	(void)spool_flush(j);
+	fail_stale(j);
+	return lock;
+}
+
+/*
+ * Takes the queued backup, if there is one, for this host: 1 and *id, 0
+ * none, -1 when the server cannot be asked.
+ */
+static int
+claim_queued(struct job *j, int64_t *id)
+{
+	int64_t q;
+	int rc;
+
+	rc = store_backup_next_queued(j->db, &j->a, &q);
+	if (rc < 0)
+		return db_last_error(j->db) == DBE_CONN ? -1 : 0;
+	if (rc == 0)
+		return 0;
+	if (store_backup_claim(j->db, &j->a, q, j->host) != 1)
+		return 0; /* another host took it */
+	*id = q;
+	return 1;
+}
+
+int
+backupjob_run(const struct config *c, const char *source, int only_queued,
+              FILE *out)
+{
+	char started[32];
+	struct job j;
+	int64_t id = 0;
+	int lock, rc = 1, q;
+
+	job_init(&j, c, out);
+	fmt_time(time(NULL), started, sizeof(started), 0);
+	lock = run_begin(&j, source, started);
+	if (lock < 0) {
+		rc = lock == -1 ? 0 : 1;
+		goto out;
+	}
+	q = claim_queued(&j, &id);
+	if (q < 0) {
+		fail_backup(&j, 0, source, started,
+		            "the database server is unreachable");
+		goto out_unlock;
+	}
+	if (q == 1) {
+		source = "api";
+	} else if (only_queued) {
+		rc = 0;
+		goto out_unlock;
+	} else if (store_backup_start(j.db, &j.a, source, j.host, &id) < 0) {
+		fail_backup(&j, 0, source, started,
+		            db_last_error(j.db) == DBE_CONN
+		                ? "the database server is unreachable"
+		                : "recording the backup failed");
+		goto out_unlock;
+	}
+	rc = take_backup(&j, id, source, started);
 out_unlock:
 	close(lock);
 out:
-	backup_manifest_release(&m);
 	job_release(&j);
 	return rc;
 }
@@ -1421,7 +1580,7 @@ backupjob_binlog(const struct config *c, int rotate, FILE *out)
 {
 	char err[2048], logdir[1024], dir[4200], src[2200], mpath[4500];
 	struct server srv;
-	struct dbres res;
+	struct rows res;
 	struct job j;
 	int lock = -1, rc = 1, rotated = 0;
 	long archived = 0, present = 0, failed = 0;
@@ -1471,8 +1630,7 @@ backupjob_binlog(const struct config *c, int rotate, FILE *out)
 		log_error("cannot create '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if (db_query(j.db, &j.a, &B[BACKUP_BINLOGS], DB_NOARGS, &res) < 0 ||
-	    res.nrows == 0) {
+	if (store_backup_binlogs(j.db, &j.a, &res) < 0 || res.n == 0) {
 		log_error("binlog archiving failed: SHOW BINARY LOGS failed "
 		          "(does the backup account have BINLOG MONITOR?)");
 		goto out;
@@ -1482,11 +1640,11 @@ backupjob_binlog(const struct config *c, int rotate, FILE *out)
 	 * transaction, so that the archive lags by one interval at most.
 	 */
 	if (rotate) {
-		snprintf(src, sizeof(src), "%s/%s", logdir,
-		         dbres_get(&res, res.nrows - 1, 0));
+		const struct backup_binlog *cur = rows_at(&res, res.n - 1);
+
+		snprintf(src, sizeof(src), "%s/%s", logdir, cur->Log_name);
 		if (log_has_data(src) == 1) {
-			if (db_query(j.db, &j.a, &B[BACKUP_FLUSH_BINLOGS],
-			             DB_NOARGS, NULL) < 0) {
+			if (store_backup_flush_binlogs(j.db, &j.a) < 0) {
 				log_error("binlog archiving failed: FLUSH "
 				          "BINARY LOGS failed (does the backup "
 				          "account have RELOAD?)");
@@ -1494,8 +1652,7 @@ backupjob_binlog(const struct config *c, int rotate, FILE *out)
 			}
 			rotated = 1;
 			arena_reset(&j.a);
-			if (db_query(j.db, &j.a, &B[BACKUP_BINLOGS], DB_NOARGS,
-			             &res) < 0) {
+			if (store_backup_binlogs(j.db, &j.a, &res) < 0) {
 				log_error("binlog archiving failed: SHOW "
 				          "BINARY LOGS failed");
 				goto out;
@@ -1509,9 +1666,10 @@ backupjob_binlog(const struct config *c, int rotate, FILE *out)
 			newest_archived = l.v[l.n - 1].seq;
 		found_release(&l);
 	}
-	for (size_t i = 0; i + 1 < res.nrows; i++) {
-		const char *name = dbres_get(&res, i, 0);
-		int64_t size = dbres_int(&res, i, 1), seq;
+	for (size_t i = 0; i + 1 < res.n; i++) {
+		const struct backup_binlog *bl = rows_at(&res, i);
+		const char *name = bl->Log_name;
+		int64_t size = bl->File_size, seq;
 		struct stat st;
 
 		seq = name ? binlog_name_seq(name) : -1;
@@ -1587,24 +1745,35 @@ list_manifests(struct job *j)
 	found_release(&l);
 }
 
+/* An integer column for the listing: "-" for NULL (0). */
 static const char *
-cell(const struct dbres *r, size_t row, const char *name)
+num(char *out, size_t n, int64_t v)
 {
-	int col = dbres_col(r, name);
-	const char *v = col >= 0 ? dbres_get(r, row, (size_t)col) : NULL;
+	if (v == 0)
+		return "-";
+	snprintf(out, n, "%" PRId64, v);
+	return out;
+}
 
-	return v ? v : "-";
+static const char *
+str(const char *s)
+{
+	return s ? s : "-";
 }
 
 int
 backupjob_list(const struct config *c, FILE *out)
 {
-	struct dbres res;
+	struct backup_filter any = {NULL};
+	struct rows res;
 	struct job j;
+	int64_t total;
 
 	job_init(&j, c, out);
-	if (!job_db(&j) || db_query(j.db, &j.a, &B[BACKUP_LIST],
-	                            DB_ARGS(DBI(1000), DBI(0)), &res) < 0) {
+	/* Newest first, as the API lists them (sort 0: -created_at). */
+	if (!job_db(&j) ||
+	    store_list_fetch_global(j.db, &j.a, &store_backup_list, &any, 0,
+	                            1000, 0, &res, &total) < 0) {
 		fprintf(out, "(the backups table is unreachable; listing the "
 		             "manifests in backup_dir)\n");
 		list_manifests(&j);
@@ -1614,20 +1783,19 @@ backupjob_list(const struct config *c, FILE *out)
 	fprintf(out, "%-6s %-10s %-9s %-19s %-19s %12s %-24s %-6s %-7s %s\n",
 	        "id", "status", "source", "started", "finished", "bytes",
 	        "binlog", "schema", "verify", "error");
-	for (size_t i = 0; i < res.nrows; i++) {
-		char pos[300];
+	for (size_t i = 0; i < res.n; i++) {
+		const struct backup *b = rows_at(&res, i);
+		char id[24], bytes[24], bpos[24], schema[24], pos[300];
 
-		snprintf(pos, sizeof(pos), "%s:%s",
-		         cell(&res, i, "binlog_file"),
-		         cell(&res, i, "binlog_pos"));
+		snprintf(pos, sizeof(pos), "%s:%s", str(b->binlog_file),
+		         num(bpos, sizeof(bpos), b->binlog_pos));
 		fprintf(out,
 		        "%-6s %-10s %-9s %-19s %-19s %12s %-24s %-6s %-7s %s\n",
-		        cell(&res, i, "id"), cell(&res, i, "status"),
-		        cell(&res, i, "source"), cell(&res, i, "started_at"),
-		        cell(&res, i, "finished_at"),
-		        cell(&res, i, "file_bytes"), pos,
-		        cell(&res, i, "schema_version"),
-		        cell(&res, i, "verify_status"), cell(&res, i, "error"));
+		        num(id, sizeof(id), b->id), b->status, b->source,
+		        str(b->started_at), str(b->finished_at),
+		        num(bytes, sizeof(bytes), b->file_bytes), pos,
+		        num(schema, sizeof(schema), b->schema_version),
+		        str(b->verify_status), str(b->error));
 	}
 	job_release(&j);
 	return 0;
@@ -1700,8 +1868,9 @@ check_loaded(struct job *j, const char *socket, const char *database,
              size_t errlen)
 {
 	struct config sc = *j->c;
-	struct dbres res;
+	struct rows res;
 	struct db *db;
+	int64_t version;
 	int rc = -1;
 
 	config_wipe(&sc);
@@ -1712,25 +1881,23 @@ check_loaded(struct job *j, const char *socket, const char *database,
 	db = db_open(&sc, DB_ACCOUNT_APP, err, errlen);
 	if (!db)
 		return -1;
-	if (db_query(db, &j->a, &B[BACKUP_SCHEMA_VERSION], DB_NOARGS, &res) <
-	        0 ||
-	    res.nrows != 1) {
+	if (store_backup_schema_version(db, &j->a, &version) < 0) {
 		snprintf(err, errlen,
 		         "the loaded copy has no schema_migrations");
 		goto out_close;
 	}
-	if (dbres_int(&res, 0, 0) != m->schema_version) {
+	if (version != m->schema_version) {
 		snprintf(err, errlen,
 		         "the loaded copy is at schema version %" PRId64
 		         ", the manifest says %" PRId64,
-		         dbres_int(&res, 0, 0), m->schema_version);
+		         version, m->schema_version);
 		goto out_close;
 	}
-	if (db_query(db, &j->a, &B[BACKUP_TABLES], DB_NOARGS, &res) < 0) {
+	if (store_backup_tables(db, &j->a, &res) < 0) {
 		snprintf(err, errlen, "listing the loaded tables failed");
 		goto out_close;
 	}
-	*ntables = (long)res.nrows;
+	*ntables = (long)res.n;
 	if (m->tables) {
 		int want = cJSON_GetArraySize(m->tables);
 		size_t i = 0;
@@ -1739,7 +1906,10 @@ check_loaded(struct job *j, const char *socket, const char *database,
 		cJSON_ArrayForEach(t, m->tables)
 		{
 			const char *got =
-			    i < res.nrows ? dbres_get(&res, i, 0) : NULL;
+			    i < res.n ? ((const struct backup_table *)rows_at(
+			                     &res, i))
+			                    ->name
+			              : NULL;
 
 			if (!got || strcmp(got, t->valuestring) != 0) {
 				snprintf(
@@ -1751,11 +1921,11 @@ check_loaded(struct job *j, const char *socket, const char *database,
 			}
 			i++;
 		}
-		if ((size_t)want != res.nrows) {
+		if ((size_t)want != res.n) {
 			snprintf(err, errlen,
 			         "the loaded copy has %zu tables, the manifest "
 			         "%d",
-			         res.nrows, want);
+			         res.n, want);
 			goto out_close;
 		}
 	}
@@ -1767,35 +1937,30 @@ out_close:
 }
 
 /*
- * Runs one SQL text through the mariadb client, either as root on a
- * scratch server's socket or with the option file cnf; the answer (tab
- * separated, no column names) goes to out.  The exit status.
+ * A connection to a restore's target as user (password from pwfile, may
+ * be empty) through socket, or host and port when socket is empty, to
+ * database.  NULL with err when it cannot be reached.
  */
-static int
-client_exec(const char *cnf, const char *socket, const char *sql, char *out,
-            size_t outlen, char *err, size_t errlen)
+static struct db *
+target_db(struct job *j, const char *user, const char *pwfile,
+          const char *socket, const char *host, int port, const char *database,
+          char *err, size_t errlen)
 {
-	char opt[4300];
-	const char *argv[10];
-	size_t k = 0;
+	struct config tc = *j->c;
+	struct db *db;
 
-	argv[k++] = "mariadb";
-	if (socket) {
-		/* --no-defaults must come first. */
-		snprintf(opt, sizeof(opt), "--socket=%s", socket);
-		argv[k++] = "--no-defaults";
-		argv[k++] = opt;
-		argv[k++] = "-uroot";
-	} else {
-		snprintf(opt, sizeof(opt), "--defaults-file=%s", cnf);
-		argv[k++] = opt;
-	}
-	argv[k++] = "-N";
-	argv[k++] = "-B";
-	argv[k++] = "-e";
-	argv[k++] = sql;
-	argv[k] = NULL;
-	return proc_run(argv, NULL, out, outlen, err, errlen);
+	config_wipe(&tc);
+	snprintf(tc.db_user, sizeof(tc.db_user), "%s", user);
+	snprintf(tc.db_password_file, sizeof(tc.db_password_file), "%s",
+	         pwfile);
+	snprintf(tc.db_socket, sizeof(tc.db_socket), "%s", socket);
+	snprintf(tc.db_host, sizeof(tc.db_host), "%s", host);
+	tc.db_port = port;
+	snprintf(tc.db_name, sizeof(tc.db_name), "%s", database);
+	err[0] = '\0';
+	db = db_open(&tc, DB_ACCOUNT_APP, err, errlen);
+	explicit_bzero(&tc, sizeof(tc));
+	return db;
 }
 
 /*
@@ -1867,20 +2032,19 @@ static int
 check_row(struct job *j, const struct backup_manifest *m, char *err,
           size_t errlen)
 {
-	struct dbres res;
-	const char *sha;
+	struct backup b;
+	int rc;
 
-	if (!job_db(j) || db_query(j->db, &j->a, &B[BACKUP_GET],
-	                           DB_ARGS(DBI(m->id)), &res) < 0) {
+	rc = job_db(j) ? store_backup_get(j->db, &j->a, m->id, &b) : -1;
+	if (rc < 0) {
 		log_warn("backups table unreachable: checking backup %" PRId64
 		         " against its manifest only",
 		         m->id);
 		return 0;
 	}
-	if (res.nrows == 0)
+	if (rc == 0)
 		return 0; /* a restored database may not know it */
-	sha = dbres_get(&res, 0, (size_t)dbres_col(&res, "file_sha256"));
-	if (sha && strcmp(sha, m->stats.file_sha256) != 0) {
+	if (b.file_sha256 && strcmp(b.file_sha256, m->stats.file_sha256) != 0) {
 		snprintf(err, errlen,
 		         "the manifest of backup %" PRId64 " does not match "
 		         "the backups table (file SHA-256)",
@@ -1890,52 +2054,50 @@ check_row(struct job *j, const struct backup_manifest *m, char *err,
 	return 0;
 }
 
-int
-backupjob_verify(const struct config *c, const char *ref, int load, FILE *out)
+/*
+ * Verifies backup ref for job j (see backupjob_verify()).  row_id, when
+ * not 0, is the row whose queued verification this is: its result is
+ * recorded there whatever ref turns out to be.  0 passed, 1 failed.
+ */
+static int
+verify_backup(struct job *j, const char *ref, int load, int64_t row_id)
 {
-	char err[2048] = "", err2[1024], container[4400], out_text[64];
+	const struct config *c = j->c;
+	char err[2048] = "", err2[1024], container[4400];
 	struct backup_manifest m;
 	struct scratchdb s;
+	struct buf prologue = BUF_INIT(512);
 	struct proc p;
-	struct job j;
 	int lock, rc = 1, fd = -1;
 	long ntables = 0;
-	int64_t t0 = now_usec();
+	int64_t t0 = now_usec(), id;
 
-	job_init(&j, c, out);
 	memset(&m, 0, sizeof(m));
 	memset(&s, 0, sizeof(s));
 	lock = lock_take(c, "files.lock", LOCK_SH);
-	if (resolve(&j, ref, &m, container, sizeof(container), err,
+	if (resolve(j, ref, &m, container, sizeof(container), err,
 	            sizeof(err)) < 0 ||
-	    check_row(&j, &m, err, sizeof(err)) < 0)
+	    check_row(j, &m, err, sizeof(err)) < 0)
 		goto out_report;
 	if (!load) {
-		if (stream_container(&j, container, &m, BACKUP_KIND_DUMP, NULL,
+		if (stream_container(j, container, &m, BACKUP_KIND_DUMP, NULL,
 		                     -1, err, sizeof(err)) < 0)
 			goto out_report;
 	} else {
-		if (job_tmp(&j, err, sizeof(err)) < 0 ||
-		    scratchdb_start(&s, j.tmp, c->backup_scratch_buffer_pool_mb,
-		                    err, sizeof(err)) < 0)
+		if (job_tmp(j, err, sizeof(err)) < 0 ||
+		    scratchdb_start(&s, j->tmp,
+		                    c->backup_scratch_buffer_pool_mb, err,
+		                    sizeof(err)) < 0)
 			goto out_report;
-		if (client_exec(NULL, s.socket,
-		                "CREATE DATABASE " VERIFY_DB
-		                " CHARACTER SET utf8mb4 COLLATE "
-		                "utf8mb4_unicode_ci",
-		                out_text, sizeof(out_text), err2,
-		                sizeof(err2)) != 0) {
-			snprintf(err, sizeof(err),
-			         "creating the scratch database failed: %s",
-			         err2);
-			goto out_report;
-		}
-		fd = loader_start(&p, NULL, s.socket, VERIFY_DB, 0, err,
-		                  sizeof(err));
+		/* The scratch database comes first in the loader's input. */
+		if (store_backup_load_prologue(&prologue, VERIFY_DB, 0) < 0)
+			abort();
+		fd = loader_start(&p, NULL, s.socket, "information_schema", 0,
+		                  err, sizeof(err));
 		if (fd < 0)
 			goto out_report;
-		if (stream_container(&j, container, &m, BACKUP_KIND_DUMP, NULL,
-		                     fd, err, sizeof(err)) < 0) {
+		if (stream_container(j, container, &m, BACKUP_KIND_DUMP,
+		                     prologue.s, fd, err, sizeof(err)) < 0) {
 			/* The loader's own words explain a broken pipe. */
 			if (loader_finish(&p, fd, err2, sizeof(err2)) < 0 &&
 			    strstr(err, "loader stopped"))
@@ -1943,21 +2105,25 @@ backupjob_verify(const struct config *c, const char *ref, int load, FILE *out)
 			goto out_report;
 		}
 		if (loader_finish(&p, fd, err, sizeof(err)) < 0 ||
-		    check_loaded(&j, s.socket, VERIFY_DB, &m, &ntables, err,
+		    check_loaded(j, s.socket, VERIFY_DB, &m, &ntables, err,
 		                 sizeof(err)) < 0)
 			goto out_report;
 	}
 	rc = 0;
 out_report:
 	scratchdb_stop(&s);
-	if (m.id > 0 && j.db)
-		(void)db_query(j.db, &j.a, &B[BACKUP_VERIFIED],
-		               DB_ARGS(DBS(rc == 0 ? "passed" : "failed"),
-		                       rc == 0 ? DBNULL('s') : DBS(err),
-		                       DBI(m.id)),
-		               NULL);
+	buf_release(&prologue);
+	id = row_id ? row_id : m.id;
+	if (id > 0 && job_db(j)) {
+		char e[ERR_MAX + 1];
+
+		copy_text(e, sizeof(e), err, ERR_MAX);
+		(void)store_backup_verified(j->db, &j->a, id,
+		                            rc == 0 ? "passed" : "failed",
+		                            rc == 0 ? NULL : e);
+	}
 	if (rc == 0)
-		fprintf(out,
+		fprintf(j->out,
 		        "rtrw-backup verify: backup %" PRId64
 		        " passed: %" PRIu64 " chunks, %" PRIu64
 		        " bytes, SHA-256 %s; %s in %.1f s\n",
@@ -1968,19 +2134,78 @@ out_report:
 		             : "not loaded (--no-load)",
 		        (double)(now_usec() - t0) / 1e6);
 	else {
-		fprintf(out, "rtrw-backup verify: backup %s FAILED: %s\n", ref,
-		        err);
+		fprintf(j->out, "rtrw-backup verify: backup %s FAILED: %s\n",
+		        ref, err);
 		/* A backup that cannot be restored is a failed backup. */
-		backupjob_report_failure(c, m.id, err);
+		report(j, 1, id, "", "", err);
 	}
 	if (rc == 0 && load)
-		fprintf(out,
+		fprintf(j->out,
 		        "rtrw-backup verify: %ld tables, schema version "
 		        "%" PRId64 "\n",
 		        ntables, m.schema_version);
 	if (lock >= 0)
 		close(lock);
 	backup_manifest_release(&m);
+	return rc;
+}
+
+int
+backupjob_verify(const struct config *c, const char *ref, int load, FILE *out)
+{
+	struct job j;
+	int rc;
+
+	job_init(&j, c, out);
+	rc = verify_backup(&j, ref, load, 0);
+	job_release(&j);
+	return rc;
+}
+
+int
+backupjob_queued(const struct config *c, FILE *out)
+{
+	char started[32], ref[24];
+	struct job j;
+	int64_t id;
+	int lock, rc = 0, q;
+
+	job_init(&j, c, out);
+	fmt_time(time(NULL), started, sizeof(started), 0);
+	lock = run_begin(&j, "api", started);
+	if (lock < 0) {
+		rc = lock == -1 ? 0 : 1;
+		goto out;
+	}
+	/* Verifications a pass on this host left running: it died. */
+	if (store_backup_verify_stale(j.db, &j.a, j.host,
+	                              "the verification was interrupted "
+	                              "before it finished") > 0)
+		log_warn("interrupted verifications marked failed");
+	q = claim_queued(&j, &id);
+	if (q < 0) {
+		fail_backup(&j, 0, "api", started,
+		            "the database server is unreachable");
+		rc = 1;
+		goto out_unlock;
+	}
+	if (q == 1 && take_backup(&j, id, "api", started) != 0)
+		rc = 1;
+	/*
+	 * Then every queued verification, one at a time: each starts its
+	 * own scratch server, and the run lock keeps the daily backup and
+	 * other passes out meanwhile.
+	 */
+	while (store_backup_verify_next(j.db, &j.a, j.host, &id) == 1) {
+		snprintf(ref, sizeof(ref), "%" PRId64, id);
+		log_info("verification started: backup=%" PRId64, id);
+		if (verify_backup(&j, ref, 1, id) != 0)
+			rc = 1;
+		arena_reset(&j.a);
+	}
+out_unlock:
+	close(lock);
+out:
 	job_release(&j);
 	return rc;
 }
@@ -2068,7 +2293,8 @@ backupjob_restore(const struct config *c, const char *ref, const char *until,
                   const struct backupjob_target *tg, FILE *out)
 {
 	char err[2048] = "", err2[1024] = "", container[4400], cnf[4200] = "",
-	     answer[64], prologue[512], binlog_dir[4300], until_s[32] = "";
+	     binlog_dir[4300], until_s[32] = "";
+	struct buf prologue = BUF_INIT(512);
 	const char *db_name = tg->database[0] ? tg->database : c->db_name;
 	const char *user = tg->user[0]           ? tg->user
 	                   : c->db_admin_user[0] ? c->db_admin_user
@@ -2168,48 +2394,38 @@ backupjob_restore(const struct config *c, const char *ref, const char *until,
 	                   sizeof(cnf), err, sizeof(err)) < 0)
 		goto out;
 	{
-		char sql[256];
-		int64_t n;
+		struct db *tdb =
+		    target_db(&j, user, pwfile, socket, host, port,
+		              "information_schema", err2, sizeof(err2));
+		int64_t n = -1;
+		int ok = tdb && store_backup_schema_tables(tdb, &j.a, db_name,
+		                                           &n) == 0;
 
-		snprintf(sql, sizeof(sql),
-		         "SELECT COUNT(*) FROM information_schema.tables "
-		         "WHERE table_schema = '%s'",
-		         db_name);
-		if (client_exec(cnf, NULL, sql, answer, sizeof(answer), err2,
-		                sizeof(err2)) != 0) {
-			snprintf(err, sizeof(err),
-			         "the target server cannot be reached: %s",
-			         err2);
+		db_close(tdb);
+		arena_reset(&j.a);
+		if (!ok) {
+			snprintf(
+			    err, sizeof(err),
+			    "the target server cannot be reached as '%s'%s%s",
+			    user, err2[0] ? ": " : "", err2);
 			goto out;
 		}
-		answer[strcspn(answer, "\n")] = '\0';
-		if (parse_int64(answer, 0, INT64_MAX, &n) < 0)
-			n = -1;
 		if (n != 0 && !tg->replace) {
 			snprintf(err, sizeof(err),
-			         "the target database '%s' holds %s tables; "
-			         "pass --replace to overwrite it",
-			         db_name, answer);
+			         "the target database '%s' holds %" PRId64
+			         " tables; pass --replace to overwrite it",
+			         db_name, n);
 			goto out;
 		}
 	}
-	{
-		char drop[128] = "";
-
-		if (tg->replace)
-			snprintf(drop, sizeof(drop),
-			         "DROP DATABASE IF EXISTS `%s`;\n", db_name);
-		snprintf(prologue, sizeof(prologue),
-		         "%sCREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET "
-		         "utf8mb4 COLLATE utf8mb4_unicode_ci;\nUSE `%s`;\n",
-		         drop, db_name, db_name);
-	}
+	if (store_backup_load_prologue(&prologue, db_name, tg->replace) < 0)
+		abort(); /* db_name was checked above */
 	fd = loader_start(&p, cnf, NULL, "information_schema", 0, err,
 	                  sizeof(err));
 	if (fd < 0)
 		goto out;
-	if (stream_container(&j, container, &m, BACKUP_KIND_DUMP, prologue, fd,
-	                     err, sizeof(err)) < 0) {
+	if (stream_container(&j, container, &m, BACKUP_KIND_DUMP, prologue.s,
+	                     fd, err, sizeof(err)) < 0) {
 		if (loader_finish(&p, fd, err2, sizeof(err2)) < 0 &&
 		    strstr(err, "loader stopped"))
 			snprintf(err, sizeof(err), "%s", err2);
@@ -2275,22 +2491,19 @@ backupjob_restore(const struct config *c, const char *ref, const char *until,
 	}
 	/* What the target now holds must be the backup's schema. */
 	{
-		char sql[256];
-		int64_t v;
+		struct db *tdb = target_db(&j, user, pwfile, socket, host, port,
+		                           db_name, err2, sizeof(err2));
+		int64_t v = -1;
+		int ok = tdb && store_backup_schema_version(tdb, &j.a, &v) == 0;
 
-		snprintf(sql, sizeof(sql),
-		         "SELECT COALESCE(MAX(version), 0) FROM "
-		         "`%s`.schema_migrations",
-		         db_name);
-		if (client_exec(cnf, NULL, sql, answer, sizeof(answer), err2,
-		                sizeof(err2)) != 0 ||
-		    (answer[strcspn(answer, "\n")] = '\0',
-		     parse_int64(answer, 0, 9999, &v) < 0) ||
-		    v < m.schema_version) {
-			snprintf(err, sizeof(err),
-			         "the restored database is not at schema "
-			         "version %" PRId64 ": %s",
-			         m.schema_version, err2);
+		db_close(tdb);
+		arena_reset(&j.a);
+		if (!ok || v < m.schema_version) {
+			snprintf(
+			    err, sizeof(err),
+			    "the restored database is not at schema "
+			    "version %" PRId64 " (it says %" PRId64 ")%s%s",
+			    m.schema_version, v, err2[0] ? ": " : "", err2);
 			goto out;
 		}
 	}
@@ -2315,6 +2528,7 @@ out:
 	if (lock >= 0)
 		close(lock);
 	buf_release(&files);
+	buf_release(&prologue);
 	found_release(&ch.l);
 	backup_manifest_release(&m);
 	job_release(&j);
@@ -2345,7 +2559,7 @@ backupjob_prune(const struct config *c, FILE *out)
 	long removed = 0, kept = 0, logs_removed = 0, logs_kept = 0, failed = 0;
 	size_t newest = 0;
 	int lock, rc = 1;
-	struct dbres res;
+	int64_t nrows;
 	DIR *d;
 	struct dirent *de;
 
@@ -2363,8 +2577,7 @@ backupjob_prune(const struct config *c, FILE *out)
 		goto out;
 	}
 	/* Pruning marks rows: without the table it would leave lies. */
-	if (!job_db(&j) ||
-	    db_query(j.db, &j.a, &B[BACKUP_COUNT], DB_NOARGS, &res) < 0) {
+	if (!job_db(&j) || store_backup_count(j.db, &j.a, &nrows) < 0) {
 		log_error("prune failed: the backups table is unreachable");
 		goto out;
 	}
@@ -2391,8 +2604,7 @@ backupjob_prune(const struct config *c, FILE *out)
 			kept++;
 			continue;
 		}
-		(void)db_query(j.db, &j.a, &B[BACKUP_PRUNED],
-		               DB_ARGS(DBI(f->m.id)), NULL);
+		(void)store_backup_pruned(j.db, &j.a, f->m.id);
 		fprintf(out,
 		        "rtrw-backup prune: removed backup %" PRId64
 		        " (%s, finished %s)\n",

@@ -43,7 +43,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct arena;
 struct config;
+struct db;
 
 #define BACKUPJOB_VERSION "rtrw-backup 1.0"
 
@@ -114,12 +116,33 @@ int backupjob_prune(const struct config *c, FILE *out);
 int backupjob_keys(const struct config *c, FILE *out);
 
 /*
- * The one place a failed backup is reported.  It logs the failure; the
- * backup_failed alert and the email to the platform admins are wired in
- * here (XXX: after the data-layer rewrite, issue 9).  id is the backups
- * row, 0 when none could be written.
+ * Takes every queued backup and verification (the API queues them:
+ * POST /platform/backups, POST /platform/backups/{id}/verify), one at a
+ * time, under the run lock: first the queued backup, if any, then each
+ * queued verification with a test load.  The service of
+ * rtrw-backup-queued.timer.  0 when everything taken passed (or nothing
+ * was queued), 1 when something failed (it is recorded and reported).
  */
-void backupjob_report_failure(const struct config *c, int64_t id,
-                              const char *error);
+int backupjob_queued(const struct config *c, FILE *out);
+
+/* A failure to report: of backup id, or of its verification. */
+struct backupjob_failure {
+	int64_t id; /* the backups row; 0 when none could be written */
+	int verify; /* a verification failed, not the backup itself */
+	const char *source, *host, *started_at, *error;
+};
+
+/*
+ * The one place a failed backup or verification is reported: it logs
+ * the failure, then, on db (the backup account's connection; NULL when
+ * there is none) in a transaction of its own, raises the platform's
+ * backup_failed alert (lib/store/platform_alert.h) and queues the email
+ * to the platform admins.  Strings live in a, which is reset.  0, or -1
+ * when the alert could not be recorded (no row id, the server is down):
+ * a backup failure that could not reach the table is spooled and
+ * reported again when the spool is written.
+ */
+int backupjob_report_failure(struct db *db, struct arena *a,
+                             const struct backupjob_failure *f);
 
 #endif

@@ -62,15 +62,23 @@ account_hosts(const char *list, char hosts[][256], int max)
 }
 
 /*
+ * The tables the backup account writes, each when it exists: its own
+ * rows, the platform alert of a failure, and the platform admins' email
+ * about it (the mailer's queue).  It never writes tenant data.
+ */
+static const char *const backup_writes[] = {"backups", "platform_alerts",
+                                            "platform_notifications", NULL};
+
+/*
  * The backup account: everything mariadb-dump --single-transaction
  * --routines --triggers --events reads, database-wide (it must see
- * tables that later migrations add), and writing the backups table.  Its
+ * tables that later migrations add), and writing backup_writes.  Its
  * global BINLOG MONITOR and RELOAD come from the database's root (see
  * the README): the schema owner cannot grant them.
  */
 static int
 backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
-              int has_backups, char *err, size_t errlen)
+              char tables[][65], int ntables, char *err, size_t errlen)
 {
 	int nhosts = account_hosts(c->db_account_hosts, hosts, 8), count = 0;
 
@@ -94,18 +102,28 @@ backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
 		         c->db_name, c->db_backup_user, hosts[h]);
 		bad = run(m, sql.s, err, errlen);
 		buf_reset(&sql);
-		/* The table comes with migration 0011 (the backups). */
-		if (!bad && has_backups) {
-			buf_addf(&sql,
-			         "REVOKE ALL PRIVILEGES ON `%s`.`backups` FROM "
-			         "'%s'@'%s'",
-			         c->db_name, c->db_backup_user, hosts[h]);
-			mysql_real_query(m, sql.s, sql.len);
+		/* The tables come with later migrations (0011 and on). */
+		for (int w = 0; !bad && backup_writes[w]; w++) {
+			int present = 0;
+
+			for (int i = 0; i < ntables; i++)
+				if (strcmp(tables[i], backup_writes[w]) == 0)
+					present = 1;
+			if (!present)
+				continue;
 			buf_reset(&sql);
 			buf_addf(&sql,
-			         "GRANT INSERT, UPDATE ON `%s`.`backups` TO "
+			         "REVOKE ALL PRIVILEGES ON `%s`.`%s` FROM "
 			         "'%s'@'%s'",
-			         c->db_name, c->db_backup_user, hosts[h]);
+			         c->db_name, backup_writes[w],
+			         c->db_backup_user, hosts[h]);
+			mysql_real_query(m, sql.s, sql.len);
+			buf_reset(&sql);
+			buf_addf(
+			    &sql,
+			    "GRANT INSERT, UPDATE ON `%s`.`%s` TO '%s'@'%s'",
+			    c->db_name, backup_writes[w], c->db_backup_user,
+			    hosts[h]);
 			bad = run(m, sql.s, err, errlen);
 		}
 		buf_release(&sql);
@@ -177,9 +195,13 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 				struct buf sql = BUF_INIT(1024);
 				const char *t = tables[i], *privs;
 
+				/* Audit trails are written once, never changed.
+				 */
 				if (a == 0)
 					privs =
-					    strcmp(t, "audit_logs") == 0
+					    strcmp(t, "audit_logs") == 0 ||
+					            strcmp(t, "platform_audit_"
+					                      "logs") == 0
 					        ? "SELECT, INSERT"
 					    : strcmp(t, "schema_migrations") ==
 					            0
@@ -218,12 +240,8 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 		}
 	}
 	if (c->db_backup_user[0]) {
-		int has_backups = 0, n;
-
-		for (int i = 0; i < ntables; i++)
-			if (strcmp(tables[i], "backups") == 0)
-				has_backups = 1;
-		n = backup_grants(m, c, hosts, has_backups, err, errlen);
+		int n =
+		    backup_grants(m, c, hosts, tables, ntables, err, errlen);
 
 		if (n < 0)
 			goto out_close;

@@ -2,12 +2,14 @@
  * Table privileges of the application's database accounts (MariaDB).
  *
  * The application account gets SELECT, INSERT, UPDATE, DELETE on every
- * table of the schema except the audit log, where it may only SELECT and
- * INSERT, and schema_migrations, which it may only read.  The
+ * table of the schema except the audit logs (audit_logs,
+ * platform_audit_logs), where it may only SELECT and INSERT, and
+ * schema_migrations, which it may only read.  The
  * maintenance account (the audit archive job) may read and delete audit
  * rows; the database's triggers still refuse rows younger than 365 days.
  * The backup account (rtrw-backup) may read the whole schema and write
- * the backups table only.
+ * only the backups, the platform alerts and the platform notifications
+ * (the alert and the email of a failed backup).
  *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin

@@ -19,23 +19,43 @@ extern const struct stmt_def store_router_stmts[];
 extern const struct stmt_def store_boost_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
+extern const struct stmt_def store_backup_stmts[];
+extern const struct stmt_def store_platform_alert_stmts[];
+extern const struct stmt_def store_platform_audit_stmts[];
 
 /* Every statement table; db_register() checks each. */
 static const struct stmt_def *const tables[] = {
-    store_shared_stmts,  store_tenant_stmts,   store_user_stmts,
-    store_token_stmts,   store_platform_stmts, store_audit_stmts,
-    store_alert_stmts,   store_plan_stmts,     store_customer_stmts,
-    store_payment_stmts, store_ticket_stmts,   store_inventory_stmts,
-    store_device_stmts,  store_router_stmts,   store_boost_stmts,
-    store_event_stmts,   store_export_stmts,   NULL,
+    store_shared_stmts,
+    store_tenant_stmts,
+    store_user_stmts,
+    store_token_stmts,
+    store_platform_stmts,
+    store_audit_stmts,
+    store_alert_stmts,
+    store_plan_stmts,
+    store_customer_stmts,
+    store_payment_stmts,
+    store_ticket_stmts,
+    store_inventory_stmts,
+    store_device_stmts,
+    store_router_stmts,
+    store_boost_stmts,
+    store_event_stmts,
+    store_export_stmts,
+    store_backup_stmts,
+    store_platform_alert_stmts,
+    store_platform_audit_stmts,
+    NULL,
 };
 
 /*
  * The tables without a tenant_id column: a query over only these needs
- * no tenant filter.  Every other table is a tenant table.
+ * no tenant filter.  Every other table is a tenant table.  The
+ * platform's backups, alerts and audit trail (0011) are global.
  */
 static const char *const global_tables[] = {
-    "tenants", "roles", "platform_admins", "schema_migrations", NULL,
+    "tenants", "roles",           "platform_admins",     "schema_migrations",
+    "backups", "platform_alerts", "platform_audit_logs", NULL,
 };
 
 int
