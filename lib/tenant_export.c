@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <mysql.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,154 +13,12 @@
 #include "buf.h"
 #include "config.h"
 #include "json.h"
+#include "store/tenant_dump.h"
 #include "util.h"
 
 #define MAX_TABLES 256
 #define MAX_COLS   128
-#define CELL_INIT  256
-
-/* One row of a statement, every column as text. */
-struct row {
-	size_t n;
-	char **v;
-	unsigned long *len;
-	my_bool *null;
-	enum enum_field_types *type;
-	unsigned *flags;
-};
-
-typedef int (*row_fn)(void *ctx, const struct row *r);
-
-/*
- * Runs sql as a prepared statement with up to one integer and one string
- * parameter (in that order when both; NULL/absent when not wanted) and
- * calls fn for each row, every column fetched as text whatever its size.
- * 0, or -1 with err.
- */
-static int
-query(MYSQL *m, const char *sql, const int64_t *ip, const char *sp, row_fn fn,
-      void *ctx, char *err, size_t errlen)
-{
-	MYSQL_STMT *st = mysql_stmt_init(m);
-	MYSQL_BIND params[2], *res = NULL;
-	MYSQL_RES *meta = NULL;
-	struct row r;
-	unsigned long slen = sp ? strlen(sp) : 0;
-	int64_t ival = ip ? *ip : 0;
-	int np = 0, rc = -1, f;
-
-	memset(&r, 0, sizeof(r));
-	if (!st)
-		abort();
-	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-		snprintf(err, errlen, "export query failed: %s",
-		         mysql_stmt_error(st));
-		goto out;
-	}
-	memset(params, 0, sizeof(params));
-	if (ip) {
-		params[np].buffer_type = MYSQL_TYPE_LONGLONG;
-		params[np].buffer = &ival;
-		np++;
-	}
-	if (sp) {
-		params[np].buffer_type = MYSQL_TYPE_STRING;
-		params[np].buffer = (void *)sp;
-		params[np].buffer_length = slen;
-		params[np].length = &slen;
-		np++;
-	}
-	if ((np && mysql_stmt_bind_param(st, params) != 0) ||
-	    mysql_stmt_execute(st) != 0) {
-		snprintf(err, errlen, "export query failed: %s",
-		         mysql_stmt_error(st));
-		goto out;
-	}
-	meta = mysql_stmt_result_metadata(st);
-	if (!meta) {
-		rc = 0;
-		goto out;
-	}
-	r.n = mysql_num_fields(meta);
-	res = xcalloc(r.n, sizeof(*res));
-	r.v = xcalloc(r.n, sizeof(*r.v));
-	r.len = xcalloc(r.n, sizeof(*r.len));
-	r.null = xcalloc(r.n, sizeof(*r.null));
-	r.type = xcalloc(r.n, sizeof(*r.type));
-	r.flags = xcalloc(r.n, sizeof(*r.flags));
-	for (size_t i = 0; i < r.n; i++) {
-		MYSQL_FIELD *fd = mysql_fetch_field_direct(meta, (unsigned)i);
-
-		r.type[i] = fd->type;
-		r.flags[i] = fd->charsetnr == 63 ? BINARY_FLAG : 0;
-		r.v[i] = xmalloc(CELL_INIT + 1);
-		res[i].buffer_type = MYSQL_TYPE_STRING;
-		res[i].buffer = r.v[i];
-		res[i].buffer_length = CELL_INIT;
-		res[i].length = &r.len[i];
-		res[i].is_null = &r.null[i];
-	}
-	if (mysql_stmt_bind_result(st, res) != 0)
-		goto out_err;
-	while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
-		for (size_t i = 0; i < r.n; i++) {
-			if (r.null[i] || r.len[i] <= res[i].buffer_length)
-				continue;
-			/* A long value: fetch it whole into a larger cell. */
-			r.v[i] = xrealloc(r.v[i], r.len[i] + 1);
-			res[i].buffer = r.v[i];
-			res[i].buffer_length = r.len[i];
-			if (mysql_stmt_fetch_column(st, &res[i], (unsigned)i,
-			                            0) != 0)
-				goto out_err;
-		}
-		for (size_t i = 0; i < r.n; i++)
-			if (!r.null[i])
-				r.v[i][r.len[i]] = '\0';
-		if (fn(ctx, &r) < 0) {
-			snprintf(err, errlen, "writing the export failed: %s",
-			         strerror(errno));
-			goto out;
-		}
-		/* Shrink cells back so that the binding stays valid. */
-		for (size_t i = 0; i < r.n; i++)
-			if (res[i].buffer_length != CELL_INIT) {
-				res[i].buffer_length = CELL_INIT;
-				if (mysql_stmt_bind_result(st, res) != 0)
-					goto out_err;
-				break;
-			}
-	}
-	if (f != MYSQL_NO_DATA)
-		goto out_err;
-	rc = 0;
-	goto out;
-out_err:
-	snprintf(err, errlen, "reading the export failed: %s",
-	         mysql_stmt_error(st));
-out:
-	if (meta)
-		mysql_free_result(meta);
-	for (size_t i = 0; i < r.n; i++)
-		free(r.v[i]);
-	free(r.v);
-	free(r.len);
-	free(r.null);
-	free(r.type);
-	free(r.flags);
-	free(res);
-	mysql_stmt_close(st);
-	return rc;
-}
-
-static int
-ident_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
-}
+#define MAX_KEY    16
 
 /* ---- what to export ---------------------------------------------------- */
 
@@ -175,8 +32,9 @@ struct table {
 	char name[65];
 	struct column cols[MAX_COLS];
 	size_t ncols;
-	char order[1024]; /* the primary key, for ORDER BY */
-	FILE *data;       /* the JSON lines, in a temporary file */
+	char key[MAX_KEY][65]; /* the primary key, for the row order */
+	size_t nkey;
+	FILE *data; /* the JSON lines, in a temporary file */
 	uint64_t rows, bytes;
 	EVP_MD_CTX *md;
 };
@@ -199,13 +57,10 @@ excluded_table(const char *name)
 }
 
 static int
-collect_table(void *ctx, const struct row *r)
+collect_table(void *ctx, const char *name)
 {
 	struct plan *p = ctx;
-	const char *name = r->v[0];
 
-	if (r->null[0] || !ident_ok(name))
-		return 0;
 	if (excluded_table(name)) {
 		if (p->nexcluded < MAX_TABLES)
 			snprintf(p->excluded[p->nexcluded++], 65, "%s", name);
@@ -220,14 +75,12 @@ collect_table(void *ctx, const struct row *r)
 }
 
 static int
-collect_column(void *ctx, const struct row *r)
+collect_column(void *ctx, const char *name, const char *type, const char *extra)
 {
 	struct table *t = ctx;
 	struct column *c;
-	const char *name = r->v[0], *type = r->null[1] ? "" : r->v[1],
-	           *extra = r->null[2] ? "" : r->v[2];
 
-	if (t->ncols == MAX_COLS || r->null[0] || !ident_ok(name))
+	if (t->ncols == MAX_COLS)
 		return 0;
 	c = &t->cols[t->ncols++];
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -247,39 +100,16 @@ collect_column(void *ctx, const struct row *r)
 }
 
 static int
-collect_key(void *ctx, const struct row *r)
+collect_key(void *ctx, const char *column)
 {
 	struct table *t = ctx;
-	size_t n = strlen(t->order);
 
-	if (r->null[0] || !ident_ok(r->v[0]))
-		return 0;
-	snprintf(t->order + n, sizeof(t->order) - n, "%s`%s`", n ? ", " : "",
-	         r->v[0]);
+	if (t->nkey < MAX_KEY)
+		snprintf(t->key[t->nkey++], 65, "%s", column);
 	return 0;
 }
 
 /* ---- rows as JSON ------------------------------------------------------ */
-
-static int
-is_number_type(enum enum_field_types t)
-{
-	switch (t) {
-	case MYSQL_TYPE_TINY:
-	case MYSQL_TYPE_SHORT:
-	case MYSQL_TYPE_LONG:
-	case MYSQL_TYPE_INT24:
-	case MYSQL_TYPE_LONGLONG:
-	case MYSQL_TYPE_YEAR:
-	case MYSQL_TYPE_DECIMAL:
-	case MYSQL_TYPE_NEWDECIMAL:
-	case MYSQL_TYPE_FLOAT:
-	case MYSQL_TYPE_DOUBLE:
-		return 1;
-	default:
-		return 0;
-	}
-}
 
 /* A number the server printed: digits, one '.', a sign, an exponent. */
 static int
@@ -292,7 +122,7 @@ numeric_text(const char *s)
 }
 
 static int
-write_row(void *ctx, const struct row *r)
+write_row(void *ctx, const struct tenant_dump_cell *cells, size_t n)
 {
 	struct table *t = ctx;
 	cJSON *o = cJSON_CreateObject();
@@ -300,20 +130,20 @@ write_row(void *ctx, const struct row *r)
 	char *line;
 	int rc = 0;
 
-	for (size_t i = 0; i < t->ncols; i++) {
+	for (size_t i = 0; i < t->ncols && k < n; i++) {
 		const struct column *c = &t->cols[i];
+		const struct tenant_dump_cell *cell;
 		const char *v;
 
 		if (!c->keep)
 			continue;
-		v = r->null[k] ? NULL : r->v[k];
+		cell = &cells[k++];
+		v = cell->v;
 		if (!v)
 			cJSON_AddNullToObject(o, c->name);
-		else if (is_number_type(r->type[k]) && numeric_text(v))
+		else if (cell->kind == TENANT_DUMP_NUMBER && numeric_text(v))
 			cJSON_AddItemToObject(o, c->name, cJSON_CreateRaw(v));
-		else if ((r->type[k] == MYSQL_TYPE_DATETIME ||
-		          r->type[k] == MYSQL_TYPE_TIMESTAMP) &&
-		         strlen(v) >= 19) {
+		else if (cell->kind == TENANT_DUMP_TIME && strlen(v) >= 19) {
 			char iso[40];
 
 			/* Stored in UTC ("YYYY-MM-DD HH:MM:SS[.ffffff]"). */
@@ -321,7 +151,6 @@ write_row(void *ctx, const struct row *r)
 			cJSON_AddStringToObject(o, c->name, iso);
 		} else
 			cJSON_AddStringToObject(o, c->name, v);
-		k++;
 	}
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -399,87 +228,41 @@ tar_member(FILE *out, const char *name, FILE *src, const char *text,
 /* ---- the export -------------------------------------------------------- */
 
 struct tenant_row {
-	int found;
 	char slug[64], name[256];
 };
 
-static int
-collect_tenant(void *ctx, const struct row *r)
-{
-	struct tenant_row *t = ctx;
-
-	t->found = 1;
-	snprintf(t->slug, sizeof(t->slug), "%s", r->null[0] ? "" : r->v[0]);
-	snprintf(t->name, sizeof(t->name), "%s", r->null[1] ? "" : r->v[1]);
-	return 0;
-}
-
-static int
-collect_int(void *ctx, const struct row *r)
-{
-	int64_t *v = ctx;
-
-	if (!r->null[0])
-		(void)parse_int64(r->v[0], INT64_MIN, INT64_MAX, v);
-	return 0;
-}
-
 /* Reads one table's columns, key and rows into t->data. */
 static int
-export_table(MYSQL *m, struct table *t, int64_t tenant_id, char *err,
-             size_t errlen)
+export_table(struct tenant_dump *d, struct table *t, int64_t tenant_id,
+             char *err, size_t errlen)
 {
-	struct buf sql = BUF_INIT(16384);
-	const char *where;
+	const char *cols[MAX_COLS], *key[MAX_KEY];
 	size_t kept = 0;
-	int rc = -1;
+	int rc;
 
-	if (query(m,
-	          "SELECT column_name, column_type, extra FROM "
-	          "information_schema.columns WHERE table_schema = DATABASE()"
-	          " AND table_name = ? ORDER BY ordinal_position",
-	          NULL, t->name, collect_column, t, err, errlen) < 0 ||
-	    query(m,
-	          "SELECT column_name FROM information_schema.statistics"
-	          " WHERE table_schema = DATABASE() AND table_name = ?"
-	          " AND index_name = 'PRIMARY' ORDER BY seq_in_index",
-	          NULL, t->name, collect_key, t, err, errlen) < 0)
+	if (store_tenant_dump_columns(d, t->name, collect_column, t, err,
+	                              errlen) < 0 ||
+	    store_tenant_dump_key(d, t->name, collect_key, t, err, errlen) < 0)
 		return -1;
-	buf_adds(&sql, "SELECT ");
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (!t->cols[i].keep)
-			continue;
-		buf_addf(&sql, "%s`%s`", kept ? ", " : "", t->cols[i].name);
-		kept++;
-	}
-	if (kept == 0) {
-		snprintf(err, errlen, "table '%s' has no column to export",
-		         t->name);
-		goto out;
-	}
-	where = strcmp(t->name, "tenants") == 0 ? "id" : "tenant_id";
-	buf_addf(&sql, " FROM `%s` WHERE `%s` = ?", t->name, where);
-	if (t->order[0])
-		buf_addf(&sql, " ORDER BY %s", t->order);
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->cols[i].keep)
+			cols[kept++] = t->cols[i].name;
+	for (size_t i = 0; i < t->nkey; i++)
+		key[i] = t->key[i];
 	t->data = tmpfile();
 	t->md = EVP_MD_CTX_new();
 	if (!t->data || !t->md ||
 	    EVP_DigestInit_ex(t->md, EVP_sha256(), NULL) != 1) {
 		snprintf(err, errlen, "cannot create a temporary file: %s",
 		         strerror(errno));
-		goto out;
+		return -1;
 	}
-	if (sql.over) {
-		snprintf(err, errlen, "table '%s': query too long", t->name);
-		goto out;
-	}
-	rc = query(m, sql.s, &tenant_id, NULL, write_row, t, err, errlen);
+	rc = store_tenant_dump_rows(d, t->name, cols, kept, key, t->nkey,
+	                            tenant_id, write_row, t, err, errlen);
 	if (rc == 0 && fflush(t->data) != 0) {
 		snprintf(err, errlen, "writing a temporary file failed");
 		rc = -1;
 	}
-out:
-	buf_release(&sql);
 	return rc;
 }
 
@@ -566,73 +349,41 @@ tenant_export(const struct config *c, int64_t tenant_id, const char *out_path,
               FILE *msg, char *err, size_t errlen)
 {
 	struct plan *p = xcalloc(1, sizeof(*p));
-	struct tenant_row tr = {0};
-	char pw[256], part[4200];
+	struct tenant_row tr = {"", ""};
+	struct tenant_dump *d;
+	char part[4200];
 	int64_t schema = 0;
 	time_t now = time(NULL);
 	FILE *out = NULL;
-	MYSQL *m;
-	int rc = -1, fd;
+	int rc = -1, fd, found;
 
-	if (config_read_password(c->db_password_file, pw, sizeof(pw), err,
-	                         errlen) < 0) {
-		free(p);
-		return -1;
-	}
-	m = mysql_init(NULL);
-	if (!m)
-		abort();
-	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (!mysql_real_connect(m, c->db_socket[0] ? NULL : c->db_host,
-	                        c->db_user, pw, c->db_name,
-	                        (unsigned)c->db_port,
-	                        c->db_socket[0] ? c->db_socket : NULL, 0)) {
-		snprintf(err, errlen, "connecting to the database failed: %s",
-		         mysql_error(m));
+	d = store_tenant_dump_open(c, err, errlen);
+	if (!d)
 		goto out_close;
-	}
-	explicit_bzero(pw, sizeof(pw));
-	/* One snapshot for every table; times as stored (UTC). */
-	if (mysql_query(m, "SET SESSION time_zone = '+00:00'") != 0 ||
-	    mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL "
-	                   "REPEATABLE READ") != 0 ||
-	    mysql_query(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ "
-	                   "ONLY") != 0) {
-		snprintf(err, errlen, "starting the snapshot failed: %s",
-		         mysql_error(m));
+	found = store_tenant_dump_tenant(d, tenant_id, tr.slug, sizeof(tr.slug),
+	                                 tr.name, sizeof(tr.name), err, errlen);
+	if (found < 0)
 		goto out_close;
-	}
-	if (query(m, "SELECT slug, name FROM tenants WHERE id = ?", &tenant_id,
-	          NULL, collect_tenant, &tr, err, errlen) < 0)
-		goto out_close;
-	if (!tr.found) {
+	if (found == 0) {
 		snprintf(err, errlen, "no tenant %" PRId64, tenant_id);
 		goto out_close;
 	}
-	(void)query(m,
-	            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-	            NULL, NULL, collect_int, &schema, err, errlen);
+	schema = store_tenant_dump_schema_version(d);
 	/* The tenant's own row first, then every table with tenant_id. */
 	snprintf(p->t[0].name, sizeof(p->t[0].name), "tenants");
 	p->n = 1;
-	if (query(m,
-	          "SELECT c.table_name FROM information_schema.columns c"
-	          " JOIN information_schema.tables t"
-	          "  ON t.table_schema = c.table_schema"
-	          "  AND t.table_name = c.table_name"
-	          " WHERE c.table_schema = DATABASE()"
-	          " AND c.column_name = 'tenant_id'"
-	          " AND t.table_type = 'BASE TABLE' ORDER BY c.table_name",
-	          NULL, NULL, collect_table, p, err, errlen) < 0)
+	if (store_tenant_dump_tables(d, collect_table, p, err, errlen) < 0)
 		goto out_close;
 	for (size_t i = 0; i < p->n; i++) {
-		if (export_table(m, &p->t[i], tenant_id, err, errlen) < 0)
+		if (export_table(d, &p->t[i], tenant_id, err, errlen) < 0)
 			goto out_close;
 		if (msg)
 			fprintf(msg, "  %-24s %8" PRIu64 " rows\n",
 			        p->t[i].name, p->t[i].rows);
 	}
-	mysql_query(m, "COMMIT");
+	/* Everything is read: end the snapshot before writing the file. */
+	store_tenant_dump_close(d);
+	d = NULL;
 
 	snprintf(part, sizeof(part), "%s.part", out_path);
 	if (access(out_path, F_OK) == 0) {
@@ -687,13 +438,12 @@ tenant_export(const struct config *c, int64_t tenant_id, const char *out_path,
 	out = NULL;
 	rc = 0;
 out_close:
-	explicit_bzero(pw, sizeof(pw));
+	store_tenant_dump_close(d);
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->t[i].data)
 			fclose(p->t[i].data);
 		EVP_MD_CTX_free(p->t[i].md);
 	}
 	free(p);
-	mysql_close(m);
 	return rc;
 }

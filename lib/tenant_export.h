@@ -30,10 +30,11 @@
  * generated columns (derived from the others), and refresh_tokens
  * (session credentials, nothing the tenant entered).
  *
- * XXX this reads tables whose names it learns at run time, which the
- * statement tables of lib/store cannot express; like lib/grants.c it
- * talks to MariaDB through mysql.h, with names checked against
- * [a-z0-9_] and the tenant id always a bound parameter.
+ * The reading is lib/store/tenant_dump.h (a table named at run time is
+ * more than a statement table can say); this file decides what is left
+ * out and writes the archive.
+ *
+ * Layer: services.
  */
 #ifndef RTRW_TENANT_EXPORT_H
 #define RTRW_TENANT_EXPORT_H
