@@ -49,6 +49,23 @@ def bdir(tmp_path):
     return d, {"RTRW_BACKUP_DIR": str(d)}
 
 
+@pytest.fixture
+def clean(mysql):
+    """Nothing queued or running, no open backup_failed alert: the
+    database holds at most one queued backup, and other tests (the role
+    matrix, the API tests) may leave one behind."""
+    with mysql.cursor() as cur:
+        cur.execute("UPDATE backups SET status = 'failed',"
+                    " error = 'cleared by the test', finished_at ="
+                    " UTC_TIMESTAMP() WHERE status IN ('queued', 'running')")
+        cur.execute("UPDATE backups SET verify_status = 'failed',"
+                    " verify_error = 'cleared by the test'"
+                    " WHERE verify_status IN ('queued', 'running')")
+        cur.execute("UPDATE platform_alerts SET status = 'resolved',"
+                    " resolved_at = UTC_TIMESTAMP() WHERE status <> 'resolved'")
+    return mysql
+
+
 def run_backup(env):
     r = backup("run", env=env)
     m = re.search(r"backup (\d+) completed", r.stdout)
@@ -517,7 +534,8 @@ def test_key_rotation(mysql, bdir, tmp_path):
     assert r.returncode == 1 and "chmod 600" in r.stdout
 
 
-def test_queued_backup_is_taken_by_the_next_run(mysql, bdir):
+def test_queued_backup_is_taken_by_the_next_run(clean, bdir):
+    mysql = clean
     d, env = bdir
     assert backup("run", "--if-queued", env=env).stdout == ""
     with mysql.cursor() as cur:
