@@ -17,10 +17,45 @@
 CC	?= cc
 PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
 	   xlsxwriter libzstd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcurl
-PQ_LIBS    := $(shell pkg-config --libs libpq 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+# The flags of the project's libraries come from pkg-config, which knows
+# them only once the -dev packages are installed.  They are therefore not
+# read when make reads this file but kept in build/pkg.mk, which make brings
+# up to date before anything else (running tools/deps.sh, which installs
+# what is missing) and then restarts with the flags in place: the first
+# `make run` on a machine without the packages builds like the second.
+# build/pkg.mk is remade when the package list (tools/deps.sh, package.json)
+# or the package database changes (something installed or purged) and
+# otherwise costs nothing.  `make clean` and `make deps` do not need it.
+# (A -include would go on without the flags when the dependency step
+# fails; include stops there, with its error.)
+PKG_MK	 = build/pkg.mk
+NPM_STAMP = node_modules/.package-lock.json
+ifneq ($(filter-out clean deps,$(or $(MAKECMDGOALS),all)),)
+include $(PKG_MK)
+endif
+
+$(PKG_MK): tools/deps.sh package.json $(NPM_STAMP) \
+	   $(wildcard /var/lib/dpkg/status)
+	@tools/deps.sh
+	@mkdir -p $(@D)
+	@set -e; \
+	cflags=$$(pkg-config --cflags $(PKGS) libpq); \
+	libs=$$(pkg-config --libs $(PKGS)); \
+	pq=$$(pkg-config --libs libpq); \
+	check=$$(pkg-config --libs check); \
+	{ echo "# Written by make from pkg-config; see Makefile."; \
+	  echo "PKG_CFLAGS := $$cflags"; \
+	  echo "PKG_LIBS := $$libs -lfcgi -lcurl"; \
+	  echo "PQ_LIBS := $$pq"; \
+	  echo "CHECK_LIBS := $$check"; } >$@.tmp
+	@mv $@.tmp $@
+
+# node_modules/ (Swagger UI, the OpenAPI linter) comes from the same step;
+# removing the folder brings it back at the next make.
+$(NPM_STAMP): package.json package-lock.json
+	@tools/deps.sh
+	@touch $@
 
 WARN	 = -std=c17 -g -Wall -Wextra -Werror -Wformat=2 -Wshadow \
 	   -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
@@ -106,20 +141,20 @@ $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 .PHONY: all release asan deps run test unit bench bench-backup format \
 	format-check clean e2e fuzz
 .DEFAULT_GOAL := all
+# Objects reached only through pattern rules (jobs/, tools/) would count as
+# intermediate and be deleted after each build, or on an interrupted one,
+# and then be compiled again by the next make run.
+.SECONDARY:
 
 all: release
-release: deps-check $(rel_PROGS)
-asan: deps-check $(asan_PROGS) $(addprefix build/asan/bin/,$(UNIT_NAMES))
+release: $(rel_PROGS)
+asan: $(asan_PROGS) $(addprefix build/asan/bin/,$(UNIT_NAMES))
 
-# deps installs what is missing; deps-check only runs it when a marker of
-# the current package list is absent, so every target can depend on it
-# cheaply.
-DEPS_STAMP = var/.deps-$(shell cksum tools/deps.sh 2>/dev/null | cut -d' ' -f1)
+# deps installs what is missing, whatever the state of build/pkg.mk;
+# deps-check only brings build/pkg.mk up to date, as every build goal does.
 deps:
 	@tools/deps.sh
-	@mkdir -p var && rm -f var/.deps-* && touch $(DEPS_STAMP)
-deps-check:
-	@test -f $(DEPS_STAMP) || $(MAKE) --no-print-directory deps
+deps-check: $(PKG_MK)
 
 # libFuzzer drivers for the parsers of untrusted bytes (tests/fuzz/),
 # built with clang; tools/test.sh runs each for a few seconds.
@@ -138,7 +173,7 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/librtrw.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PQ_LIBS) \
 		$(WS_LIBS)
 -include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)
-fuzz: deps-check $(FUZZ_PROGS)
+fuzz: $(FUZZ_PROGS)
 
 # Unit tests: every Check program, sanitizers on, leaks fatal.
 unit: asan

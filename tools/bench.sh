@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # `make bench`: throughput and latency of the API against its ceilings.
 #
-# Uses the local stack under var/ (starting it when it is not running, and
-# stopping it again afterwards; a running `make run` stack is reused and put
-# back as it was), raises nginx's per-IP limit (wrk hammers from one
-# address), starts the ceiling programs bench_hello and bench_select with as
-# many workers as rtrw-api, and runs wrk against each endpoint below.  The
-# result is a markdown table on stdout and in var/bench/latest.md.
+# Uses the local stack under var/ (BENCH_DIR; starting it when it is not
+# running, and stopping it again afterwards), raises nginx's per-IP limit
+# (wrk hammers from one address) and the per-user limit, starts the ceiling
+# programs bench_hello and bench_select with as many workers as rtrw-api,
+# and runs wrk against each endpoint below.  The result is a markdown table
+# on stdout and in var/bench/latest.md, with the round trip of one memcached
+# get (bench_cache) under it.
+#
+# A stack that was running is put back exactly as protected as it was
+# found: its rtrw.conf, nginx configuration and stack.env are saved before
+# and copied back afterwards (then nginx reloads and rtrw-api re-reads its
+# configuration), and the run fails if they differ from the saved copies.
+# Re-running `stack.sh up` instead would write the configuration from this
+# script's environment, benchmark limits included.
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32
+#   BENCH_ONLY="health auth-me"   run only the endpoints of these names
 #
 # Adding an endpoint is one line in ENDPOINTS: "name path ceiling [header]".
 # ceiling names the row whose req/s this row is compared with ("-" for
@@ -69,21 +78,53 @@ if [ -f "$DIR/stack.env" ] && tools/stack.sh status "$DIR" 2>&1 | grep '^nginx: 
 	was_running=1
 fi
 
+# What a running stack's protection is made of: the files that `up`
+# writes from its caller's environment.
+SAVED=$OUT/saved
+PROTECTION_FILES=(rtrw.conf nginx/nginx.conf nginx/rtrw-site.conf stack.env)
+if [ "$was_running" = 1 ]; then
+	rm -rf "$SAVED"
+	for f in "${PROTECTION_FILES[@]}"; do
+		mkdir -p "$(dirname "$SAVED/$f")"
+		cp -p "$DIR/$f" "$SAVED/$f"
+	done
+fi
+
+restore() {
+	local f rc=0
+	for n in bench_hello bench_select; do
+		if [ -f "$DIR/run/$n.pid" ]; then
+			kill -TERM "$(cat "$DIR/run/$n.pid")" 2>/dev/null
+			rm -f "$DIR/run/$n.pid"
+		fi
+	done
+	for f in "${PROTECTION_FILES[@]}"; do
+		cp -p "$SAVED/$f" "$DIR/$f" || rc=1
+	done
+	tools/stack.sh reload "$DIR" || rc=1
+	for f in "${PROTECTION_FILES[@]}"; do
+		cmp -s "$SAVED/$f" "$DIR/$f" || {
+			say "$DIR/$f differs from the copy saved before the benchmark"
+			rc=1
+		}
+	done
+	# rtrw-api replaces its workers after the SIGHUP; wait for them.
+	sleep 2
+	if [ "$rc" != 0 ]; then
+		say "the stack in $DIR could not be put back as it was; stop it (tools/stack.sh down $DIR)"
+	fi
+	return "$rc"
+}
+
 cleanup() {
+	local rc=$?
 	set +e
 	if [ "$was_running" = 1 ]; then
-		# Put the running stack back: normal rate limit, no /bench/.
-		for n in bench_hello bench_select; do
-			if [ -f "$DIR/run/$n.pid" ]; then
-				kill -TERM "$(cat "$DIR/run/$n.pid")" 2>/dev/null
-				rm -f "$DIR/run/$n.pid"
-			fi
-		done
-		env -u NGINX_RATE -u NGINX_BURST BENCH=0 tools/stack.sh up "$DIR" >/dev/null 2>&1
-		kill -HUP "$(cat "$API_PID_FILE")" 2>/dev/null
+		restore || rc=1
 	else
 		tools/stack.sh down "$DIR" >/dev/null 2>&1
 	fi
+	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -95,7 +136,9 @@ export SEED_DEMO=1 EXTRA_CONF="rate_limit_per_minute = 1000000"
 tools/stack.sh up "$DIR"
 # shellcheck disable=SC1091
 . "$DIR/stack.env"
-BIN=$REPO/build/rel/bin
+# The stack's own build: release for var/, the sanitizer build for a test
+# stack (tests/e2e/test_stack_lifecycle.py benchmarks one).
+BIN=$RTRW_BIN
 # A stack that was already running re-reads its configuration.
 kill -HUP "$(cat "$API_PID_FILE")"
 sleep 2
@@ -141,7 +184,7 @@ SQL
 
 # The ceiling programs, same worker count as rtrw-api.
 start_pool() {
-	local name=$1 sock=$RUN_DIR/$1.sock i
+	local name=$1 sock=$WWW_DIR/$1.sock i
 	[ -x "$BIN/$name" ] || {
 		say "$BIN/$name is not built (make release)"
 		exit 1
@@ -182,6 +225,9 @@ notes=()
 run_endpoints() {
 while read -r name path ceiling header; do
 	[ -n "${name:-}" ] || continue
+	if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then
+		continue
+	fi
 	url=$API_URL$(envsubst <<<"$path")
 	args=(-t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency)
 	if [ -n "${header:-}" ]; then
@@ -229,10 +275,12 @@ wrk.method = "POST"
 wrk.body = '$login_body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-say "login: wrk -t1 -c1 -d${SECS}s (argon2id)"
-res=$(wrk -t1 -c1 -d"${SECS}s" --latency -s "$OUT/login.lua" "$API_URL/api/v1/auth/login")
-printf '%s\n' "$res" >"$OUT/login.txt"
-rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - |")
+if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" login "* ]]; then
+	say "login: wrk -t1 -c1 -d${SECS}s (argon2id)"
+	res=$(wrk -t1 -c1 -d"${SECS}s" --latency -s "$OUT/login.lua" "$API_URL/api/v1/auth/login")
+	printf '%s\n' "$res" >"$OUT/login.txt"
+	rows+=("| POST /api/v1/auth/login (1 connection) | $(printf '%.0f' "$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | - | - |")
+fi
 
 # The export writers on their own (tools/bench_export.c: no database, no
 # nginx): seconds and peak RSS growth for BENCH_EXPORT_ROWS customer-like
@@ -268,6 +316,7 @@ ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
 	echo "| WebSocket (rtrw-events, one daemon) | result |"
 	echo "|---|---|"
 	printf '%s\n' "$ws_rows"
+	echo "$("$BIN/bench_cache" --config "$RTRW_CONFIG" 2>&1)"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package and npm tool the project needs, skipping
 # what is already there.  Works as root or through sudo.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+trap 'echo "deps: failed: $BASH_COMMAND (exit $?); the error is above; run tools/deps.sh again once it is fixed" >&2' ERR
 
 PACKAGES=(
 	build-essential pkg-config clang-format clang libclang-rt-14-dev
@@ -15,12 +16,11 @@ PACKAGES=(
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
 	python3-openpyxl python3-jsonschema
 	python3-websocket
-	sqlmap
+	sqlmap debootstrap
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-	# nginx-light satisfies a system that already has another nginx flavour.
 	# nginx-light stands for any nginx flavour; a Node.js that did not
 	# come from Debian (nvm, NodeSource) satisfies nodejs and npm.
 	case "$p" in
@@ -35,11 +35,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	SUDO=
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	# Package scripts must not start system-wide services: the project
-	# runs its own under var/.
+	# No questions asked.  The system-wide MariaDB, memcached, nginx and
+	# PostgreSQL that the packages may start are not used: the project
+	# runs its own under var/, on other ports.  Others may be installing
+	# at the same time: wait for the dpkg lock rather than fail.
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	$SUDO apt-get update -qq -o DPkg::Lock::Timeout=600
+	$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+		--no-install-recommends "${missing[@]}"
 fi
 
 # Swagger UI and the linter of the OpenAPI and AsyncAPI documents

@@ -3,27 +3,49 @@
 # Ctrl-C, which stops everything again.  The release build and the
 # dependencies are made by the Makefile first.
 #
-# Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306),
-# MEMCACHED_PORT (11311); see tools/stack.sh for the rest.
-set -euo pipefail
+# Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306); memcached
+# listens on DIR/run/memcached.sock.  See tools/stack.sh for the rest.
+# RTRW_RUN_DIR names another stack directory than var/ (the tests of this
+# script use one); ASAN=1 runs the sanitizer builds.
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=${RTRW_RUN_DIR:-var}
 export HTTPS_PORT=${HTTPS_PORT:-8443} HTTP_PORT=${HTTP_PORT:-8080}
-export MYSQL_PORT=${MYSQL_PORT:-13306} MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
+export MYSQL_PORT=${MYSQL_PORT:-13306}
 export SEED_DEMO=1
 
+say() {
+	echo "run: $*" >&2
+}
+trap 'say "failed at line $LINENO: $BASH_COMMAND (exit $?); logs in $DIR/log"' ERR
+
 stopping=0
+sleeper=
+# Ctrl-C (SIGINT to the terminal's whole process group) and SIGTERM (to
+# make, which passes it on to this script) both end here.  The signals are
+# ignored from now on, and so by `down` too: a second Ctrl-C must not cut
+# the stopping short and leave a service running.
 shutdown() {
 	[ "$stopping" = 0 ] || return 0
 	stopping=1
+	trap '' INT TERM HUP
+	[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
 	echo
-	tools/stack.sh down "$DIR" || true
+	tools/stack.sh down "$DIR" ||
+		say "stopping the stack failed; see $DIR/log and tools/stack.sh status $DIR"
 	exit 0
 }
 trap shutdown INT TERM HUP
-# A failed start leaves nothing running either.
-trap 'rc=$?; [ "$rc" = 0 ] || [ "$stopping" = 1 ] || tools/stack.sh down "$DIR" || true' EXIT
+# A failed start leaves nothing running either, and says so.
+on_exit() {
+	local rc=$?
+	[ "$rc" != 0 ] && [ "$stopping" = 0 ] || return 0
+	trap '' INT TERM HUP
+	say "the stack did not start (exit $rc): what failed is said above; logs in $DIR/log"
+	tools/stack.sh down "$DIR" || true
+}
+trap on_exit EXIT
 
 tools/stack.sh up "$DIR"
 # shellcheck disable=SC1091
@@ -36,7 +58,11 @@ demo_id=$(mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -B rtrw \
 if [ -n "$demo_id" ] && [ "$(mariadb --no-defaults --socket="$MYSQL_SOCKET" \
 	-uroot -N -B rtrw -e "SELECT COUNT(*) FROM customers WHERE tenant_id = $demo_id")" = 0 ]; then
 	"$RTRW_BIN/seed_bulk" --config "$RTRW_CONFIG" --tenant-id "$demo_id" \
-		--customers 50 --payments 12 >/dev/null
+		--customers 50 --payments 12 >>"$LOG_DIR/seed.log" 2>&1 || {
+		tail -n 15 "$LOG_DIR/seed.log" >&2
+		say "seeding the demo tenant failed; see $LOG_DIR/seed.log"
+		exit 1
+	}
 fi
 
 echo
@@ -57,8 +83,10 @@ fi
 echo
 echo "Press Ctrl-C to stop."
 
-# Sleep in the background and wait for it, so that the trap runs at once.
+# Sleep in the background and wait for it, so that the trap runs at once;
+# the trap ends the sleep too, which would otherwise outlive the stack.
 while :; do
 	sleep 3600 &
-	wait $! || true
+	sleeper=$!
+	wait "$sleeper" || true
 done

@@ -5,12 +5,13 @@
 #   tools/stack.sh up DIR [--asan]    start what is not running, wait, write DIR/stack.env
 #   tools/stack.sh down DIR           stop everything started from DIR's pid files
 #   tools/stack.sh status DIR         say what runs
+#   tools/stack.sh reload DIR         nginx and rtrw-api re-read DIR's files as they are
 #   tools/stack.sh restart-mariadb DIR | stop-mariadb DIR | start-mariadb DIR
 #   tools/stack.sh stop-memcached DIR | start-memcached DIR
 #   tools/stack.sh nginx-prod         print the production nginx site (nginx.conf.d/rtrw.conf)
 #
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
-#   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306 MEMCACHED_PORT=11311
+#   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306   (memcached: DIR/run/memcached.sock)
 #   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
@@ -20,12 +21,16 @@
 #   BENCH=1                   add the /bench/* locations to nginx
 #   RTRW_API_BIN=PATH         run another FastCGI program instead of rtrw-api
 #                             (e.g. build/rel/bin/bench_hello while developing)
+#   STACK_COPY_DOCS=1         serve a copy of the docs even where nginx could
+#                             read them in place (the tests of the copy)
+#   STACK_SPAWN_DELAY=SECONDS each service waits this long before its exec,
+#                             as on a busy machine (the tests of the start)
 #
 # Every service is started with setsid in its own session, so a Ctrl-C in
 # the terminal reaches only the calling script, whose trap runs `down`.
 # The ports of a stack are kept in DIR/stack.env; later commands on the
-# same DIR reuse them.
-set -euo pipefail
+# same DIR reuse them.  Every failure says what failed and names its log.
+set -Eeuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -36,9 +41,12 @@ die() {
 say() {
 	echo "stack: $*" >&2
 }
+# A command that fails where nobody expected it still says so, instead of
+# leaving the caller with nothing but its exit status.
+trap 'say "failed at line $LINENO: $BASH_COMMAND (exit $?)${LOG:+; logs in $LOG}"' ERR
 
 usage() {
-	sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p' >&2
 	exit 2
 }
 
@@ -55,11 +63,13 @@ setup_dir() {
 	CONF=$D/rtrw.conf
 	ENVF=$D/stack.env
 	MYSQL_SOCKET=$RUN/mysqld.sock
-	API_SOCKET=$RUN/api.sock
+	MEMCACHED_SOCKET=$RUN/memcached.sock
+	WWW=$(www_dir)
+	API_SOCKET=$WWW/api.sock
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT MEMCACHED_PORT WS_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT WS_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -69,13 +79,29 @@ setup_dir() {
 	HTTPS_PORT=${HTTPS_PORT:-8443}
 	HTTP_PORT=${HTTP_PORT:-8080}
 	MYSQL_PORT=${MYSQL_PORT:-13306}
-	MEMCACHED_PORT=${MEMCACHED_PORT:-11311}
 	WS_PORT=${WS_PORT:-8091}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
 	NGINX_BURST=${NGINX_BURST:-100}
 	ASAN=${ASAN:-0}
+}
+
+# nginx's workers run as www-data when the stack runs as root, and the clone
+# may sit in a folder that others cannot traverse (/root is 0700 on Debian,
+# and so is every mktemp -d folder).  What they must reach (the FastCGI
+# sockets, nginx's temporary files and, when the clone is closed to them, a
+# copy of the docs) therefore lives in a directory of its own under /run,
+# named by a hash of DIR so that each stack has its own.  Run by another
+# user, nginx's workers are that user and DIR/run serves.
+www_dir() {
+	local h
+	if [ "$(id -u)" != 0 ]; then
+		echo "$RUN"
+		return 0
+	fi
+	h=$(printf '%s' "$D" | sha256sum | cut -c1-16)
+	echo "/run/rtrw-stack/$h"
 }
 
 bin_dir() {
@@ -99,15 +125,32 @@ san_env() {
 # ever signal a pid whose command line still mentions this stack's DIR, so a
 # stale file never hits a stranger that reused the pid.
 
+#
+# The command line must name one of DIR's own paths (DIR/rtrw.conf,
+# DIR/mysql, DIR/nginx/, DIR/run/), not merely contain DIR: the stacks of
+# make test live inside var/, and a test stack's process is no process of
+# var's.  It is read into a variable, not piped into grep -q, whose early
+# exit could fail the pipeline and make a live process look gone.
 pid_of() {
-	local f=$RUN/$1.pid pid
+	local f=$RUN/$1.pid pid cmd
 	[ -f "$f" ] || return 1
 	pid=$(tr -dc 0-9 <"$f")
 	[ -n "$pid" ] || return 1
-	[ -r "/proc/$pid/cmdline" ] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$D" || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/) ]] || return 1
 	running "$pid" || return 1
 	echo "$pid"
+}
+
+# starting NAME: NAME's pid file names a live process that is still this
+# script between fork and exec.
+starting() {
+	local pid cmd
+	[ -f "$RUN/$1.pid" ] || return 1
+	pid=$(tr -dc 0-9 <"$RUN/$1.pid") || return 1
+	[ -n "$pid" ] && running "$pid" || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+	[[ $cmd == *tools/stack.sh* ]]
 }
 
 alive() {
@@ -125,8 +168,16 @@ running() {
 # stop NAME TIMEOUT: TERM, wait, then KILL the process group (services run
 # in their own session, so the group holds only the service and its
 # children).
+#
+# A service this script has only just forked may not have exec'd yet (its
+# command line is still this script's): it gets a moment to, or a stop
+# during a start would miss it and leave it running.
 stop() {
 	local name=$1 timeout=${2:-15} pid i
+	for ((i = 0; i < 30; i++)); do
+		! pid_of "$name" >/dev/null && starting "$name" || break
+		sleep 0.1
+	done
 	if ! pid=$(pid_of "$name"); then
 		rm -f "$RUN/$name.pid"
 		return 0
@@ -143,21 +194,83 @@ stop() {
 	rm -f "$RUN/$name.pid"
 }
 
-# wait_for WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s.
-wait_for() {
-	local what=$1 secs=$2 i
+# spawn NAME LOG COMMAND...: starts COMMAND in a session of its own, in DIR,
+# output appended to LOG, and writes its pid to DIR/run/NAME.pid.  SPAWNED
+# is that pid.  Until the child has exec'd COMMAND its command line is still
+# this script's, which names DIR only when DIR was given as an absolute path:
+# checks while a service starts therefore go by SPAWNED, our own child, and
+# never by pid_of.  (They once went by pid_of: `make run` passes "var", and
+# on a busy machine the first check came before the exec and took rtrw-api
+# for dead.)
+spawn() {
+	local name=$1 log=$2
 	shift 2
+	(
+		[ "$ASAN" != 1 ] || san_env
+		cd "$D"
+		[ -z "${STACK_SPAWN_DELAY:-}" ] || sleep "$STACK_SPAWN_DELAY"
+		exec setsid "$@" </dev/null >>"$log" 2>&1
+	) &
+	SPAWNED=$!
+	echo "$SPAWNED" >"$RUN/$name.pid"
+}
+
+# show_log FILE: the end of FILE on stderr, to go with a failure.
+show_log() {
+	[ -s "$1" ] || return 0
+	tail -n 15 "$1" | sed 's/^/  | /' >&2
+}
+
+# wait_for WHAT SECONDS PID LOG COMMAND...: polls COMMAND every 0.1 s until
+# it succeeds.  Fails, showing and naming LOG, when PID (the process that
+# should get ready; "" for none) exits first or when the time is up.
+wait_for() {
+	local what=$1 secs=$2 pid=$3 log=$4 i
+	shift 4
 	for ((i = 0; i < secs * 10; i++)); do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
+		if [ -n "$pid" ] && ! running "$pid"; then
+			show_log "$log"
+			die "$what exited while starting; see $log"
+		fi
 		sleep 0.1
 	done
-	die "$what is not ready after ${secs}s (logs in $LOG)"
+	show_log "$log"
+	die "$what is not ready after ${secs}s; see $log"
 }
 
 port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# port_bindable PORT: a listener could bind 127.0.0.1:PORT now.  Even with
+# SO_REUSEADDR it cannot while a client connection that used PORT as its
+# local port sits in TIME_WAIT (up to 60 s after it closed): any outgoing
+# connection may take a port inside ip_local_port_range.
+port_bindable() {
+	python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+
+# port_check PORT WHAT VAR: fails when something listens on PORT; waits
+# (at most 70 s, longer than a TIME_WAIT lasts) while a closed connection
+# still holds it.
+port_check() {
+	local port=$1 what=$2 var=$3 i range
+	port_free "$port" || die "port $port ($what) is in use; set $var"
+	for ((i = 0; i < 140; i++)); do
+		port_bindable "$port" && return 0
+		if [ "$i" = 0 ]; then
+			range=$(tr -s '\t ' '-' </proc/sys/net/ipv4/ip_local_port_range)
+			say "port $port ($what) is still held by a closed connection (TIME_WAIT); waiting for it (ports inside ip_local_port_range $range can be taken by any outgoing connection)"
+		fi
+		sleep 0.5
+	done
+	die "port $port ($what) could not be bound for 70s; set $var to a port outside $range"
 }
 
 # ---------------------------------------------------------------------------
@@ -204,7 +317,7 @@ db_admin_password_file = $SEC/rtrw_owner.pass
 db_maint_user = rtrw_maint
 db_maint_password_file = $SEC/rtrw_maint.pass
 db_connect_timeout = 2
-memcached = 127.0.0.1:$MEMCACHED_PORT
+memcached = $MEMCACHED_SOCKET
 jwt_secret_file = $SEC/jwt.key
 data_key_file = $SEC/data.key
 db_backup_user = rtrw_backup
@@ -237,7 +350,7 @@ start_mariadb() {
 	if alive mariadb; then
 		return 0
 	fi
-	port_free "$MYSQL_PORT" || die "port $MYSQL_PORT (MariaDB) is in use; set MYSQL_PORT"
+	port_check "$MYSQL_PORT" MariaDB MYSQL_PORT
 	if [ ! -d "$D/mysql/mysql" ]; then
 		say "initialising MariaDB in $D/mysql"
 		mariadb-install-db --no-defaults --user=root --datadir="$D/mysql" \
@@ -246,7 +359,7 @@ start_mariadb() {
 			die "mariadb-install-db failed; see $LOG/mariadb-install.log"
 	fi
 	rm -f "$MYSQL_SOCKET"
-	(exec setsid mariadbd --no-defaults --user=root \
+	spawn mariadb "$LOG/mariadb.log" mariadbd --no-defaults --user=root \
 		--datadir="$D/mysql" --socket="$MYSQL_SOCKET" \
 		--port="$MYSQL_PORT" --bind-address=127.0.0.1 \
 		--log-bin="$D/mysql-bin" --server-id=1 --binlog-format=ROW \
@@ -255,16 +368,18 @@ start_mariadb() {
 		--skip-name-resolve --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_unicode_ci \
 		--innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
-		--sync-binlog=0 --max-connections=500 \
-		</dev/null >>"$LOG/mariadb.log" 2>&1) &
-	echo $! >"$RUN/mariadb.pid"
-	wait_for "MariaDB" 60 mariadb-admin --no-defaults \
-		--socket="$MYSQL_SOCKET" -uroot ping
-	alive mariadb || die "MariaDB exited; see $LOG/mariadb.log"
+		--sync-binlog=0 --max-connections=500
+	wait_for "MariaDB" 60 "$SPAWNED" "$LOG/mariadb.log" mariadb-admin \
+		--no-defaults --socket="$MYSQL_SOCKET" -uroot ping
+	alive mariadb || die "MariaDB exited after starting; see $LOG/mariadb.log"
 }
 
-# Idempotent: the database, the two accounts and their grants.  Passwords
-# are (re)set from the secret files every time.
+# Idempotent: the database and the accounts.  Passwords are (re)set from
+# the secret files every time.  The application account's privileges are
+# not touched here: they are table by table (rtrw-admin grant, after the
+# migrations), and taking them away to give them back would fail the
+# queries of a stack that is serving (`stack.sh up` on a live stack, as
+# make bench does).
 bootstrap_mariadb() {
 	local root owner app maint backup h
 	root=$(cat "$SEC/root.pass")
@@ -283,10 +398,6 @@ bootstrap_mariadb() {
 			echo "GRANT ALL PRIVILEGES ON \`rtrw\\_%\`.* TO 'rtrw_owner'@'$h';"
 			echo "CREATE USER IF NOT EXISTS 'rtrw_app'@'$h' IDENTIFIED BY '$app';"
 			echo "ALTER USER 'rtrw_app'@'$h' IDENTIFIED BY '$app';"
-			# Table by table (rtrw-admin grant after migrating): a
-			# database-wide grant could not leave out UPDATE and
-			# DELETE on audit_logs.
-			echo "REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'rtrw_app'@'$h';"
 			echo "CREATE USER IF NOT EXISTS 'rtrw_maint'@'$h' IDENTIFIED BY '$maint';"
 			echo "ALTER USER 'rtrw_maint'@'$h' IDENTIFIED BY '$maint';"
 			# rtrw-backup: sees and rotates the binary logs; its
@@ -296,7 +407,20 @@ bootstrap_mariadb() {
 			echo "GRANT RELOAD, BINLOG MONITOR ON *.* TO 'rtrw_backup'@'$h';"
 		done
 		echo "FLUSH PRIVILEGES;"
-	} | mysql_root || die "MariaDB bootstrap failed"
+	} | mysql_root ||
+		die "creating the database and accounts failed (the error is above; server log $LOG/mariadb.log)"
+}
+
+# Stacks made before the table-by-table grants gave the application account
+# a database-wide grant, which would still allow UPDATE and DELETE on
+# audit_logs.  It goes only after the table grants are in place, so that a
+# live stack's account never lacks a privilege in between.
+revoke_database_grant() {
+	local h
+	for h in $(mysql_root -N -B -e "SELECT Host FROM mysql.db WHERE User = 'rtrw_app' AND Db = 'rtrw'"); do
+		mysql_root -e "REVOKE ALL PRIVILEGES ON rtrw.* FROM 'rtrw_app'@'$h'" ||
+			die "revoking the database-wide grant of rtrw_app@$h failed"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -306,21 +430,16 @@ start_memcached() {
 	if alive memcached; then
 		return 0
 	fi
-	port_free "$MEMCACHED_PORT" || die "port $MEMCACHED_PORT (memcached) is in use; set MEMCACHED_PORT"
-	(exec setsid memcached -u root -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 \
-		-m 64 -c 1024 -P "$RUN/memcached.pid" \
-		</dev/null >>"$LOG/memcached.log" 2>&1) &
-	echo $! >"$RUN/memcached.pid"
-	wait_for "memcached" 10 memcached_ping
-}
-
-memcached_ping() {
-	local line
-	exec 3<>"/dev/tcp/127.0.0.1/$MEMCACHED_PORT" || return 1
-	printf 'version\r\n' >&3
-	read -r -t 2 line <&3 || true
-	exec 3>&-
-	[[ $line == VERSION* ]]
+	# A Unix socket: a shorter round trip than TCP on 127.0.0.1, no port
+	# to collide with, and (mode 0700) nobody but this user can reach a
+	# cache that has no authentication.  sockaddr_un holds 107 bytes.
+	[ "${#MEMCACHED_SOCKET}" -lt 100 ] ||
+		die "the memcached socket path $MEMCACHED_SOCKET is too long for a Unix socket; use a shorter DIR"
+	rm -f "$MEMCACHED_SOCKET"
+	spawn memcached "$LOG/memcached.log" memcached -u root \
+		-s "$MEMCACHED_SOCKET" -a 0700 -m 64 -c 1024
+	wait_for "memcached" 10 "$SPAWNED" "$LOG/memcached.log" \
+		test -S "$MEMCACHED_SOCKET"
 }
 
 # ---------------------------------------------------------------------------
@@ -376,7 +495,8 @@ start_routeros_sim() {
 		--ready-file "$RSIM_DIR/ready.json" \
 		</dev/null >>"$LOG/routeros-sim.log" 2>&1) &
 	echo $! >"$RUN/routeros-sim.pid"
-	wait_for "RouterOS simulator" 20 routeros_sim_ready
+	wait_for "RouterOS simulator" 20 "$(cat "$RUN/routeros-sim.pid")" \
+		"$LOG/routeros-sim.log" routeros_sim_ready
 }
 
 stop_routeros_sim() {
@@ -414,26 +534,39 @@ api_bin() {
 	realpath "$b"
 }
 
+# setup_step PROGRAM COMMAND ARGS...: one step of the schema set-up, logged
+# to DIR/log/migrate.log.  Ctrl-C and SIGTERM are ignored by the step, so
+# that an interrupted start never leaves a migration half applied; the
+# caller stops the stack once the step is done.
+setup_step() {
+	local prog=$1 what=$2
+	shift
+	echo "stack: $(basename "$prog") $what" >>"$LOG/migrate.log"
+	(
+		[ "$ASAN" != 1 ] || san_env
+		trap '' INT TERM
+		exec "$prog" --config "$CONF" "$@"
+	) </dev/null >>"$LOG/migrate.log" 2>&1 || {
+		show_log "$LOG/migrate.log"
+		die "$(basename "$prog") $what failed; see $LOG/migrate.log"
+	}
+}
+
 migrate() {
-	local m
+	local m a
 	m=$(bin_dir)/rtrw-migrate
+	a=$(bin_dir)/rtrw-admin
 	if [ ! -x "$m" ]; then
 		say "warning: $m is not built; skipping migrations and seed"
 		return 0
 	fi
-	(
-		[ "$ASAN" != 1 ] || san_env
-		"$m" --config "$CONF" up
-		"$m" --config "$CONF" seed
-		"$(bin_dir)/rtrw-admin" --config "$CONF" grant
-		if [ "${SEED_DEMO:-0}" = 1 ]; then
-			"$(bin_dir)/rtrw-admin" --config "$CONF" demo \
-				--logins "$D/demo-logins.txt"
-		fi
-	) >>"$LOG/migrate.log" 2>&1 || {
-		tail -20 "$LOG/migrate.log" >&2
-		die "rtrw-migrate failed; see $LOG/migrate.log"
-	}
+	setup_step "$m" up
+	setup_step "$m" seed
+	setup_step "$a" grant
+	revoke_database_grant
+	if [ "${SEED_DEMO:-0}" = 1 ]; then
+		setup_step "$a" demo --logins "$D/demo-logins.txt"
+	fi
 }
 
 start_api() {
@@ -443,21 +576,8 @@ start_api() {
 	fi
 	b=$(api_bin)
 	rm -f "$API_SOCKET"
-	(
-		[ "$ASAN" != 1 ] || san_env
-		cd "$D"
-		exec setsid "$b" --config "$CONF" </dev/null >>"$LOG/api.log" 2>&1
-	) &
-	echo $! >"$RUN/api.pid"
-	wait_for "rtrw-api socket" 30 api_listening
-}
-
-api_listening() {
-	if ! alive api; then
-		tail -5 "$LOG/api.log" >&2
-		die "rtrw-api exited; see $LOG/api.log"
-	fi
-	test -S "$API_SOCKET"
+	spawn api "$LOG/api.log" "$b" --config "$CONF"
+	wait_for "rtrw-api" 30 "$SPAWNED" "$LOG/api.log" test -S "$API_SOCKET"
 }
 
 # ---------------------------------------------------------------------------
@@ -480,7 +600,8 @@ start_events() {
 		exec setsid "$b" --config "$CONF" serve </dev/null >>"$LOG/events.log" 2>&1
 	) &
 	echo $! >"$RUN/events.pid"
-	wait_for "rtrw-events" 30 events_listening
+	wait_for "rtrw-events" 30 "$(cat "$RUN/events.pid")" \
+		"$LOG/events.log" events_listening
 }
 
 events_listening() {
@@ -535,9 +656,9 @@ render_site() {
 		R_TLS_CERT="$D/nginx/tls/cert.pem" R_TLS_KEY="$D/nginx/tls/key.pem" \
 		R_HEADERS="$REPO/nginx.conf.d/rtrw-headers.conf" \
 		R_FASTCGI_PARAMS=/etc/nginx/fastcgi_params \
-		R_API_SOCKET="$API_SOCKET" R_DOCS_ROOT="$REPO" \
-		R_SWAGGER_UI="$REPO/node_modules/swagger-ui-dist" \
-		R_RUN_DIR="$RUN" R_WS_PORT="$WS_PORT" \
+		R_API_SOCKET="$API_SOCKET" R_DOCS_ROOT="$DOCS_ROOT" \
+		R_SWAGGER_UI="$SWAGGER_UI" \
+		R_RUN_DIR="$WWW" R_WS_PORT="${WS_PORT:-8091}" \
 		render "$REPO/nginx.conf.d/rtrw-site.conf.in"
 }
 
@@ -555,7 +676,7 @@ make_cert() {
 
 write_nginx_conf() {
 	local n=$D/nginx user=""
-	mkdir -p "$n/tmp"
+	mkdir -p "$n" "$WWW/nginx-tmp"
 	[ "$(id -u)" != 0 ] || user="user www-data;"
 	render_site >"$n/rtrw-site.conf"
 	cat >"$n/nginx.conf" <<EOF
@@ -576,11 +697,11 @@ http {
 	tcp_nopush on;
 	keepalive_timeout 65;
 	access_log $LOG/nginx-access.log combined buffer=64k flush=1s;
-	client_body_temp_path $n/tmp/body;
-	fastcgi_temp_path $n/tmp/fastcgi;
-	proxy_temp_path $n/tmp/proxy;
-	uwsgi_temp_path $n/tmp/uwsgi;
-	scgi_temp_path $n/tmp/scgi;
+	client_body_temp_path $WWW/nginx-tmp/body;
+	fastcgi_temp_path $WWW/nginx-tmp/fastcgi;
+	proxy_temp_path $WWW/nginx-tmp/proxy;
+	uwsgi_temp_path $WWW/nginx-tmp/uwsgi;
+	scgi_temp_path $WWW/nginx-tmp/scgi;
 
 	include $n/rtrw-site.conf;
 }
@@ -594,34 +715,66 @@ nginx_cmd() {
 start_nginx() {
 	make_cert
 	write_nginx_conf
-	nginx_cmd -t -q || die "nginx configuration test failed"
+	nginx_cmd -t -q ||
+		die "the nginx configuration $D/nginx/nginx.conf does not pass nginx -t (see above and $LOG/nginx-error.log)"
 	if alive nginx; then
-		nginx_cmd -s reload
+		nginx_cmd -s reload ||
+			die "nginx did not reload; see $LOG/nginx-error.log"
 		sleep 0.3
 		return 0
 	fi
-	port_free "$HTTPS_PORT" || die "port $HTTPS_PORT (HTTPS) is in use; set HTTPS_PORT"
-	port_free "$HTTP_PORT" || die "port $HTTP_PORT (HTTP) is in use; set HTTP_PORT"
+	port_check "$HTTPS_PORT" HTTPS HTTPS_PORT
+	port_check "$HTTP_PORT" HTTP HTTP_PORT
 	setsid nginx -p "$D/nginx/" -c "$D/nginx/nginx.conf" \
-		-e "$LOG/nginx-error.log" </dev/null >>"$LOG/nginx.log" 2>&1 ||
+		-e "$LOG/nginx-error.log" </dev/null >>"$LOG/nginx.log" 2>&1 || {
+		show_log "$LOG/nginx-error.log"
 		die "nginx did not start; see $LOG/nginx-error.log"
-	wait_for "nginx" 10 curl -skf "https://127.0.0.1:$HTTPS_PORT/nginx-static"
+	}
+	wait_for "nginx" 10 "" "$LOG/nginx-error.log" \
+		curl -skf "https://127.0.0.1:$HTTPS_PORT/nginx-static"
 }
 
-# nginx's workers run as www-data: they must reach the API socket and read
-# the docs.
-check_access() {
-	local p=$D
-	chmod 0755 "$D" "$RUN"
-	while [ "$p" != / ]; do
-		p=$(dirname "$p")
-		[ -x "$p" ] && stat -c %A "$p" | grep -q '^.........[xt]$' ||
-			die "$p is not traversable by others; nginx workers (www-data) cannot reach $RUN (chmod o+x $p)"
-	done
-	if [ "$(id -u)" = 0 ] && id www-data >/dev/null 2>&1; then
-		runuser -u www-data -- test -r "$REPO/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ||
-			say "warning: www-data cannot read node_modules/swagger-ui-dist; /docs/ will fail (make deps)"
+# nginx's workers (www-data when run as root) must reach the sockets and
+# temporary files in WWW and read the docs.  The docs are served in place
+# when the workers can read them there, so that an edit of
+# docs/openapi.yaml shows at once; otherwise (a clone in a 0700 folder)
+# from a copy in WWW that every `up` makes afresh.
+prepare_www() {
+	DOCS_ROOT=$REPO
+	SWAGGER_UI=$REPO/node_modules/swagger-ui-dist
+	mkdir -p "$WWW"
+	if [ "$WWW" != "$RUN" ]; then
+		chmod 0755 /run/rtrw-stack "$WWW"
+		printf '%s\n' "$D" >"$WWW/stack-dir"
 	fi
+	[ -f "$SWAGGER_UI/swagger-ui-bundle.js" ] ||
+		say "warning: $SWAGGER_UI is missing; /docs/ will fail (make deps)"
+	[ "$(id -u)" = 0 ] && id www-data >/dev/null 2>&1 || return 0
+	runuser -u www-data -- test -x "$WWW" ||
+		die "nginx workers (www-data) cannot reach $WWW"
+	if [ "${STACK_COPY_DOCS:-0}" = 1 ] ||
+		! runuser -u www-data -- test -r "$REPO/docs/openapi.yaml" -a \
+			-r "$SWAGGER_UI/swagger-ui-bundle.js"; then
+		copy_docs
+	fi
+}
+
+copy_docs() {
+	local w=$WWW/www
+	rm -rf "$w.new"
+	mkdir -p "$w.new/docs" "$w.new/swagger-ui"
+	cp "$REPO/docs/index.html" "$REPO/docs/openapi.yaml" "$w.new/docs/"
+	if [ -d "$SWAGGER_UI" ]; then
+		# The source maps are most of the package and never requested.
+		find "$SWAGGER_UI/" -maxdepth 1 -type f ! -name '*.map' \
+			-exec cp -t "$w.new/swagger-ui" {} +
+	fi
+	chmod -R a+rX "$w.new"
+	rm -rf "$w"
+	mv "$w.new" "$w"
+	DOCS_ROOT=$w
+	SWAGGER_UI=$w/swagger-ui
+	say "www-data cannot read $REPO: nginx serves a copy of the docs from $w (made by every up)"
 }
 
 # ---------------------------------------------------------------------------
@@ -644,9 +797,10 @@ export HTTP_PORT=$HTTP_PORT
 export MYSQL_PORT=$MYSQL_PORT
 export MYSQL_SOCKET=$MYSQL_SOCKET
 export MYSQL_ROOT_PASSWORD_FILE=$SEC/root.pass
-export MEMCACHED_PORT=$MEMCACHED_PORT
-export MEMCACHED=127.0.0.1:$MEMCACHED_PORT
+export MEMCACHED_SOCKET=$MEMCACHED_SOCKET
+export MEMCACHED=$MEMCACHED_SOCKET
 export API_SOCKET=$API_SOCKET
+export WWW_DIR=$WWW
 export API_WORKERS=$WORKERS
 export TLS_CERT=$D/nginx/tls/cert.pem
 export LOG_DIR=$LOG
@@ -679,7 +833,7 @@ health_ok() {
 
 cmd_up() {
 	mkdir -p "$RUN" "$LOG" "$D/mysql"
-	check_access
+	prepare_www
 	make_secrets
 	write_config
 	start_mariadb
@@ -690,7 +844,8 @@ cmd_up() {
 	start_api
 	start_events
 	start_nginx
-	wait_for "GET /health" 30 health_ok
+	wait_for "GET /health (200)" 30 "$(pid_of api || true)" "$LOG/api.log" \
+		health_ok
 	write_env
 	say "up: $D (https://127.0.0.1:$HTTPS_PORT)"
 }
@@ -705,8 +860,29 @@ cmd_down() {
 	stop memcached 10
 	stop_routeros_sim
 	stop mariadb 60
-	rm -f "$API_SOCKET" "$MYSQL_SOCKET"
+	rm -f "$API_SOCKET" "$MYSQL_SOCKET" "$MEMCACHED_SOCKET"
+	# WWW holds nothing that the next up does not make again.
+	if [[ $WWW =~ ^/run/rtrw-stack/[0-9a-f]{16}$ ]]; then
+		rm -rf "$WWW"
+	else
+		rm -f "$WWW"/*.sock
+	fi
 	say "down: $D"
+}
+
+# reload: nginx and rtrw-api re-read DIR's configuration files as they are
+# (tools/bench.sh puts back the files it saved).
+cmd_reload() {
+	local pid
+	nginx_cmd -t -q ||
+		die "the nginx configuration $D/nginx/nginx.conf does not pass nginx -t"
+	if alive nginx; then
+		nginx_cmd -s reload ||
+			die "nginx did not reload; see $LOG/nginx-error.log"
+	fi
+	if pid=$(pid_of api); then
+		kill -HUP "$pid"
+	fi
 }
 
 cmd_status() {
@@ -736,6 +912,7 @@ up)
 	cmd_up
 	;;
 down) setup_dir "${1:-}" && cmd_down ;;
+reload) setup_dir "${1:-}" && cmd_reload ;;
 status) setup_dir "${1:-}" && cmd_status ;;
 stop-mariadb) setup_dir "${1:-}" && stop mariadb 60 ;;
 start-mariadb) setup_dir "${1:-}" && start_mariadb && write_env ;;

@@ -22,17 +22,19 @@
 # logs stay for reading.
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
-# HTTP_PORT=18080, MYSQL_PORT=23306, MEMCACHED_PORT=21311, WS_PORT=18091,
-# the simulated router ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729
-# (each from its TEST_ variable when set).  PYTEST_ARGS adds
-# arguments to pytest, as shell words: PYTEST_ARGS="-k 'health or auth'".
+# HTTP_PORT=18080, MYSQL_PORT=23306, WS_PORT=18091, the simulated router
+# ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from its
+# TEST_ variable when set); memcached listens on the stack's
+# run/memcached.sock.  The second stack of tests/e2e/test_stack_lifecycle.py
+# takes TEST_LIFECYCLE_HTTPS_PORT, TEST_LIFECYCLE_HTTP_PORT and
+# TEST_LIFECYCLE_MYSQL_PORT, or free ports.  PYTEST_ARGS adds arguments to
+# pytest, as shell words: PYTEST_ARGS="-k 'health or auth'".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 export HTTPS_PORT=${TEST_HTTPS_PORT:-18443} HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
-export MEMCACHED_PORT=${TEST_MEMCACHED_PORT:-21311}
 export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
 export WS_PORT=${TEST_WS_PORT:-18091}
@@ -171,7 +173,10 @@ shopt -u nullglob
 # 4. OpenAPI lint.
 if [ -f docs/openapi.yaml ]; then
 	echo "test: openapi lint"
-	if ! node_modules/.bin/redocly lint --format=stylish docs/openapi.yaml; then
+	# redocly.yaml turns invalid examples and unused components into
+	# errors; named here so that a missing file cannot pass unnoticed.
+	if ! node_modules/.bin/redocly lint --config redocly.yaml \
+		--format=stylish docs/openapi.yaml; then
 		step_fail openapi-lint
 	fi
 else

@@ -8,6 +8,14 @@
 #include "config.h"
 #include "util.h"
 
+/*
+ * Every table privilege of MariaDB 10.11 beyond the four of data access:
+ * none of the accounts may have any of them.
+ */
+#define OTHER_PRIVS                                                            \
+	"CREATE, DROP, GRANT OPTION, REFERENCES, INDEX, ALTER, CREATE VIEW, "  \
+	"SHOW VIEW, TRIGGER, DELETE HISTORY"
+
 static int
 ident_ok(const char *s)
 {
@@ -66,6 +74,15 @@ account_hosts(const char *list, char hosts[][256], int max)
  * rows, the platform alert of a failure, and the platform admins' email
  * about it (the mailer's queue).  It never writes tenant data.
  */
+/*
+ * What the backup account must not hold database-wide: everything of
+ * MariaDB 10.11's database privileges but what a dump reads.
+ */
+#define BACKUP_DB_DENY                                                         \
+	"INSERT, UPDATE, DELETE, CREATE, DROP, GRANT OPTION, REFERENCES, "     \
+	"INDEX, ALTER, CREATE TEMPORARY TABLES, CREATE VIEW, CREATE ROUTINE, " \
+	"ALTER ROUTINE, EXECUTE, DELETE HISTORY"
+
 static const char *const backup_writes[] = {"backups", "platform_alerts",
                                             "platform_notifications", NULL};
 
@@ -92,16 +109,22 @@ backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
 		struct buf sql = BUF_INIT(1024);
 		int bad;
 
-		buf_addf(&sql, "REVOKE ALL PRIVILEGES ON `%s`.* FROM '%s'@'%s'",
-		         c->db_name, c->db_backup_user, hosts[h]);
-		mysql_real_query(m, sql.s, sql.len);
-		buf_reset(&sql);
+		/*
+		 * As for the other accounts: grant, then take away what it
+		 * must not have, so that a live backup account never loses
+		 * what it holds in between.
+		 */
 		buf_addf(&sql,
 		         "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES "
 		         "ON `%s`.* TO '%s'@'%s'",
 		         c->db_name, c->db_backup_user, hosts[h]);
 		bad = run(m, sql.s, err, errlen);
 		buf_reset(&sql);
+		buf_addf(&sql,
+		         "REVOKE " BACKUP_DB_DENY " ON `%s`.* FROM '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		if (!bad)
+			bad = run(m, sql.s, err, errlen);
 		/* The tables come with later migrations (0011 and on). */
 		for (int w = 0; !bad && backup_writes[w]; w++) {
 			int present = 0;
@@ -112,19 +135,20 @@ backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
 			if (!present)
 				continue;
 			buf_reset(&sql);
-			buf_addf(&sql,
-			         "REVOKE ALL PRIVILEGES ON `%s`.`%s` FROM "
-			         "'%s'@'%s'",
-			         c->db_name, backup_writes[w],
-			         c->db_backup_user, hosts[h]);
-			mysql_real_query(m, sql.s, sql.len);
-			buf_reset(&sql);
 			buf_addf(
 			    &sql,
 			    "GRANT INSERT, UPDATE ON `%s`.`%s` TO '%s'@'%s'",
 			    c->db_name, backup_writes[w], c->db_backup_user,
 			    hosts[h]);
 			bad = run(m, sql.s, err, errlen);
+			buf_reset(&sql);
+			buf_addf(&sql,
+			         "REVOKE DELETE, " OTHER_PRIVS
+			         " ON `%s`.`%s` FROM '%s'@'%s'",
+			         c->db_name, backup_writes[w],
+			         c->db_backup_user, hosts[h]);
+			if (!bad)
+				bad = run(m, sql.s, err, errlen);
 		}
 		buf_release(&sql);
 		if (bad)
@@ -193,47 +217,70 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 		for (int h = 0; h < nhosts; h++) {
 			for (int i = 0; i < ntables; i++) {
 				struct buf sql = BUF_INIT(1024);
-				const char *t = tables[i], *privs;
+				const char *t = tables[i], *privs, *deny;
 
 				/* Audit trails are written once, never changed.
 				 */
-				if (a == 0)
+				if (a == 0 &&
+				    (strcmp(t, "audit_logs") == 0 ||
+				     strcmp(t, "platform_audit_logs") == 0)) {
+					privs = "SELECT, INSERT";
+					deny = "UPDATE, DELETE, " OTHER_PRIVS;
+				} else if (a == 0 &&
+				           strcmp(t, "schema_migrations") ==
+				               0) {
+					privs = "SELECT";
+					deny = "INSERT, UPDATE, "
+					       "DELETE, " OTHER_PRIVS;
+				} else if (a == 0) {
 					privs =
-					    strcmp(t, "audit_logs") == 0 ||
-					            strcmp(t, "platform_audit_"
-					                      "logs") == 0
-					        ? "SELECT, INSERT"
-					    : strcmp(t, "schema_migrations") ==
-					            0
-					        ? "SELECT"
-					        : "SELECT, INSERT, UPDATE, "
-					          "DELETE";
-				else
-					privs = strcmp(t, "audit_logs") == 0
-					            ? "SELECT, DELETE"
-					            : NULL;
+					    "SELECT, INSERT, UPDATE, DELETE";
+					deny = OTHER_PRIVS;
+				} else if (strcmp(t, "audit_logs") == 0) {
+					privs = "SELECT, DELETE";
+					deny = "INSERT, UPDATE, " OTHER_PRIVS;
+				} else {
+					privs = NULL;
+					deny = NULL;
+				}
+				if (!privs) {
+					/* Nothing to revoke is fine. */
+					buf_addf(&sql,
+					         "REVOKE ALL PRIVILEGES ON "
+					         "`%s`.`%s` "
+					         "FROM '%s'@'%s'",
+					         c->db_name, t, accounts[a],
+					         hosts[h]);
+					mysql_real_query(m, sql.s, sql.len);
+					buf_release(&sql);
+					continue;
+				}
 				/*
-				 * Start clean, so that a privilege taken away
-				 * here (UPDATE on audit_logs) really goes.
+				 * Grant first, then take away what the account
+				 * must not have (UPDATE on audit_logs, left by
+				 * an older grant): revoking everything to grant
+				 * it again would fail the queries of a live
+				 * deployment in between.  Revoking a privilege
+				 * the account does not hold is no error once it
+				 * holds some on the table.
 				 */
 				buf_addf(&sql,
-				         "REVOKE ALL PRIVILEGES ON `%s`.`%s` "
-				         "FROM '%s'@'%s'",
-				         c->db_name, t, accounts[a], hosts[h]);
-				/* Nothing to revoke is fine. */
-				mysql_real_query(m, sql.s, sql.len);
+				         "GRANT %s ON `%s`.`%s` TO '%s'@'%s'",
+				         privs, c->db_name, t, accounts[a],
+				         hosts[h]);
+				if (run(m, sql.s, err, errlen) < 0) {
+					buf_release(&sql);
+					goto out_close;
+				}
+				count++;
 				buf_reset(&sql);
-				if (privs) {
-					buf_addf(&sql,
-					         "GRANT %s ON `%s`.`%s` TO "
-					         "'%s'@'%s'",
-					         privs, c->db_name, t,
-					         accounts[a], hosts[h]);
-					if (run(m, sql.s, err, errlen) < 0) {
-						buf_release(&sql);
-						goto out_close;
-					}
-					count++;
+				buf_addf(
+				    &sql,
+				    "REVOKE %s ON `%s`.`%s` FROM '%s'@'%s'",
+				    deny, c->db_name, t, accounts[a], hosts[h]);
+				if (run(m, sql.s, err, errlen) < 0) {
+					buf_release(&sql);
+					goto out_close;
 				}
 				buf_release(&sql);
 			}

@@ -13,7 +13,9 @@
  *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin
- * grant does it; the local stack calls it).
+ * grant does it; the local stack calls it).  It is safe on a live
+ * deployment: a privilege an account keeps is never taken away in between,
+ * only what it must not have is revoked, after the grant.
  *
  * Layer: data.  It holds SQL (the GRANT statements), so it lives in
  * lib/store/ although it uses its own admin connection, not lib/db.h.

@@ -33,7 +33,7 @@ from support import (tenant, tenant_b, new_tenant, anon, mysql,  # noqa: F401,E4
                      reconfigure, platform_admin, platform, check_response)
 
 STACK_KEYS = ("API_URL", "HTTP_URL", "MYSQL_SOCKET", "MYSQL_PORT",
-              "MEMCACHED_PORT", "STACK_DIR", "RTRW_CONFIG", "API_PID_FILE")
+              "MEMCACHED_SOCKET", "STACK_DIR", "RTRW_CONFIG", "API_PID_FILE")
 
 
 def pytest_configure(config):

@@ -209,13 +209,21 @@ def wait_healthy(timeout=20):
     return False
 
 
+def _running(pid):
+    # A worker may be reaped between any two looks at /proc: reading its
+    # stat then fails (ENOENT or ESRCH), which means it has gone.
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def reload_api(old_workers):
     """SIGHUP the master and wait until every old worker has gone."""
     os.kill(api_master_pid(), signal.SIGHUP)
     deadline = time.time() + 20
     while time.time() < deadline:
-        alive = [p for p in old_workers if os.path.exists(f"/proc/{p}")
-                 and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+        alive = [p for p in old_workers if _running(p)]
         if not alive and len(worker_pids()) >= 1:
             break
         time.sleep(0.05)
@@ -237,9 +245,11 @@ def reconfigure():
                 text = re.sub(rf"^{k}\s*=.*$", line, text, flags=re.M)
             else:
                 text += "\n" + line + "\n"
-        path.write_text(text)
-        reload_api(worker_pids())
         try:
+            # Inside the try: a reload that fails must not leave the
+            # changed configuration to the tests that follow.
+            path.write_text(text)
+            reload_api(worker_pids())
             yield
         finally:
             path.write_text(original)
@@ -311,10 +321,12 @@ def platform(platform_admin):
 
 
 def memcache_delete(*keys):
-    """Forgets counters in the stack's memcached (text protocol)."""
+    """Forgets counters in the stack's memcached (text protocol, over its
+    Unix socket)."""
     import socket
-    with socket.create_connection(("127.0.0.1", int(os.environ["MEMCACHED_PORT"])),
-                                  timeout=2) as s:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect(os.environ["MEMCACHED_SOCKET"])
         for k in keys:
             s.sendall(f"delete {k}\r\n".encode())
             s.recv(64)

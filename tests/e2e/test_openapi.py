@@ -514,3 +514,34 @@ def test_the_limits_held_in_code_agree_with_the_validators(tenant):
                                                 phone="081234567891"))
     assert r.status_code == 422, r.text
     assert r.json()["error"]["details"][0]["field"] == "email"
+
+
+def _lint(path):
+    return subprocess.run(
+        [str(ROOT / "node_modules/.bin/redocly"), "lint", "--config",
+         str(ROOT / "redocly.yaml"), "--format=stylish", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_lint_refuses_bad_examples_and_unused_components(tmp_path):
+    """The examples are part of the contract: one that does not match its
+    schema, or a component nothing uses, fails the lint of make test."""
+    text = (ROOT / "docs/openapi.yaml").read_text(encoding="utf-8")
+    assert "phone: '081234567890'" in text
+    good = tmp_path / "good.yaml"
+    good.write_text(text, encoding="utf-8")
+    r = _lint(good)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning" not in r.stdout, r.stdout
+    # The phone number as YAML reads it unquoted: the integer 81234567890.
+    bad = text.replace("phone: '081234567890'", "phone: 081234567890", 1)
+    bad = bad.replace("\n  responses:\n", "\n  responses:\n"
+                      "    Unused:\n      description: Nothing refers to this.\n",
+                      1)
+    assert bad.count("Unused:") == 1
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad, encoding="utf-8")
+    r = _lint(path)
+    assert r.returncode != 0, r.stdout
+    assert "no-invalid-media-type-examples" in r.stdout
+    assert "no-unused-components" in r.stdout

@@ -23,6 +23,7 @@ import http.client
 import io
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -184,9 +185,12 @@ def probe(stack):
         (base / "site.conf").write_text(site)
         conf = (sd / "nginx" / "nginx.conf").read_text()
         run, logd = stack["RUN_DIR"], stack["LOG_DIR"]
+        # nginx's temporary files live beside the API socket (a folder
+        # www-data can reach even when the checkout is 0700).
+        tmp = re.search(r"client_body_temp_path (\S+)/body;", conf).group(1)
         for old, new in ((f"{run}/nginx.pid", f"{base}/nginx.pid"),
                          (f"{logd}/nginx-", f"{base}/nginx-"),
-                         (f"{sd}/nginx/tmp", f"{base}/tmp"),
+                         (tmp, f"{base}/tmp"),
                          (f"{sd}/nginx/rtrw-site.conf", f"{base}/site.conf")):
             assert old in conf, old
             conf = conf.replace(old, new)
