@@ -9,10 +9,14 @@ queued or running, and resolves open backup_failed platform alerts, so
 that it starts from a known state.
 """
 import json
+import pathlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from support import Client
+import pymysql
+import pytest
+
+from support import Client, config_value, mysql_connect
 from test_backup import (backup, bdir, clean, container_path,  # noqa: F401
                          manifest_path, row)
 
@@ -281,3 +285,56 @@ def test_concurrent_requests_queue_one_backup(platform, clean):
     with mysql.cursor() as cur:
         cur.execute("SELECT status FROM backups WHERE id > %s", (last,))
         assert cur.fetchall() == (("queued",),)
+
+
+def test_what_the_backup_account_may_write(clean):
+    """rtrw-backup's account writes its rows and the failure alert, and
+    nothing of any tenant; the application account cannot change the
+    platform's audit trail."""
+    mysql = clean
+    secrets = pathlib.Path(config_value("db_backup_password_file")).parent
+    conn = mysql_connect("rtrw_backup",
+                         (secrets / "rtrw_backup.pass").read_text().strip())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO backups (status, source) VALUES"
+                        " ('failed', 'manual')")
+            bid = cur.lastrowid
+            cur.execute("UPDATE backups SET error = 'probe' WHERE id = %s",
+                        (bid,))
+            cur.execute("INSERT INTO platform_alerts (type, subject_type,"
+                        " subject_id, message, status) VALUES"
+                        " ('backup_failed', 'backup', %s, 'probe',"
+                        " 'resolved')", (str(bid),))
+            for sql in ("DELETE FROM backups WHERE id = %d" % bid,
+                        "UPDATE customers SET notes = 'x'",
+                        "INSERT INTO audit_logs (tenant_id, action,"
+                        " entity_type, hash) VALUES (1, 'x', 'x', 'x')",
+                        "UPDATE platform_admins SET name = 'x'",
+                        "INSERT INTO platform_audit_logs (action,"
+                        " entity_type) VALUES ('x', 'x')"):
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute(sql)
+                assert e.value.args[0] in (1142, 1143), (sql, e.value)
+    finally:
+        conn.close()
+    app = mysql_connect("rtrw_app",
+                        (secrets / "rtrw_app.pass").read_text().strip())
+    try:
+        with app.cursor() as cur:
+            cur.execute("INSERT INTO platform_audit_logs (action,"
+                        " entity_type) VALUES ('probe', 'backup')")
+            for sql in ("UPDATE platform_audit_logs SET action = 'x'",
+                        "DELETE FROM platform_audit_logs"):
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute(sql)
+                assert e.value.args[0] == 1142, (sql, e.value)
+    finally:
+        app.close()
+    # Even the schema owner cannot change it: the triggers refuse.
+    with mysql.cursor() as cur:
+        for sql in ("UPDATE platform_audit_logs SET action = 'x'",
+                    "DELETE FROM platform_audit_logs"):
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                cur.execute(sql)
+            assert "cannot be" in str(e.value), (sql, e.value)
