@@ -15,12 +15,14 @@
 
 #include <stddef.h>
 
+#include "mailer.h"
 #include "store/alert.h"
 #include "store/audit.h"
 #include "store/backup.h"
 #include "store/customer.h"
 #include "store/device.h"
 #include "store/inventory.h"
+#include "store/mail.h"
 #include "store/payment.h"
 #include "store/plan.h"
 #include "store/platform_alert.h"
@@ -115,6 +117,16 @@ const struct route routes_api[] = {
 	/* Exports: file downloads. */
 	{ HTTP_GET,    "/exports/customers",       ROLE_OPERATOR,   exports_customers,        NULL,                    F,  "Export customers as CSV or XLSX", NULL, &exports_customers_query },
 	{ HTTP_GET,    "/exports/payments",        ROLE_OPERATOR,   exports_payments,         NULL,                    F,  "Export payments as CSV or XLSX", NULL, &exports_payments_query },
+
+	/* Email: the tenant's SMTP server, templates and notification queue. */
+	{ HTTP_GET,    "/settings/smtp",           ROLE_ADMIN,      email_smtp_get,           NULL,                    0,  "The tenant's own SMTP server", &mail_smtp_row, NULL },
+	{ HTTP_PUT,    "/settings/smtp",           ROLE_ADMIN,      email_smtp_put,           email_smtp_fields,       B,  "Set the tenant's own SMTP server", &mail_smtp_row, NULL },
+	{ HTTP_DELETE, "/settings/smtp",           ROLE_ADMIN,      email_smtp_delete,        NULL,                    E,  "Go back to the platform's SMTP server", NULL, NULL },
+	{ HTTP_GET,    "/email-templates",         ROLE_OPERATOR,   email_templates_list,     NULL,                    R_LIST, "List email templates and their variables", &mailer_template_item_row, NULL },
+	{ HTTP_GET,    "/email-templates/{key}",   ROLE_OPERATOR,   email_templates_get,      NULL,                    0,  "Get an email template", &mailer_template_item_row, NULL },
+	{ HTTP_PUT,    "/email-templates/{key}",   ROLE_ADMIN,      email_templates_put,      email_template_fields,   B,  "Change an email template", &mailer_template_item_row, NULL },
+	{ HTTP_GET,    "/notifications",           ROLE_OPERATOR,   email_notifications_list, NULL,                    0,  "List queued, sent and failed emails", NULL, &email_notification_list_spec },
+	{ HTTP_GET,    "/notifications/:id",       ROLE_OPERATOR,   email_notifications_get,  NULL,                    0,  "Get a queued, sent or failed email", &mail_notification_row, NULL },
 
 	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };

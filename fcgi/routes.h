@@ -156,4 +156,17 @@ extern const struct list_spec exports_payments_query;
 int exports_customers(struct req *r);
 int exports_payments(struct req *r);
 
+/* fcgi/email.c */
+extern const struct field email_smtp_fields[];
+extern const struct field email_template_fields[];
+extern const struct list_spec email_notification_list_spec;
+int email_smtp_get(struct req *r);
+int email_smtp_put(struct req *r);
+int email_smtp_delete(struct req *r);
+int email_templates_list(struct req *r);
+int email_templates_get(struct req *r);
+int email_templates_put(struct req *r);
+int email_notifications_list(struct req *r);
+int email_notifications_get(struct req *r);
+
 #endif

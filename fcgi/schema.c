@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,6 +385,23 @@ static const struct {
     {R_FILE, "file"},
 };
 
+/*
+ * The names of the pattern's "{name}" segments: path parameters that are
+ * words (lib/router.h), not ids.
+ */
+static void
+add_words(cJSON *arr, const char *pattern)
+{
+	char name[ROUTER_WORD_MAX + 1];
+
+	for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{')) {
+		size_t n = strcspn(p + 1, "}");
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p + 1);
+		push_str(arr, name);
+	}
+}
+
 static int
 add_routes(cJSON *arr, const struct route *table, const char *prefix)
 {
@@ -412,6 +430,7 @@ add_routes(cJSON *arr, const struct route *table, const char *prefix)
 		} else {
 			must(cJSON_AddNullToObject(o, "request"));
 		}
+		add_words(add_arr(o, "words"), rt->pattern);
 		query = add_arr(o, "query");
 		if (rt->list || (rt->flags & R_LIST))
 			add_query(query, rt->list);

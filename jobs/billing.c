@@ -11,14 +11,17 @@
  * or twice at once on several hosts, creates nothing new: the unique key
  * (tenant_id, invoice_customer_id, period) decides, and INSERT IGNORE
  * skips what exists.  One audit entry per tenant and run summarises what
- * was created (one entry per invoice would double the job's writes).
+ * was created (one entry per invoice would double the job's writes), but
+ * every invoice created gets its payment:created event, with the row, in
+ * the same transaction: WebSocket clients must see each new payment.
  *
  * overdue: pending payments whose due_date is before today in the
  * tenant's time zone become overdue, in batches locked FOR UPDATE SKIP
  * LOCKED, so concurrent runs share the rows instead of doing them twice.
- * Each change is audited and queues the payment_overdue notification
- * (to the customer's email when there is one, else to the tenant's
- * admins), idempotent by the dedupe key payment_overdue:<payment id>.
+ * Each change is audited, emits payment:updated with the changed row and
+ * queues the payment_overdue notification (to the customer's email when
+ * there is one, else to the tenant's admins), idempotent by the dedupe
+ * key payment_overdue:<payment id>.
  *
  * --now (RFC 3339 UTC or Unix seconds) replaces the clock, for tests and
  * for catching up.  Prints one summary line; exits 1 when anything
@@ -34,6 +37,7 @@
 #include "audit.h"
 #include "billing.h"
 #include "config.h"
+#include "events.h"
 #include "json.h"
 #include "log.h"
 #include "notify.h"
@@ -81,6 +85,32 @@ job_audit(struct tdb *t, const char *action, int64_t id, const cJSON *old,
 	return audit_write(t, &e);
 }
 
+/*
+ * Emits event name about payment p in the caller's transaction.  The JSON
+ * is freed at once: an invoice run emits one per customer, and the run's
+ * arena would otherwise hold them all until the commit.
+ */
+static int
+payment_event(struct tdb *t, const char *name, const struct payment *p)
+{
+	cJSON *data = row_json(&payment_row, p);
+	int rc;
+
+	if (!data)
+		return -1;
+	rc = event_emit(t, name, "payment", p->id, data);
+	cJSON_Delete(data);
+	return rc;
+}
+
+/* Each invoice the run created: its payment:created event. */
+static int
+invoice_created(void *ctx, struct tdb *t, const struct payment *p)
+{
+	(void)ctx;
+	return payment_event(t, "payment:created", p);
+}
+
 /* Invoices of one tenant; returns the number created, or -1. */
 static int64_t
 invoices_tenant(struct run *run, int64_t tid, const char *tz)
@@ -105,9 +135,9 @@ invoices_tenant(struct run *run, int64_t tid, const char *tz)
 		t = tdb_open(run->db, &run->work, tid);
 		if (!t || tdb_begin(t) < 0)
 			return -1;
-		if (store_payment_invoice_run(t, period, first,
-		                              billing_days_in_month(y, m),
-		                              &created) < 0)
+		if (store_payment_invoice_run(
+		        t, period, first, billing_days_in_month(y, m),
+		        invoice_created, NULL, &created) < 0)
 			goto out_retry;
 		if (created > 0) {
 			summary = json_own(&run->work, cJSON_CreateObject());
@@ -136,6 +166,7 @@ overdue_one(struct run *run, struct tdb *t, const struct payment_due *due)
 	cJSON *old, *new, *payload;
 	const char *email = NULL;
 	struct customer cust;
+	struct payment after;
 	char dedupe[64];
 	int rc;
 
@@ -146,7 +177,9 @@ overdue_one(struct run *run, struct tdb *t, const struct payment_due *due)
 	cJSON_AddStringToObject(old, "status", "pending");
 	new = json_own(&run->work, cJSON_CreateObject());
 	cJSON_AddStringToObject(new, "status", "overdue");
-	if (job_audit(t, "update", id, old, new) < 0)
+	if (job_audit(t, "update", id, old, new) < 0 ||
+	    store_payment_get(t, id, &after) != 1 ||
+	    payment_event(t, "payment:updated", &after) < 0)
 		return -1;
 	payload = json_own(&run->work, cJSON_CreateObject());
 	json_add_int(payload, "payment_id", id);

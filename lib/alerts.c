@@ -9,7 +9,8 @@
 const char *const alert_types[] = {
     "high_usage", "device_offline",      "router_offline",
     "low_stock",  "provisioning_failed", "backup_failed",
-    "ip_blocked", "account_locked",      NULL,
+    "ip_blocked", "account_locked",      "email_failed",
+    NULL,
 };
 
 const char *const alert_statuses[] = {"open", "acknowledged", "resolved", NULL};

@@ -7,8 +7,10 @@
  * the next raise opens a new one.
  *
  * Types: high_usage, device_offline, router_offline, low_stock,
- * provisioning_failed, backup_failed (API.md), and ip_blocked,
- * account_locked (identity).  Statuses: open, acknowledged, resolved.
+ * provisioning_failed, backup_failed (API.md), ip_blocked,
+ * account_locked (identity), and email_failed (the mailer gave up on a
+ * notification: one open alert per template key).  Statuses: open,
+ * acknowledged, resolved.
  */
 #ifndef RTRW_ALERTS_H
 #define RTRW_ALERTS_H

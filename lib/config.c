@@ -84,6 +84,21 @@ static const struct ckey ckeys[] = {
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
+	S(smtp_host),
+	I(smtp_port, 1, 65535),
+	S(smtp_security),
+	S(smtp_username),
+	S(smtp_password_file),
+	S(smtp_from),
+	S(smtp_from_name),
+	I(smtp_verify_tls, 0, 1),
+	S(smtp_ca_file),
+	I(smtp_connect_timeout_seconds, 1, 300),
+	I(smtp_timeout_seconds, 1, 3600),
+	S(mail_domain),
+	I(mail_poll_seconds, 1, 3600),
+	I(mail_retry_seconds, 0, 86400),
+	I(mail_lease_seconds, 30, 86400),
 	S(events_listen),
 	S(events_socket),
 	I(events_poll_ms, 50, 60000),
@@ -152,6 +167,16 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");
+	c->smtp_port = 587;
+	set_str(c->smtp_security, sizeof(c->smtp_security), "starttls");
+	set_str(c->smtp_from_name, sizeof(c->smtp_from_name), "RT/RW Net");
+	c->smtp_verify_tls = 1;
+	c->smtp_connect_timeout_seconds = 10;
+	c->smtp_timeout_seconds = 60;
+	c->mail_poll_seconds = 5;
+	/* Retries wait 2 and then 8 minutes (lib/mailer.c). */
+	c->mail_retry_seconds = 120;
+	c->mail_lease_seconds = 300;
 	set_str(c->events_listen, sizeof(c->events_listen), "127.0.0.1:8091");
 	set_str(c->events_socket, sizeof(c->events_socket),
 	        "/run/rtrw-events/nudge.sock");

@@ -95,6 +95,27 @@ struct config {
 	char log_level[16];
 
 	/*
+	 * Mail: the platform's SMTP server, used for platform mail and for
+	 * every tenant without SMTP settings of its own, and the mailer's
+	 * timing (rtrw-mailer, lib/mailer.h).
+	 */
+	char smtp_host[CONFIG_STR_MAX]; /* empty: no platform server */
+	int smtp_port;
+	char smtp_security[24]; /* starttls|starttls_optional|tls|none */
+	char smtp_username[CONFIG_STR_MAX];
+	char smtp_password_file[CONFIG_STR_MAX];
+	char smtp_from[CONFIG_STR_MAX]; /* the envelope and From address */
+	char smtp_from_name[CONFIG_STR_MAX];
+	int smtp_verify_tls;
+	char smtp_ca_file[CONFIG_STR_MAX];
+	int smtp_connect_timeout_seconds;
+	int smtp_timeout_seconds;
+	char mail_domain[CONFIG_STR_MAX]; /* Message-ID and EHLO name */
+	int mail_poll_seconds;
+	int mail_retry_seconds;
+	int mail_lease_seconds;
+
+	/*
 	 * The WebSocket daemon (rtrw-events): its listener for nginx,
 	 * "host:port" on loopback; the datagram socket writers nudge it
 	 * through (every process that emits events needs the path); how

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "store/mail.h"
 #include "store/shared.h"
 
 int
@@ -31,4 +32,20 @@ notify_admins(struct tdb *t, const char *template_key, const cJSON *payload,
 	rc = store_notify_admins(t, template_key, text, dedupe_key);
 	free(text);
 	return rc;
+}
+
+int
+notify_platform_admins(struct db *db, struct arena *a, const char *template_key,
+                       const cJSON *payload, const char *dedupe_key)
+{
+	char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
+	int64_t queued = 0;
+	int rc;
+
+	if (payload && !text)
+		return -1;
+	rc = store_mail_queue_platform_admins(db, a, template_key, text,
+	                                      dedupe_key, &queued);
+	free(text);
+	return rc < 0 ? -1 : (int)queued;
 }

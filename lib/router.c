@@ -36,6 +36,12 @@ pattern_match(const char *pat, const char *path, int64_t *ids, size_t *nids)
 			    n >= REQ_MAX_IDS)
 				return 0;
 			ids[n++] = v;
+		} else if (plen > 0 && pat[0] == '{') {
+			/* A word: lower-case letters, digits, '_' and '-'. */
+			if (slen == 0 || slen > ROUTER_WORD_MAX ||
+			    strspn(path, "abcdefghijklmnopqrstuvwxyz"
+			                 "0123456789_-") < slen)
+				return 0;
 		} else if (plen != slen || memcmp(pat, path, plen) != 0) {
 			return 0;
 		}

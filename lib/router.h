@@ -3,7 +3,11 @@
  *
  * Patterns are paths with ":name" segments that capture a positive
  * integer id, e.g. "/customers/:id/comments".  A segment that is not a
- * positive integer does not match, so "/customers/abc" is a 404.  The
+ * positive integer does not match, so "/customers/abc" is a 404.  A
+ * "{name}" segment matches a word of 1 to ROUTER_WORD_MAX lower-case
+ * letters, digits, '_' and '-' (a key such as an email template's name,
+ * "/email-templates/{key}"); it captures nothing: such a segment ends
+ * its pattern and the handler reads it as the last segment of r->path.  The
  * dispatcher checks the role before it even looks at the body, so a
  * viewer's write is 403 whatever the body holds.
  */
@@ -29,6 +33,8 @@ struct rowtype;
 #define R_EMPTY        0x20 /* answers 204 without a body */
 #define R_HAND         0x40 /* response documented by hand (with row: more) */
 #define R_FILE         0x80 /* answers a file download (not JSON) */
+
+#define ROUTER_WORD_MAX 64 /* bytes of a "{name}" segment */
 
 typedef int (*handler_fn)(struct req *r);
 

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "store/mail.h"
 #include "store/plan.h"
 
 typedef int (*seed_fn)(struct tdb *t);
@@ -9,6 +10,7 @@ typedef int (*seed_fn)(struct tdb *t);
 /* Each feature's default data for a new tenant, in order. */
 static const seed_fn seeds[] = {
     store_plan_seed, /* the default service plans */
+    store_mail_seed, /* the default email templates */
     NULL,
 };
 

@@ -34,11 +34,14 @@
 #
 #   BENCH_SECONDS=10  BENCH_THREADS=2  BENCH_CONNECTIONS=32  BENCH_CUSTOMERS=10000
 #
-# Last, tools/bench_events opens BENCH_WS_CONNECTIONS (5,000) idle
+# Then tools/bench_events opens BENCH_WS_CONNECTIONS (5,000) idle
 # WebSocket clients on rtrw-events and times BENCH_WS_ROUNDS (5) events
 # from their COMMIT to the last client (targets: RSS under 100 MB, p99
 # under 1 s).  It raises its open-file limit to the hard limit, which must
 # exceed the connection count (ulimit -Hn).
+#
+# Last, tools/bench_mail.sh sends BENCH_MAILS (10,000) queued emails of
+# the demo tenant to the stack's mail sink and adds messages per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -322,3 +325,13 @@ ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
 		printf -- '- %s\n' "${notes[@]}"
 	fi
 } | tee "$OUT/latest.md"
+
+# Mail throughput: BENCH_MAILS (10,000) queued emails to the stack's mail
+# sink, with one mailer and with two (tools/bench_mail.sh).
+BENCH_MAIL_TENANT=${BENCH_MAIL_TENANT:-demo} BENCH_MAILS=${BENCH_MAILS:-10000}
+{
+	echo
+	echo "## Mail: $BENCH_MAILS queued emails to the local sink (rtrw-mailer --tenant once)"
+	echo
+	BENCH_MAIL_TENANT=$BENCH_MAIL_TENANT BENCH_MAILS=$BENCH_MAILS tools/bench_mail.sh "$DIR"
+} | tee -a "$OUT/latest.md"

@@ -3,7 +3,8 @@
 # Ctrl-C, which stops everything again.  The release build and the
 # dependencies are made by the Makefile first.
 #
-# Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306); memcached
+# Ports: HTTPS_PORT (8443), HTTP_PORT (8080), MYSQL_PORT (13306),
+# SMTP_PORT (12525, the mail sink); memcached
 # listens on DIR/run/memcached.sock.  See tools/stack.sh for the rest.
 # RTRW_RUN_DIR names another stack directory than var/ (the tests of this
 # script use one); ASAN=1 runs the sanitizer builds.
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 DIR=${RTRW_RUN_DIR:-var}
 export HTTPS_PORT=${HTTPS_PORT:-8443} HTTP_PORT=${HTTP_PORT:-8080}
 export MYSQL_PORT=${MYSQL_PORT:-13306}
+export SMTP_PORT=${SMTP_PORT:-12525}
 export SEED_DEMO=1
 
 say() {
@@ -71,6 +73,7 @@ echo "  API:    $API_URL/api/v1/"
 echo "  Docs:   $DOCS_URL"
 echo "  Events: $WS_URL (WebSocket; ?token=ACCESS_TOKEN)"
 echo "  Health: curl -k $API_URL/health"
+echo "  Mail:   every message rtrw-mailer sends lands in $MAIL_DIR/*.eml"
 if [ -n "${ROUTEROS_SIM_PORT:-}" ]; then
 	echo "  Simulated MikroTik: $ROUTEROS_SIM_HOST:$ROUTEROS_SIM_PORT (api), :$ROUTEROS_SIM_TLS_PORT (api-ssl), user $ROUTEROS_SIM_USER, password in $ROUTEROS_SIM_PASSWORD_FILE"
 fi

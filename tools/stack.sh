@@ -8,11 +8,13 @@
 #   tools/stack.sh reload DIR         nginx and rtrw-api re-read DIR's files as they are
 #   tools/stack.sh restart-mariadb DIR | stop-mariadb DIR | start-mariadb DIR
 #   tools/stack.sh stop-memcached DIR | start-memcached DIR
+#   tools/stack.sh stop-mailer DIR | start-mailer DIR
 #   tools/stack.sh nginx-prod         print the production nginx site (nginx.conf.d/rtrw.conf)
 #
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306   (memcached: DIR/run/memcached.sock)
 #   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
+#   SMTP_PORT=12525           the mail sink (tools/mail_sink.py, DIR/mail/*.eml)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -69,7 +71,7 @@ setup_dir() {
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT WS_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT WS_PORT SMTP_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -80,6 +82,7 @@ setup_dir() {
 	HTTP_PORT=${HTTP_PORT:-8080}
 	MYSQL_PORT=${MYSQL_PORT:-13306}
 	WS_PORT=${WS_PORT:-8091}
+	SMTP_PORT=${SMTP_PORT:-12525}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
@@ -127,7 +130,8 @@ san_env() {
 
 #
 # The command line must name one of DIR's own paths (DIR/rtrw.conf,
-# DIR/mysql, DIR/nginx/, DIR/run/), not merely contain DIR: the stacks of
+# DIR/mysql, DIR/nginx/, DIR/run/, the mail sink's DIR/mail), not merely
+# contain DIR: the stacks of
 # make test live inside var/, and a test stack's process is no process of
 # var's.  It is read into a variable, not piped into grep -q, whose early
 # exit could fail the pipeline and make a live process look gone.
@@ -137,7 +141,7 @@ pid_of() {
 	pid=$(tr -dc 0-9 <"$f")
 	[ -n "$pid" ] || return 1
 	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/) ]] || return 1
+	[[ " $cmd" =~ [\ =]"$D"/(rtrw\.conf|mysql|nginx/|run/|mail\ ) ]] || return 1
 	running "$pid" || return 1
 	echo "$pid"
 }
@@ -330,6 +334,13 @@ backup_scratch_buffer_pool_mb = 128
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
+# Mail goes to the stack's sink (tools/mail_sink.py, $D/mail/*.eml).
+smtp_host = 127.0.0.1
+smtp_port = $SMTP_PORT
+smtp_security = none
+smtp_from = noreply@rtrw.local
+mail_domain = rtrw.local
+mail_poll_seconds = 1
 events_listen = 127.0.0.1:$WS_PORT
 events_socket = $RUN/events.sock
 EOF
@@ -581,6 +592,47 @@ start_api() {
 }
 
 # ---------------------------------------------------------------------------
+# Mail: the sink (every message as DIR/mail/*.eml) and rtrw-mailer run
+
+start_mailsink() {
+	if alive mailsink; then
+		return 0
+	fi
+	port_free "$SMTP_PORT" || die "port $SMTP_PORT (mail sink) is in use; set SMTP_PORT"
+	mkdir -p "$D/mail"
+	(exec setsid /usr/bin/python3 "$REPO/tools/mail_sink.py" --dir "$D/mail" \
+		--port "$SMTP_PORT" </dev/null >>"$LOG/mailsink.log" 2>&1) &
+	echo $! >"$RUN/mailsink.pid"
+	wait_for "mail sink" 10 "$(cat "$RUN/mailsink.pid")" \
+		"$LOG/mailsink.log" mailsink_ping
+}
+
+mailsink_ping() {
+	local line
+	alive mailsink || return 1
+	exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT" || return 1
+	read -r -t 2 line <&3 || true
+	exec 3>&-
+	[[ $line == 220* ]]
+}
+
+start_mailer() {
+	local b
+	b=$(bin_dir)/rtrw-mailer
+	if alive mailer || [ ! -x "$b" ]; then
+		return 0
+	fi
+	(
+		[ "$ASAN" != 1 ] || san_env
+		cd "$D"
+		exec setsid "$b" --config "$CONF" run </dev/null >>"$LOG/mailer.log" 2>&1
+	) &
+	echo $! >"$RUN/mailer.pid"
+	sleep 0.2
+	alive mailer || die "rtrw-mailer exited; see $LOG/mailer.log"
+}
+
+# ---------------------------------------------------------------------------
 # rtrw-events: the WebSocket daemon nginx proxies /ws to; writers nudge it
 # through $RUN/events.sock.
 
@@ -799,6 +851,10 @@ export MYSQL_SOCKET=$MYSQL_SOCKET
 export MYSQL_ROOT_PASSWORD_FILE=$SEC/root.pass
 export MEMCACHED_SOCKET=$MEMCACHED_SOCKET
 export MEMCACHED=$MEMCACHED_SOCKET
+export SMTP_PORT=$SMTP_PORT
+export MAIL_DIR=$D/mail
+export MAILER_PID_FILE=$RUN/mailer.pid
+export MAILSINK_PID_FILE=$RUN/mailsink.pid
 export API_SOCKET=$API_SOCKET
 export WWW_DIR=$WWW
 export API_WORKERS=$WORKERS
@@ -841,6 +897,8 @@ cmd_up() {
 	start_memcached
 	start_routeros_sim
 	migrate
+	start_mailsink
+	start_mailer
 	start_api
 	start_events
 	start_nginx
@@ -853,6 +911,8 @@ cmd_up() {
 cmd_down() {
 	[ -d "$RUN" ] || return 0
 	stop nginx 10
+	stop mailer 70
+	stop mailsink 10
 	stop bench_hello 10
 	stop bench_select 10
 	stop events 20
@@ -887,7 +947,7 @@ cmd_reload() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api events nginx bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api events nginx mailsink mailer bench_hello bench_select routeros-sim; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else
@@ -924,6 +984,8 @@ restart-mariadb)
 	;;
 stop-memcached) setup_dir "${1:-}" && stop memcached 10 ;;
 start-memcached) setup_dir "${1:-}" && start_memcached && write_env ;;
+stop-mailer) setup_dir "${1:-}" && stop mailer 70 ;;
+start-mailer) setup_dir "${1:-}" && start_mailer ;;
 nginx-prod)
 	CORS_ORIGINS=${CORS_ORIGINS:-https://app.example.com}
 	R_CORS_MAP=$(cors_map) R_NGINX_RATE=${NGINX_RATE:-50r/s} \

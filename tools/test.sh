@@ -24,10 +24,10 @@
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
 # HTTP_PORT=18080, MYSQL_PORT=23306, WS_PORT=18091, the simulated router
 # ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from its
-# TEST_ variable when set); memcached listens on the stack's
-# run/memcached.sock.  The second stack of tests/e2e/test_stack_lifecycle.py
-# takes TEST_LIFECYCLE_HTTPS_PORT, TEST_LIFECYCLE_HTTP_PORT and
-# TEST_LIFECYCLE_MYSQL_PORT, or free ports.  PYTEST_ARGS adds arguments to
+# TEST_ variable when set) and the mail sink SMTP_PORT=22525; memcached
+# listens on the stack's run/memcached.sock.  The second stack of
+# tests/e2e/test_stack_lifecycle.py takes TEST_LIFECYCLE_<NAME> for each of
+# those names (HTTPS_PORT, ...), or free ports.  PYTEST_ARGS adds arguments to
 # pytest, as shell words: PYTEST_ARGS="-k 'health or auth'".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,7 @@ export MYSQL_PORT=${TEST_MYSQL_PORT:-23306}
 export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
 export WS_PORT=${TEST_WS_PORT:-18091}
+export SMTP_PORT=${TEST_SMTP_PORT:-22525}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0

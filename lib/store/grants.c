@@ -125,7 +125,7 @@ backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
 		         c->db_name, c->db_backup_user, hosts[h]);
 		if (!bad)
 			bad = run(m, sql.s, err, errlen);
-		/* The tables come with later migrations (0011 and on). */
+		/* The tables come with later migrations (0011 and 0015). */
 		for (int w = 0; !bad && backup_writes[w]; w++) {
 			int present = 0;
 

@@ -54,12 +54,15 @@ static const struct rowtype billing_tenant_row =
 
 /* What the jobs' and the dashboard's statements bind. */
 struct billing_in {
-	int64_t id, batch, mdays;
+	int64_t id, batch, mdays, customer_id, billing_day;
 	const char *period, *first_day, *today, *month_first, *prev_first;
-	const char *next_first;
+	const char *next_first, *amount;
 };
 static const struct col billing_in_cols[] = {
 	COL_INT(struct billing_in, id, COL_F_NULL),
+	COL_INT(struct billing_in, customer_id, COL_F_NULL),
+	COL_INT(struct billing_in, billing_day, COL_F_NULL),
+	COL_DEC(struct billing_in, amount, COL_F_NULL),
 	COL_INT(struct billing_in, batch, 0),
 	COL_INT(struct billing_in, mdays, 0),
 	COL_STR(struct billing_in, period, 0),
@@ -72,6 +75,21 @@ static const struct col billing_in_cols[] = {
 };
 static const struct rowtype billing_in =
     ROWTYPE(struct billing_in, "billing_in", billing_in_cols);
+
+/* An active customer without an invoice for the period. */
+struct invoice_candidate {
+	int64_t id;
+	const char *monthly_price;
+	int64_t billing_day;
+};
+static const struct col invoice_candidate_cols[] = {
+	COL_INT(struct invoice_candidate, id, 0),
+	COL_DEC(struct invoice_candidate, monthly_price, 0),
+	COL_INT(struct invoice_candidate, billing_day, 0),
+	COL_END
+};
+static const struct rowtype invoice_candidate_row = ROWTYPE(
+    struct invoice_candidate, "invoice_candidate", invoice_candidate_cols);
 
 struct revenue {
 	const char *current_month, *previous_month;
@@ -107,7 +125,8 @@ static const struct sort_def payment_sorts[] = {
 
 enum {
 	S_GET, S_LOCK, S_LIST_DUE, S_COUNT_DUE, S_LIST_PAID, S_COUNT_PAID,
-	S_INSERT, S_UPDATE, S_INVOICE_RUN, S_OVERDUE_PICK, S_OVERDUE_MARK,
+	S_INSERT, S_UPDATE, S_INVOICE_CANDIDATES, S_INVOICE_INSERT,
+	S_OVERDUE_PICK, S_OVERDUE_MARK,
 	S_TENANTS, S_REVENUE,
 };
 
@@ -147,18 +166,26 @@ const struct stmt_def store_payment_stmts[] = {
 	/*
 	 * One pending invoice per active customer for a period, due on the
 	 * customer's billing day (clamped to the month's length, see
-	 * lib/billing.h).  IGNORE skips customers invoiced already (the
-	 * unique key), also when another run inserts them at the same
-	 * moment.
+	 * lib/billing.h), written customer by customer so that the job
+	 * knows which invoices it created (each gets its payment:created
+	 * event).  The candidates are a plain read; IGNORE on the unique
+	 * key then decides, also when another run inserts the same
+	 * invoice at the same moment (it waits for that run's row and
+	 * writes nothing).
 	 */
-	[S_INVOICE_RUN] = { "payment_invoice_run", SCOPE_TENANT,
+	[S_INVOICE_CANDIDATES] = { "payment_invoice_candidates", SCOPE_TENANT,
+	     "SELECT c.id, c.monthly_price, c.billing_day FROM customers c"
+	     " WHERE c.tenant_id = :tenant AND c.status = 'active'"
+	     " AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1"
+	     " FROM payments p WHERE p.tenant_id = :tenant"
+	     " AND p.invoice_customer_id = c.id AND p.period = :period)"
+	     " ORDER BY c.id", &billing_in, &invoice_candidate_row, NULL },
+	[S_INVOICE_INSERT] = { "payment_invoice_insert", SCOPE_TENANT,
 	     "INSERT IGNORE INTO payments (tenant_id, customer_id, amount,"
 	     " status, period, due_date, source)"
-	     " SELECT tenant_id, id, monthly_price, 'pending', :period,"
-	     " DATE_ADD(:first_day, INTERVAL LEAST(billing_day, :mdays) - 1 DAY),"
-	     " 'invoice' FROM customers WHERE tenant_id = :tenant"
-	     " AND status = 'active' AND deleted_at IS NULL",
-	     &billing_in, NULL, NULL },
+	     " VALUES (:tenant, :customer_id, :amount, 'pending', :period,"
+	     " DATE_ADD(:first_day, INTERVAL LEAST(:billing_day, :mdays) - 1"
+	     " DAY), 'invoice')", &billing_in, NULL, NULL },
 	[S_OVERDUE_PICK] = { "payment_overdue_pick", SCOPE_TENANT,
 	     "SELECT id, customer_id, amount, period, due_date FROM payments"
 	     " WHERE tenant_id = :tenant AND status = 'pending'"
@@ -249,15 +276,34 @@ store_payment_update(struct tdb *t, const struct payment *p)
 int
 store_payment_invoice_run(struct tdb *t, const char *period,
                           const char *first_day, int64_t mdays,
-                          int64_t *created)
+                          int (*fn)(void *ctx, struct tdb *t,
+                                    const struct payment *p),
+                          void *ctx, int64_t *created)
 {
 	struct billing_in in = {
 	    .period = period, .first_day = first_day, .mdays = mdays};
-	struct rows res;
+	struct rows cands, res;
+	struct payment p;
 
-	if (tdb_exec(t, &S[S_INVOICE_RUN], &in, &res) < 0)
+	*created = 0;
+	if (tdb_exec(t, &S[S_INVOICE_CANDIDATES], &in, &cands) < 0)
 		return -1;
-	*created = (int64_t)res.affected;
+	for (size_t i = 0; i < cands.n; i++) {
+		const struct invoice_candidate *c = rows_at(&cands, i);
+
+		in.customer_id = c->id;
+		in.amount = c->monthly_price;
+		in.billing_day = c->billing_day;
+		if (tdb_exec(t, &S[S_INVOICE_INSERT], &in, &res) < 0)
+			return -1;
+		if (res.affected != 1)
+			continue; /* another run wrote it meanwhile */
+		(*created)++;
+		if (fn &&
+		    (store_payment_get(t, (int64_t)res.insert_id, &p) != 1 ||
+		     fn(ctx, t, &p) < 0))
+			return -1;
+	}
 	return 0;
 }
 

@@ -49,11 +49,17 @@ int store_payment_update(struct tdb *t, const struct payment *p);
 /*
  * Writes one pending invoice per active customer for period (YYYY-MM,
  * first day first_day), due on the customer's billing day clamped to
- * the month's mdays.  Stores the number created; 0 or -1.
+ * the month's mdays, in the caller's transaction.  fn (may be NULL) is
+ * called with each invoice this call created, as it is stored, never for
+ * one that existed or that a concurrent run wrote (the job emits its
+ * payment:created event there); fn returning -1 stops the run.  Stores
+ * the number created; 0 or -1.
  */
 int store_payment_invoice_run(struct tdb *t, const char *period,
                               const char *first_day, int64_t mdays,
-                              int64_t *created);
+                              int (*fn)(void *ctx, struct tdb *t,
+                                        const struct payment *p),
+                              void *ctx, int64_t *created);
 
 /* A pending payment past due, as the overdue job picks it. */
 struct payment_due {

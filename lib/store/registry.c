@@ -19,6 +19,7 @@ extern const struct stmt_def store_router_stmts[];
 extern const struct stmt_def store_boost_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
+extern const struct stmt_def store_mail_stmts[];
 extern const struct stmt_def store_backup_stmts[];
 extern const struct stmt_def store_platform_alert_stmts[];
 extern const struct stmt_def store_platform_audit_stmts[];
@@ -42,6 +43,7 @@ static const struct stmt_def *const tables[] = {
     store_boost_stmts,
     store_event_stmts,
     store_export_stmts,
+    store_mail_stmts,
     store_backup_stmts,
     store_platform_alert_stmts,
     store_platform_audit_stmts,
@@ -51,11 +53,19 @@ static const struct stmt_def *const tables[] = {
 /*
  * The tables without a tenant_id column: a query over only these needs
  * no tenant filter.  Every other table is a tenant table.  The
- * platform's backups, alerts and audit trail (0011) are global.
+ * platform's backups, alerts and audit trail (0015) are global.
  */
 static const char *const global_tables[] = {
-    "tenants", "roles",           "platform_admins",     "schema_migrations",
-    "backups", "platform_alerts", "platform_audit_logs", NULL,
+    "tenants",
+    "roles",
+    "platform_admins",
+    "schema_migrations",
+    "email_template_defaults", /* the mailer's default templates */
+    "platform_notifications",  /* the platform's mail queue */
+    "backups",
+    "platform_alerts",
+    "platform_audit_logs",
+    NULL,
 };
 
 int

@@ -202,3 +202,30 @@ BODIES = {
     ("POST", "/api/v1/tickets/{id}/comments"): {"body": "cross-tenant probe"},
     ("POST", "/api/v1/inventory/{id}/adjust"): {"delta": 1, "reason": "probe"},
 }
+
+
+# ---- Email: SMTP settings, templates, the notification queue ----
+ROLE.update({
+    ("GET", "/api/v1/settings/smtp"): A,
+    ("PUT", "/api/v1/settings/smtp"): A,
+    ("DELETE", "/api/v1/settings/smtp"): A,
+    ("GET", "/api/v1/email-templates"): O,
+    ("GET", "/api/v1/email-templates/{key}"): O,
+    ("PUT", "/api/v1/email-templates/{key}"): A,
+    ("GET", "/api/v1/notifications"): O,
+    ("GET", "/api/v1/notifications/{id}"): O,
+})
+
+
+def _notification(t, db):
+    cur = db.cursor()
+    cur.execute("INSERT INTO notifications (tenant_id, template_key,"
+                " recipient_email, status, attempts, last_error)"
+                " VALUES (%s, 'payment_overdue', 'matrix@example.com',"
+                " 'failed', 3, '554 rejected')", (t.id,))
+    return cur.lastrowid
+
+
+OBJECTS.update({
+    "/api/v1/notifications": ("notifications", _notification),
+})

@@ -7,7 +7,8 @@ import json
 from support import Client
 
 TYPES = ("high_usage", "device_offline", "router_offline", "low_stock",
-         "provisioning_failed", "backup_failed", "ip_blocked", "account_locked")
+         "provisioning_failed", "backup_failed", "ip_blocked", "account_locked",
+         "email_failed")
 
 
 def low_stock_alert(tenant, name="Konektor RJ45"):

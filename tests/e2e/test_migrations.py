@@ -53,7 +53,7 @@ MYSQL_ONLY_COLUMNS = {
     ("alerts", "open_key"),
     ("payments", "invoice_customer_id"),
     ("customers", "search_doc"),
-    # uq_backups_queued and uq_platform_alerts_open (0011).
+    # uq_backups_queued and uq_platform_alerts_open (0015).
     ("backups", "queued_key"),
     ("platform_alerts", "open_key"),
 }

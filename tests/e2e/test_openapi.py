@@ -220,6 +220,15 @@ def test_query_and_path_parameters_match():
             if not prm or not prm.get("required"):
                 bad.append(f"{where}: path parameter {name} not documented "
                            "as required")
+            elif name in rt.get("words", []):
+                # A {name} segment: a word of [a-z0-9_-], at most 64.
+                schema = flatten(prm["schema"])
+                words = schema.get("enum") or []
+                if schema.get("type") != "string" or not words or not all(
+                        re.fullmatch(r"[a-z0-9_-]{1,64}", w) for w in words):
+                    bad.append(f"{where}: path parameter {name} is a word "
+                               "segment (lib/router.c): a string enum of "
+                               "lower-case words")
             elif rules(flatten(prm["schema"])) != rules(
                     {"type": "integer", "minimum": 1}):
                 bad.append(f"{where}: path parameter {name} must be an "

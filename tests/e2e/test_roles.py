@@ -2,8 +2,8 @@
 
 A role below the route's minimum gets 403 before anything else happens
 (even with an invalid body); a role at or above it gets past the role
-check (any answer but 401/403).  Ids in paths point at nothing, so the
-allowed calls cannot change data.
+check (any answer but 401/403).  Ids and keys in paths point at nothing,
+so the allowed calls cannot change data.
 """
 import pytest
 
@@ -11,6 +11,8 @@ from routes_matrix import A, ORDER, PLATFORM, PLATFORM_TOO, PUBLIC, ROLE, binary
 from support import ROLES, Client
 
 MISSING_ID = "999999999"
+# A word the router takes for a {key} segment that names no template.
+MISSING_KEY = "no_such_key"
 
 
 def test_every_route_is_in_the_matrix():
@@ -25,7 +27,7 @@ def test_binary_roles_match_the_matrix():
 
 
 def _call(client, method, path):
-    path = path.replace("{id}", MISSING_ID)
+    path = path.replace("{id}", MISSING_ID).replace("{key}", MISSING_KEY)
     rel = path[len("/api/v1"):] if path.startswith("/api/v1") else path
     body = {} if method in ("POST", "PUT", "PATCH") else None
     return client.request(method, rel, json=body)

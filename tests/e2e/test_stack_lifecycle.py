@@ -5,7 +5,7 @@ up` on a stack that is serving, and `make bench` on a running stack.
 The first test runs a second stack of its own (tools/run.sh, the program
 behind `make run`, with the sanitizer builds) in a 0700 folder, on the
 ports TEST_LIFECYCLE_HTTPS_PORT, TEST_LIFECYCLE_HTTP_PORT,
-TEST_LIFECYCLE_MYSQL_PORT, TEST_LIFECYCLE_WS_PORT and
+TEST_LIFECYCLE_MYSQL_PORT, TEST_LIFECYCLE_WS_PORT, TEST_LIFECYCLE_SMTP_PORT and
 TEST_LIFECYCLE_ROUTEROS_SIM_PORT / _TLS_PORT, or on free ports when those
 are not set.  The
 others use the test stack and leave it as they found it.
@@ -95,6 +95,7 @@ class RunStack:
                         HTTP_PORT=str(port("HTTP_PORT")),
                         MYSQL_PORT=str(port("MYSQL_PORT")),
                         WS_PORT=str(port("WS_PORT")),
+                        SMTP_PORT=str(port("SMTP_PORT")),
                         ROUTEROS_SIM_PORT=str(port("ROUTEROS_SIM_PORT")),
                         ROUTEROS_SIM_TLS_PORT=str(
                             port("ROUTEROS_SIM_TLS_PORT")),

@@ -21,6 +21,7 @@ static const struct route table[] = {
 	{ HTTP_GET,    "/customers/:id",          ROLE_VIEWER,   h, NULL, 0, NULL, NULL, NULL },
 	{ HTTP_DELETE, "/customers/:id",          ROLE_ADMIN,    h, NULL, 0, NULL, NULL, NULL },
 	{ HTTP_POST,   "/tickets/:id/comments",   ROLE_TECHNICIAN, h, NULL, 0, NULL, NULL, NULL },
+	{ HTTP_PUT,    "/email-templates/{key}",  ROLE_ADMIN,    h, NULL, 0, NULL, NULL, NULL },
 	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };
 /* clang-format on */
@@ -97,6 +98,35 @@ START_TEST(method_mismatch_reports_allowed)
 }
 END_TEST
 
+START_TEST(word_segments)
+{
+	char long_key[ROUTER_WORD_MAX + 40];
+	unsigned allowed;
+
+	ck_assert_ptr_eq(
+	    match(HTTP_PUT, "/email-templates/payment_overdue", &allowed),
+	    &table[6]);
+	ck_assert_ptr_eq(match(HTTP_PUT, "/email-templates/a-1_b", &allowed),
+	                 &table[6]);
+	/* Anything else in the segment, or no segment, does not match. */
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/", &allowed));
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/Upper", &allowed));
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/a.b", &allowed));
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/a%2Fb", &allowed));
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/a/b", &allowed));
+	ck_assert_ptr_null(match(HTTP_PUT, "/email-templates/{key}", &allowed));
+	snprintf(long_key, sizeof(long_key), "/email-templates/%0*d",
+	         ROUTER_WORD_MAX, 0);
+	ck_assert_ptr_eq(match(HTTP_PUT, long_key, &allowed), &table[6]);
+	snprintf(long_key, sizeof(long_key), "/email-templates/%0*d",
+	         ROUTER_WORD_MAX + 1, 0);
+	ck_assert_ptr_null(match(HTTP_PUT, long_key, &allowed));
+	ck_assert_ptr_null(
+	    match(HTTP_GET, "/email-templates/payment_overdue", &allowed));
+	ck_assert_uint_eq(allowed, 1u << HTTP_PUT);
+}
+END_TEST
+
 START_TEST(openapi_paths_and_roles)
 {
 	char out[128];
@@ -104,6 +134,9 @@ START_TEST(openapi_paths_and_roles)
 	router_openapi_path("/api/v1", "/tickets/:id/comments", out,
 	                    sizeof(out));
 	ck_assert_str_eq(out, "/api/v1/tickets/{id}/comments");
+	router_openapi_path("/api/v1", "/email-templates/{key}", out,
+	                    sizeof(out));
+	ck_assert_str_eq(out, "/api/v1/email-templates/{key}");
 	ck_assert_str_eq(role_name(ROLE_TECHNICIAN), "technician");
 	ck_assert_int_eq(role_parse("admin"), ROLE_ADMIN);
 	ck_assert_int_eq(role_parse("root"), -1);
@@ -236,4 +269,4 @@ END_TEST
 
 UNIT_MAIN("router", static_and_param_routes, ids_must_be_positive_integers,
           no_partial_or_trailing_matches, method_mismatch_reports_allowed,
-          openapi_paths_and_roles, worst_case_paths)
+          word_segments, openapi_paths_and_roles, worst_case_paths)

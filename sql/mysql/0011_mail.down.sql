@@ -1,0 +1,12 @@
+-- Reverts 0011 mail.
+DROP TABLE IF EXISTS platform_notifications;
+ALTER TABLE notifications
+	DROP KEY ix_notifications_tenant_template,
+	DROP KEY ix_notifications_tenant_id,
+	DROP COLUMN message_id,
+	DROP COLUMN interrupted,
+	DROP COLUMN send_started_at,
+	DROP COLUMN claim_token;
+DROP TABLE IF EXISTS tenant_smtp_settings;
+DROP TABLE IF EXISTS email_templates;
+DROP TABLE IF EXISTS email_template_defaults;
