@@ -44,9 +44,9 @@ static const struct stmt_def *const tables[] = {
     store_event_stmts,
     store_export_stmts,
     store_mail_stmts,
-    store_backup_stmts,
-    store_platform_alert_stmts,
-    store_platform_audit_stmts,
+    store_backup_stmts,         /* rtrw-backup, /platform/backups */
+    store_platform_alert_stmts, /* /platform/alerts */
+    store_platform_audit_stmts, /* platform_audit_logs */
     NULL,
 };
 
@@ -62,9 +62,9 @@ static const char *const global_tables[] = {
     "schema_migrations",
     "email_template_defaults", /* the mailer's default templates */
     "platform_notifications",  /* the platform's mail queue */
-    "backups",
-    "platform_alerts",
-    "platform_audit_logs",
+    "backups",                 /* 0015: the platform's backups */
+    "platform_alerts",         /* alerts of no tenant (backup_failed) */
+    "platform_audit_logs",     /* platform admins' actions */
     NULL,
 };
 

@@ -1,4 +1,4 @@
--- 0011 backups (issue 11): one row per database backup, written by
+-- 0015 backups (issue 11): one row per database backup, written by
 -- rtrw-backup (lib/backupjob.c).  Not a tenant table: backups are the
 -- platform's.  The container files themselves live in backup_dir with a
 -- JSON manifest next to each, so that a restore needs neither this table

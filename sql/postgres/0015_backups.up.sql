@@ -1,4 +1,4 @@
--- 0011 backups (issue 11); see the MariaDB file for the why.
+-- 0015 backups (issue 11); see the MariaDB file for the why.
 CREATE TABLE backups (
 	id bigserial PRIMARY KEY,
 	status varchar(16) NOT NULL DEFAULT 'queued'
