@@ -19,6 +19,7 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
+#include "notify.h"
 #include "proc.h"
 #include "row.h"
 #include "scratchdb.h"
@@ -418,14 +419,56 @@ copy_text(char *out, size_t outlen, const char *s, size_t max)
 	out[n] = '\0';
 }
 
+/*
+ * The email's variables: exactly those the backup_failed template
+ * documents (lib/template.c; the mailer adds recipient_name).  The
+ * template has no word for the kind of failure, so a failed
+ * verification says so in its error.  started_at is the row's, as the
+ * API shows it (RFC 3339): the job's own clock started a moment before
+ * it took the row, and for a verification the backup's start is what
+ * the template's "Backup N, started at T" means.
+ */
+static cJSON *
+mail_payload(struct db *db, struct arena *a, const struct backupjob_failure *f)
+{
+	char error[ALERT_MESSAGE_MAX + 1], started[40];
+	struct backup b;
+	cJSON *p = cJSON_CreateObject();
+
+	if (!p)
+		abort();
+	if (f->verify) {
+		char text[ALERT_MESSAGE_MAX * 2];
+
+		snprintf(text, sizeof(text), "verification failed: %s",
+		         f->error);
+		copy_text(error, sizeof(error), text, ALERT_MESSAGE_MAX);
+	} else {
+		copy_text(error, sizeof(error), f->error, ALERT_MESSAGE_MAX);
+	}
+	json_add_int(p, "backup_id", f->id);
+	cJSON_AddStringToObject(p, "source", f->source ? f->source : "");
+	if (store_backup_get(db, a, f->id, &b) == 1 && b.started_at)
+		row_time_rfc3339(b.started_at, started, sizeof(started));
+	else if (f->started_at && f->started_at[0])
+		row_time_rfc3339(f->started_at, started, sizeof(started));
+	else
+		started[0] = '\0';
+	cJSON_AddStringToObject(p, "started_at", started);
+	cJSON_AddStringToObject(p, "host", f->host ? f->host : "");
+	cJSON_AddStringToObject(p, "error", error);
+	return p;
+}
+
 int
 backupjob_report_failure(struct db *db, struct arena *a,
                          const struct backupjob_failure *f)
 {
-	char message[ALERT_MESSAGE_MAX + 1], subject[32], *details_text;
-	cJSON *details;
+	char message[ALERT_MESSAGE_MAX + 1], subject[32], dedupe[64];
+	char *details_text;
+	cJSON *details, *payload = NULL;
 	int64_t alert_id;
-	int rc = -1, raised;
+	int rc = -1, raised, mailed = 0;
 
 	/* The log line first: the database may be what failed. */
 	log_error("%s failed: id=%" PRId64 " error=\"%s\"",
@@ -464,21 +507,36 @@ backupjob_report_failure(struct db *db, struct arena *a,
 	if (raised < 0)
 		goto out_rollback;
 	/*
-	 * XXX the email to the platform admins: the mailer (branch mailer)
-	 * provides notify_platform_admins(db, a, "backup_failed", details,
-	 * dedupe_key) with the dedupe key "backup_failed:<id>" (one email per
-	 * failed backup, however often its failure is reported; a failed
-	 * verification gets "backup_verify_failed:<id>:<time>").  It is
-	 * called here, in this transaction, once main has it; details already
-	 * carry the template's variables (backup_id, source, started_at,
-	 * host, error).
+	 * The platform admins are mailed once per alert episode, when the
+	 * alert opens: a failure while it is open only counts an occurrence
+	 * (the admins were told and have not looked yet; a nightly mail about
+	 * the same broken backup teaches them to ignore it).  After an
+	 * acknowledgement or a good backup the next failure opens a new alert
+	 * and mails again.  The dedupe key names the alert, so whatever calls
+	 * this, an alert's mail is queued at most once; the rows are queued
+	 * in this transaction, so there is no alert without its mail and no
+	 * mail without its alert.
 	 */
+	if (raised == 1) {
+		payload = mail_payload(db, a, f);
+		snprintf(dedupe, sizeof(dedupe), "backup_failed:alert:%" PRId64,
+		         alert_id);
+		mailed = notify_platform_admins(db, a, "backup_failed", payload,
+		                                dedupe);
+		if (mailed < 0)
+			goto out_rollback;
+	}
 	if (db_commit(db) < 0)
 		goto out;
-	if (raised == 1)
+	if (raised == 1) {
 		log_warn("platform alert raised: id=%" PRId64
-		         " type=backup_failed backup=%" PRId64,
-		         alert_id, f->id);
+		         " type=backup_failed backup=%" PRId64 " mailed=%d",
+		         alert_id, f->id, mailed);
+		if (mailed == 0)
+			log_warn("no active platform admin to mail about "
+			         "alert %" PRId64,
+			         alert_id);
+	}
 	rc = 0;
 	goto out;
 out_rollback:
@@ -491,6 +549,7 @@ out:
 	arena_reset(a);
 	free(details_text);
 	cJSON_Delete(details);
+	cJSON_Delete(payload);
 	return rc;
 }
 

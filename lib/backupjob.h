@@ -136,9 +136,10 @@ struct backupjob_failure {
  * The one place a failed backup or verification is reported: it logs
  * the failure, then, on db (the backup account's connection; NULL when
  * there is none) in a transaction of its own, raises the platform's
- * backup_failed alert (lib/store/platform_alert.h) and queues the email
- * to the platform admins.  Strings live in a, which is reset.  0, or -1
- * when the alert could not be recorded (no row id, the server is down):
+ * backup_failed alert (lib/store/platform_alert.h) and, when that opens
+ * a new alert, queues its email to the platform admins (lib/notify.h;
+ * once per alert, never per occurrence).  Strings live in a, which is reset. 0,
+ * or -1 when the alert could not be recorded (no row id, the server is down):
  * a backup failure that could not reach the table is spooled and
  * reported again when the spool is written.
  */
