@@ -8,9 +8,14 @@ matrix) may leave one behind: each test first fails whatever is still
 queued or running, and resolves open backup_failed platform alerts, so
 that it starts from a known state.
 """
+import email
+import email.policy
 import json
+import os
 import pathlib
 import re
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pymysql
@@ -39,6 +44,62 @@ def audit_rows(mysql, entity_type, entity_id):
                     " = %s AND entity_id = %s ORDER BY id",
                     (entity_type, entity_id))
         return cur.fetchall()
+
+
+def stack_mailer():
+    """The stack's own rtrw-mailer (test_mailer stops it for a module):
+    the email must go through it to the stack's mail sink."""
+    r = subprocess.run([os.environ["STACK_SH"], "start-mailer",
+                        os.environ["STACK_DIR"]], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def sink_mail(addr, subject):
+    """The messages for addr with subject that the stack's mail sink
+    (tools/mail_sink.py) wrote to STACK_DIR/mail."""
+    found = []
+    for f in sorted((pathlib.Path(os.environ["STACK_DIR"]) / "mail")
+                    .glob("*.eml")):
+        data = f.read_bytes()
+        if b"X-Original-To: " + addr.encode() + b"\r\n" not in data:
+            continue
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        if msg["Subject"] == subject:
+            found.append(msg)
+    return found
+
+
+def wait_mail(addr, subject, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = sink_mail(addr, subject)
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no message {subject!r} for {addr} in the sink")
+
+
+def mail_rows(mysql, alert_id):
+    """The platform mail queued for alert_id: (admin email, status,
+    payload) for each recipient."""
+    with mysql.cursor() as cur:
+        cur.execute("SELECT a.email, n.status, n.payload FROM"
+                    " platform_notifications n JOIN platform_admins a ON"
+                    " a.id = n.recipient_admin_id WHERE n.template_key ="
+                    " 'backup_failed' AND n.dedupe_key LIKE %s ORDER BY n.id",
+                    (f"backup_failed:alert:{alert_id}:%",))
+        return cur.fetchall()
+
+
+def last_platform_mail(mysql):
+    with mysql.cursor() as cur:
+        cur.execute("SELECT COALESCE(MAX(id), 0) FROM platform_notifications")
+        return cur.fetchone()[0]
+
+
+def body_text(msg):
+    return msg.get_body(preferencelist=("plain",)).get_content()
 
 
 def open_alerts(mysql):
@@ -227,8 +288,8 @@ def test_a_failed_backup_raises_the_platform_alert(platform, platform_admin,
         "/platform/alerts/999999999/acknowledge").status_code == 404
 
 
-def test_a_failed_verification_raises_the_alert(platform, clean,
-                                                bdir):  # noqa: F811
+def test_a_failed_verification_raises_the_alert(platform, platform_admin,
+                                                clean, bdir):  # noqa: F811
     mysql = clean
     d, env = bdir
     bid = platform.post("/platform/backups").json()["data"]["id"]
@@ -250,6 +311,15 @@ def test_a_failed_verification_raises_the_alert(platform, clean,
     assert alert["details"]["kind"] == "verify"
     assert alert["subject_id"] == str(bid)
     assert alert["message"].startswith(f"Verification of backup {bid} failed")
+    # Its email says that the verification failed.
+    stack_mailer()
+    (addr, _, payload), = [r for r in mail_rows(mysql, alert["id"])
+                           if r[0] == platform_admin["email"]]
+    payload = json.loads(payload)
+    assert payload["backup_id"] == bid
+    assert payload["error"].startswith("verification failed: ")
+    (msg,) = wait_mail(addr, f"Backup {bid} gagal di {payload['host']}")
+    assert "verification failed: " in body_text(msg)
     # A verification whose file is gone fails the same way, and the row
     # says so (it does not stay queued or running).
     path.unlink()
@@ -338,3 +408,74 @@ def test_what_the_backup_account_may_write(clean):
             with pytest.raises(pymysql.err.OperationalError) as e:
                 cur.execute(sql)
             assert "cannot be" in str(e.value), (sql, e.value)
+
+
+def test_a_failed_backup_mails_the_platform_admins_once_per_episode(
+        platform, platform_admin, clean, bdir):  # noqa: F811
+    """The backup_failed email goes through the stack's mailer to its
+    sink, to every active platform admin, once when the alert opens:
+    failures while it is open only count, and after an acknowledgement
+    the next failure mails again."""
+    mysql = clean
+    d, env = bdir
+    addr = platform_admin["email"]
+    stack_mailer()
+    with mysql.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM platform_admins WHERE active = 1")
+        admins = cur.fetchone()[0]
+    bad = {**env, "RTRW_BACKUP_KEY_ID": "9"}
+
+    first = platform.post("/platform/backups").json()["data"]["id"]
+    assert queued(bad, check=False).returncode == 1
+    (alert,) = platform.get("/platform/alerts?status=open").json()["data"]
+    assert alert["subject_id"] == str(first)
+    host = alert["details"]["host"]
+    assert host
+    rows = mail_rows(mysql, alert["id"])
+    assert len(rows) == admins and addr in [r[0] for r in rows]
+    # The payload is exactly the template's variables (the mailer adds
+    # recipient_name).
+    payload = json.loads([r for r in rows if r[0] == addr][0][2])
+    assert set(payload) == {"backup_id", "source", "started_at", "host",
+                            "error"}
+    assert payload["backup_id"] == first and payload["source"] == "api"
+    assert payload["host"] == host and "9.key" in payload["error"]
+    b = platform.get(f"/platform/backups/{first}").json()["data"]
+    assert payload["started_at"] == b["started_at"]
+
+    subject = f"Backup {first} gagal di {host}"
+    (msg,) = wait_mail(addr, subject)
+    assert msg["To"].addresses[0].addr_spec == addr
+    text = body_text(msg)
+    assert "Halo Platform Ops" in text and "9.key" in text
+    assert f"Backup {first} yang dimulai {payload['started_at']}" in text
+
+    # Two more failures while it is open: occurrences, no mail.
+    mark = last_platform_mail(mysql)
+    for _ in range(2):
+        n = platform.post("/platform/backups").json()["data"]["id"]
+        assert queued(bad, check=False).returncode == 1
+    (again,) = platform.get("/platform/alerts?status=open").json()["data"]
+    assert again["id"] == alert["id"] and again["occurrences"] == 3
+    assert last_platform_mail(mysql) == mark
+    assert len(mail_rows(mysql, alert["id"])) == admins
+    # The first message was delivered once (the mailer had every second
+    # since to send a second one, and nothing for the later backups).
+    deadline = time.time() + 30
+    while time.time() < deadline and any(
+            s_ != "sent" for _, s_, _ in mail_rows(mysql, alert["id"])):
+        time.sleep(0.2)
+    assert {s_ for _, s_, _ in mail_rows(mysql, alert["id"])} == {"sent"}
+    assert len(sink_mail(addr, subject)) == 1
+    assert sink_mail(addr, f"Backup {n} gagal di {host}") == []
+
+    # Acknowledged: the next failure is a new episode, mailed again.
+    assert platform.post(
+        f"/platform/alerts/{alert['id']}/acknowledge").status_code == 200
+    third = platform.post("/platform/backups").json()["data"]["id"]
+    assert queued(bad, check=False).returncode == 1
+    (newer,) = platform.get("/platform/alerts?status=open").json()["data"]
+    assert newer["id"] != alert["id"] and newer["subject_id"] == str(third)
+    assert len(mail_rows(mysql, newer["id"])) == admins
+    (msg,) = wait_mail(addr, f"Backup {third} gagal di {host}")
+    assert "9.key" in body_text(msg)
