@@ -916,7 +916,7 @@ on_message(struct conn *c, const char *text, size_t len)
 static void
 on_receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
 {
-	time_t now = time(NULL);
+	int64_t now = now_usec();
 	int final =
 	    lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
 

@@ -9,7 +9,9 @@ and this program checks that
   - lib/db.h is included only by the files of the "db.h" line;
   - SQL text (string literals with SQL statements) and the database
     clients' headers appear only in the files of the "sql" and "sql-tool"
-    lines.
+    lines;
+  - every statement table of lib/store/ (const struct stmt_def
+    store_*_stmts[]) is listed in lib/store/registry.c.
 
     tools/layers.py [ROOT]      prints each problem, exits 1 if any
 
@@ -153,6 +155,32 @@ def resolve(root, path, name):
     return None
 
 
+STMTS_RE = re.compile(r"^const struct stmt_def (store_\w+_stmts)\[\]", re.M)
+REGISTRY = "lib/store/registry.c"
+
+
+def unregistered_statements(root):
+    """A statement table that lib/store/registry.c does not list is never
+    prepared or checked against the tenant rule: its store's calls fail
+    at run time instead of at start-up."""
+    with open(os.path.join(root, REGISTRY), encoding="utf-8") as f:
+        registry = f.read()
+    listed = set(re.findall(r"^\s+(store_\w+_stmts),", registry, re.M))
+    problems = []
+    store = os.path.join(root, "lib", "store")
+    for name in sorted(os.listdir(store)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(store, name), encoding="utf-8") as f:
+            for table in STMTS_RE.findall(f.read()):
+                if table not in listed:
+                    problems.append(
+                        f"lib/store/{name}: {table} is not listed in "
+                        f"{REGISTRY}'s tables: its statements are never "
+                        "prepared")
+    return problems
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                            os.path.join(os.path.dirname(__file__), ".."))
@@ -232,6 +260,7 @@ def main():
                         "lib/store/ (a statement table, lib/db.h) and "
                         f"nowhere else ({LAYERS_FILE}, sql lines)")
                     break
+    problems += unregistered_statements(root)
     for p in problems:
         print("layers: " + p)
     print(f"layers: {len(files)} files, {len(problems)} problems")

@@ -567,6 +567,22 @@ def test_twenty_messages_a_second_are_fine(tenant):
         ws.close()
 
 
+def test_the_rate_window_moves_on(tenant):
+    # 20 a second is the limit, not 20 per connection: a panel that pings
+    # for hours stays connected.
+    ws = connect(tenant.viewer.token)
+    try:
+        for _ in range(3):
+            for _ in range(20):
+                ws.send('{"type": "ping"}')
+            assert [recv_json(ws) for _ in range(20)] == [{"type": "pong"}] * 20
+            time.sleep(1.1)
+        ws.send('{"type": "ping"}')
+        assert recv_json(ws) == {"type": "pong"}
+    finally:
+        ws.close()
+
+
 def test_message_flood_closes(tenant):
     ws = connect(tenant.viewer.token)
     try:
