@@ -15,18 +15,27 @@
  * another row or tenant therefore does not open.
  *
  * Status moves only through the actions (PATCH cannot set it):
- *	activate   pending|suspended -> active      job create_secret
- *	suspend    active -> suspended              job disable_secret
+ *	activate   pending|suspended -> active      job activate
+ *	suspend    active -> suspended              job suspend
  *	terminate  pending|active|suspended -> terminated (terminal)
- *	                                            job remove_secret
- * Anything else is 422 invalid_transition.  Each action, a plan change
- * of an active or suspended customer (change_profile) and the deletion of
- * a customer that is not terminated (remove_secret) write a
- * provisioning_jobs row in the same transaction, but only when the
- * customer has a router_id: a customer without a router has nothing to
- * provision, and the job would have nowhere to go.  The router worker
- * (router issue) treats create_secret as "make the secret exist, enabled,
- * with the plan's profile", which is also what reactivation needs.
+ *	                                            job terminate
+ * Anything else is 422 invalid_transition.  Jobs go to the customer's
+ * router (router_id, a router of this tenant: 422 otherwise) in the same
+ * transaction as the change, and only for a customer that is active or
+ * suspended or just stopped being so: nothing is ever written to a
+ * router for a pending customer, so creating, editing and terminating a
+ * pending customer queue nothing.  Activating a customer on a router
+ * needs its pppoe_username and pppoe_password (422 otherwise), and an
+ * active or suspended customer on a router cannot lose them.  What else
+ * queues a job for an active or suspended customer: a plan change
+ * (change_profile), a new PPPoE name or password (activate or suspend
+ * again: the daemon removes the secret of the old name when it carries
+ * our marker), a move to another router (terminate on the old one,
+ * activate or suspend on the new one), and deletion (terminate).  Each
+ * job's payload records the customer as it was queued, for the panel and
+ * for the old name; the daemon (lib/provision.c) applies what the
+ * customer is at the moment it runs.  After the commit the API nudges
+ * rtrw-provision (lib/nudge.h), so a job starts within a second or two.
  *
  * DELETE is a soft delete: payments and tickets stay, and the customer
  * code stays taken.
@@ -41,6 +50,7 @@
 #include "crypto.h"
 #include "fields.h"
 #include "json.h"
+#include "nudge.h"
 #include "reply.h"
 #include "store/customer.h"
 #include "store/plan.h"
@@ -223,18 +233,22 @@ set_password(struct req *r, int64_t id, const char *password)
 }
 
 /*
- * Queues a router operation for customer c when it has a router.  plan
- * is the customer's plan (for the profile name), or NULL.
+ * Queues a router operation for customer c on router_id (0: none, then
+ * nothing is queued).  plan is the customer's plan (for the profile
+ * name), or NULL; previous names a PPPoE user name the router may still
+ * hold for c (a rename), or NULL.  Counts what it queued in r's nudge
+ * flag.
  */
 static int
-queue_job(struct req *r, const struct customer *c, const struct plan *plan,
-          const char *action)
+queue_job(struct req *r, const struct customer *c, int64_t router_id,
+          const struct plan *plan, const char *action, const char *previous,
+          int *queued)
 {
 	cJSON *p;
 	char *text;
 	int rc;
 
-	if (c->router_id == 0)
+	if (router_id == 0)
 		return 0;
 	p = json_own(r->a, cJSON_CreateObject());
 	if (!p)
@@ -242,15 +256,78 @@ queue_job(struct req *r, const struct customer *c, const struct plan *plan,
 	json_add_int(p, "customer_id", c->id);
 	cJSON_AddStringToObject(p, "customer_code", c->customer_code);
 	json_add_str_or_null(p, "pppoe_username", c->pppoe_username);
+	if (previous)
+		cJSON_AddStringToObject(p, "previous_pppoe_username", previous);
 	json_add_int(p, "service_plan_id", c->service_plan_id);
 	json_add_str_or_null(p, "profile",
 	                     plan ? plan->mikrotik_profile : NULL);
 	text = cJSON_PrintUnformatted(p);
 	if (!text)
 		return -1;
-	rc =
-	    store_customer_queue_job(r->tdb, c->id, c->router_id, action, text);
+	rc = store_customer_queue_job(r->tdb, c->id, router_id, action, text);
 	cJSON_free(text);
+	if (rc == 0)
+		*queued = 1;
+	return rc;
+}
+
+/* Whether a customer in this status has a secret on its router. */
+static int
+on_router(const char *status)
+{
+	return strcmp(status, "active") == 0 ||
+	       strcmp(status, "suspended") == 0;
+}
+
+/* The action that brings a customer's secret to its status. */
+static const char *
+status_job(const char *status)
+{
+	return strcmp(status, "suspended") == 0 ? "suspend" : "activate";
+}
+
+/*
+ * What a customer on a router needs before the router may hear of it:
+ * a PPPoE user name and password.  0, or -1 after a 422 naming each
+ * missing field.
+ */
+static int
+pppoe_ready(struct req *r, int64_t id, const struct customer *c)
+{
+	struct customer_secret cs;
+	int rc, bad = 0;
+
+	if (c->router_id == 0)
+		return 0;
+	rc = store_customer_secret(r->tdb, id, &cs);
+	if (rc < 0)
+		return -1;
+	if (!c->pppoe_username) {
+		req_detail(r, "pppoe_username",
+		           "is required for a customer on a router");
+		bad = 1;
+	}
+	if (rc == 0 || !cs.password_enc.p) {
+		req_detail(r, "pppoe_password",
+		           "is required for a customer on a router");
+		bad = 1;
+	}
+	if (bad)
+		return req_fail(r, 422, "validation_failed",
+		                "a customer on a router needs pppoe_username "
+		                "and pppoe_password first");
+	return 0;
+}
+
+/* Commits and replies; then nudges rtrw-provision when a job waits. */
+static int
+commit_and_nudge(struct req *r, int status, const struct customer *after,
+                 int queued)
+{
+	int rc = reply_commit(r, status, after ? &customer_row : NULL, after);
+
+	if (rc == 0 && queued)
+		nudge_send(r->cfg);
 	return rc;
 }
 
@@ -339,6 +416,50 @@ customers_create(struct req *r)
 	return reply_commit(r, 201, &customer_row, &after);
 }
 
+/*
+ * The jobs a PATCH of an active or suspended customer needs (see the
+ * file comment); 0 or -1.
+ */
+static int
+update_jobs(struct req *r, const struct customer *before,
+            const struct customer *after, const struct plan *plan,
+            int plan_changed, int *queued)
+{
+	const struct fval *v = r->vals;
+	int renamed =
+	    !before->pppoe_username || !after->pppoe_username ||
+	    strcmp(before->pppoe_username, after->pppoe_username) != 0;
+	const char *job = status_job(after->status);
+	struct plan cur;
+	int rc;
+
+	if (!on_router(after->status))
+		return 0;
+	if (!plan_changed) {
+		rc = store_plan_get(r->tdb, after->service_plan_id, &cur);
+		if (rc < 0)
+			return -1;
+		plan = rc ? &cur : NULL;
+	}
+	if (before->router_id != after->router_id) {
+		if (queue_job(r, before, before->router_id, plan, "terminate",
+		              NULL, queued) < 0)
+			return -1;
+		return queue_job(r, after, after->router_id, plan, job, NULL,
+		                 queued);
+	}
+	if (renamed || v[CUSTOMER_F_PPPOE_PASS].present) {
+		if (queue_job(r, after, after->router_id, plan, job,
+		              renamed ? before->pppoe_username : NULL,
+		              queued) < 0)
+			return -1;
+	}
+	if (plan_changed)
+		return queue_job(r, after, after->router_id, plan,
+		                 "change_profile", NULL, queued);
+	return 0;
+}
+
 int
 customers_update(struct req *r)
 {
@@ -346,7 +467,7 @@ customers_update(struct req *r)
 	int64_t id = r->ids[0];
 	struct customer before, c, after;
 	struct plan plan;
-	int plan_changed;
+	int plan_changed, queued = 0;
 
 	if (customer_check(r) < 0 || tdb_begin(r->tdb) < 0)
 		return -1;
@@ -375,15 +496,16 @@ customers_update(struct req *r)
 		return -1;
 	if (store_customer_get(r->tdb, id, &after) != 1)
 		return -1;
-	if (plan_changed &&
-	    (strcmp(after.status, "active") == 0 ||
-	     strcmp(after.status, "suspended") == 0) &&
-	    queue_job(r, &after, &plan, "change_profile") < 0)
+	if (on_router(after.status) && pppoe_ready(r, id, &after) < 0)
+		return -1;
+	if (update_jobs(r, &before, &after, plan_changed ? &plan : NULL,
+	                plan_changed, &queued) < 0 ||
+	    (queued && store_customer_get(r->tdb, id, &after) != 1))
 		return -1;
 	if (req_record(r, "update", "customer", id, &customer_row, &before,
 	               &after, "customer:updated") < 0)
 		return -1;
-	return reply_commit(r, 200, &customer_row, &after);
+	return commit_and_nudge(r, 200, &after, queued);
 }
 
 int
@@ -392,7 +514,7 @@ customers_delete(struct req *r)
 	int64_t id = r->ids[0];
 	struct customer before;
 	struct plan plan;
-	int rc;
+	int rc, queued = 0;
 
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
@@ -401,31 +523,28 @@ customers_delete(struct req *r)
 	    store_customer_delete(r->tdb, id) < 0)
 		return -1;
 	/* A customer still on a router must not keep its secret there. */
-	if (strcmp(before.status, "terminated") != 0) {
+	if (on_router(before.status)) {
 		rc = store_plan_get(r->tdb, before.service_plan_id, &plan);
-		if (rc < 0 || queue_job(r, &before, rc ? &plan : NULL,
-		                        "remove_secret") < 0)
+		if (rc < 0 ||
+		    queue_job(r, &before, before.router_id, rc ? &plan : NULL,
+		              "terminate", NULL, &queued) < 0)
 			return -1;
 	}
 	if (req_record(r, "delete", "customer", id, &customer_row, &before,
 	               NULL, "customer:deleted") < 0)
 		return -1;
-	return reply_commit(r, 204, NULL, NULL);
+	return commit_and_nudge(r, 204, NULL, queued);
 }
 
 /* The lifecycle actions: where each may start, where it leads. */
 static const struct action {
-	const char *name;    /* audit action and URL verb */
+	const char *name;    /* audit action, URL verb and job action */
 	const char *from[4]; /* statuses it may start from */
 	const char *to;      /* resulting status */
-	const char *job;     /* provisioning action */
 } actions[] = {
-    {"activate", {"pending", "suspended", NULL}, "active", "create_secret"},
-    {"suspend", {"active", NULL}, "suspended", "disable_secret"},
-    {"terminate",
-     {"pending", "active", "suspended", NULL},
-     "terminated",
-     "remove_secret"},
+    {"activate", {"pending", "suspended", NULL}, "active"},
+    {"suspend", {"active", NULL}, "suspended"},
+    {"terminate", {"pending", "active", "suspended", NULL}, "terminated"},
 };
 
 static int
@@ -434,7 +553,7 @@ customer_action(struct req *r, const struct action *act)
 	int64_t id = r->ids[0];
 	struct customer before, after;
 	struct plan plan;
-	int ok = 0, rc;
+	int ok = 0, rc, queued = 0;
 
 	if (tdb_begin(r->tdb) < 0)
 		return -1;
@@ -449,15 +568,24 @@ customer_action(struct req *r, const struct action *act)
 		                             "a %s customer cannot be moved "
 		                             "to %s",
 		                             before.status, act->to));
+	if (on_router(act->to) && pppoe_ready(r, id, &before) < 0)
+		return -1;
 	if (store_customer_set_status(r->tdb, id, act->to) < 0 ||
 	    store_customer_get(r->tdb, id, &after) != 1)
 		return -1;
-	rc = store_plan_get(r->tdb, after.service_plan_id, &plan);
-	if (rc < 0 || queue_job(r, &after, rc ? &plan : NULL, act->job) < 0 ||
-	    req_record(r, act->name, "customer", id, &customer_row, &before,
+	/* A pending customer was never on the router: nothing to undo. */
+	if (on_router(before.status) || on_router(act->to)) {
+		rc = store_plan_get(r->tdb, after.service_plan_id, &plan);
+		if (rc < 0 ||
+		    queue_job(r, &after, after.router_id, rc ? &plan : NULL,
+		              act->name, NULL, &queued) < 0 ||
+		    (queued && store_customer_get(r->tdb, id, &after) != 1))
+			return -1;
+	}
+	if (req_record(r, act->name, "customer", id, &customer_row, &before,
 	               &after, "customer:updated") < 0)
 		return -1;
-	return reply_commit(r, 200, &customer_row, &after);
+	return commit_and_nudge(r, 200, &after, queued);
 }
 
 int

@@ -2,7 +2,8 @@
  * GET /dashboard/stats: customers by status, revenue of this month and
  * the last (paid payments by payment_date, months in the tenant's time
  * zone), growth in percent (null when last month's revenue is 0), tickets
- * by status and bandwidth (zeros until monitoring exists).
+ * by status and bandwidth: the download figures of GET
+ * /monitoring/overview (lib/usage.h).
  *
  * The whole response body is cached per tenant in memcached for
  * dashboard_cache_seconds (default 300), marked X-Cache: HIT or MISS.
@@ -32,6 +33,7 @@
 #include "store/payment.h"
 #include "store/ticket.h"
 #include "store/user.h"
+#include "usage.h"
 
 /* {"total", "pending", "active", "suspended", "terminated"}. */
 static cJSON *
@@ -98,6 +100,7 @@ dashboard_stats(struct req *r)
 	char key[64], today[BILLING_DATE_LEN], at[32];
 	struct customer_counts customers;
 	struct ticket_counts tickets;
+	struct usage_overview ov;
 	time_t now = time(NULL);
 	struct tm tm;
 	struct cache *cache = r->cache;
@@ -116,7 +119,8 @@ dashboard_stats(struct req *r)
 	if (billing_today(r->who_row ? r->who_row->tenant_timezone : NULL, now,
 	                  today) < 0 ||
 	    store_customer_counts(r->tdb, &customers) < 0 ||
-	    store_ticket_counts(r->tdb, &tickets) < 0)
+	    store_ticket_counts(r->tdb, &tickets) < 0 ||
+	    usage_overview_get(r->tdb, r->a, &ov) < 0)
 		return -1;
 	rev = revenue(r, today);
 	if (!rev)
@@ -125,11 +129,10 @@ dashboard_stats(struct req *r)
 	cJSON_AddItemToObject(d, "customers", customer_counts(&customers));
 	cJSON_AddItemToObject(d, "revenue", rev);
 	cJSON_AddItemToObject(d, "tickets", ticket_counts(&tickets));
-	/* XXX zeros until the monitoring issue stores usage samples. */
 	bw = cJSON_AddObjectToObject(d, "bandwidth");
-	json_add_int(bw, "capacity_kbps", 0);
-	json_add_int(bw, "used_kbps", 0);
-	json_add_decimal(bw, "usage_percent", "0.00");
+	json_add_int(bw, "capacity_kbps", ov.capacity_kbps);
+	json_add_int(bw, "used_kbps", ov.used_kbps);
+	json_add_decimal(bw, "usage_percent", ov.usage_percent);
 	gmtime_r(&now, &tm);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddStringToObject(d, "generated_at", at);

@@ -26,8 +26,12 @@
 #include "store/payment.h"
 #include "store/plan.h"
 #include "store/platform_alert.h"
+#include "store/provision.h"
+#include "store/report.h"
+#include "store/router.h"
 #include "store/tenant.h"
 #include "store/ticket.h"
+#include "store/usage.h"
 #include "store/user.h"
 
 #define B  R_BODY
@@ -114,6 +118,19 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/alerts/:id",              ROLE_VIEWER,     alerts_get,               NULL,                    0,  "Get an alert", &alert_row, NULL },
 	{ HTTP_POST,   "/alerts/:id/acknowledge",  ROLE_TECHNICIAN, alerts_acknowledge,       NULL,                    0,  "Acknowledge an alert", &alert_row, NULL },
 
+	/* MikroTik routers and provisioning. */
+	{ HTTP_GET,    "/routers",                     ROLE_VIEWER,   routers_list,            NULL,                 0,  "List MikroTik routers", NULL, &router_list_spec },
+	{ HTTP_POST,   "/routers",                     ROLE_OPERATOR, routers_create,          router_fields,        B,  "Add a MikroTik router (logs in first)", &router_row, NULL },
+	{ HTTP_GET,    "/routers/:id",                 ROLE_VIEWER,   routers_get,             NULL,                 0,  "Get a MikroTik router", &router_row, NULL },
+	{ HTTP_PATCH,  "/routers/:id",                 ROLE_OPERATOR, routers_update,          router_fields,        BP, "Change a MikroTik router (logs in first when the connection changes)", &router_row, NULL },
+	{ HTTP_DELETE, "/routers/:id",                 ROLE_ADMIN,    routers_delete,          NULL,                 E,  "Delete a MikroTik router", NULL, NULL },
+	{ HTTP_POST,   "/routers/:id/test",            ROLE_OPERATOR, routers_test,            NULL,                 B,  "Log into a router now and record its status", &router_row, NULL },
+	{ HTTP_POST,   "/routers/:id/sync",            ROLE_OPERATOR, routers_sync,            NULL,                 BH, "Compare a router with the database and repair drift", NULL, &router_sync_query },
+	{ HTTP_POST,   "/routers/:id/import",          ROLE_OPERATOR, routers_import,          router_import_fields, BH, "Import a router's PPPoE secrets as customers", NULL, NULL },
+	{ HTTP_GET,    "/provisioning-jobs",           ROLE_VIEWER,   provisioning_jobs_list,  NULL,                 0,  "List provisioning jobs", NULL, &provisioning_job_list_spec },
+	{ HTTP_GET,    "/provisioning-jobs/:id",       ROLE_VIEWER,   provisioning_jobs_get,   NULL,                 0,  "Get a provisioning job", &provision_job_row, NULL },
+	{ HTTP_POST,   "/provisioning-jobs/:id/retry", ROLE_OPERATOR, provisioning_jobs_retry, NULL,                 B,  "Retry a failed provisioning job", &provision_job_row, NULL },
+
 	/* Exports: file downloads. */
 	{ HTTP_GET,    "/exports/customers",       ROLE_OPERATOR,   exports_customers,        NULL,                    F,  "Export customers as CSV or XLSX", NULL, &exports_customers_query },
 	{ HTTP_GET,    "/exports/payments",        ROLE_OPERATOR,   exports_payments,         NULL,                    F,  "Export payments as CSV or XLSX", NULL, &exports_payments_query },
@@ -127,6 +144,25 @@ const struct route routes_api[] = {
 	{ HTTP_PUT,    "/email-templates/{key}",   ROLE_ADMIN,      email_templates_put,      email_template_fields,   B,  "Change an email template", &mailer_template_item_row, NULL },
 	{ HTTP_GET,    "/notifications",           ROLE_OPERATOR,   email_notifications_list, NULL,                    0,  "List queued, sent and failed emails", NULL, &email_notification_list_spec },
 	{ HTTP_GET,    "/notifications/:id",       ROLE_OPERATOR,   email_notifications_get,  NULL,                    0,  "Get a queued, sent or failed email", &mail_notification_row, NULL },
+
+	/* Usage monitoring. */
+	{ HTTP_GET,    "/customers/:id/usage",          ROLE_VIEWER, monitoring_usage,           NULL,                       H,  "A customer's usage over a period", NULL, &monitoring_usage_query },
+	{ HTTP_GET,    "/customers/:id/usage/realtime", ROLE_VIEWER, monitoring_realtime,        NULL,                       H,  "A customer's current rates, read from the router", NULL, NULL },
+	{ HTTP_GET,    "/monitoring/overview",          ROLE_VIEWER, monitoring_overview,        NULL,                       H,  "Network capacity, use and sessions online", NULL, NULL },
+	{ HTTP_GET,    "/monitoring/settings",          ROLE_VIEWER, monitoring_settings_get,    NULL,                       0,  "High-usage alert thresholds", &usage_settings_row, NULL },
+	{ HTTP_PATCH,  "/monitoring/settings",          ROLE_ADMIN,  monitoring_settings_update, monitoring_settings_fields, BP, "Change the high-usage alert thresholds", &usage_settings_row, NULL },
+
+	/* Reports: built by rtrw-reports; files through the API or an emailed link. */
+	{ HTTP_GET,    "/reports",                 ROLE_OPERATOR,   reports_list,             NULL,                    0,  "List reports", NULL, &report_list_spec },
+	{ HTTP_POST,   "/reports",                 ROLE_OPERATOR,   reports_create,           report_create_fields,    B,  "Queue a report", &report_row, NULL },
+	{ HTTP_GET,    "/reports/:id",             ROLE_OPERATOR,   reports_get,              NULL,                    0,  "Get a report's status", &report_row, NULL },
+	{ HTTP_GET,    "/reports/:id/download",    ROLE_OPERATOR,   reports_download,         NULL,                    F,  "Download a finished report", NULL, NULL },
+	{ HTTP_GET,    "/report-files",            ROLE_PUBLIC,     report_files_get,         NULL,                    F,  "Download a report through its emailed link", NULL, &report_files_query },
+	{ HTTP_GET,    "/report-schedules",        ROLE_OPERATOR,   report_schedules_list,    NULL,                    0,  "List report schedules", NULL, &report_schedule_list_spec },
+	{ HTTP_POST,   "/report-schedules",        ROLE_OPERATOR,   report_schedules_create,  report_schedule_fields,  B,  "Create a report schedule", &report_schedule_row, NULL },
+	{ HTTP_GET,    "/report-schedules/:id",    ROLE_OPERATOR,   report_schedules_get,     NULL,                    0,  "Get a report schedule", &report_schedule_row, NULL },
+	{ HTTP_PATCH,  "/report-schedules/:id",    ROLE_OPERATOR,   report_schedules_update,  report_schedule_fields,  BP, "Change a report schedule", &report_schedule_row, NULL },
+	{ HTTP_DELETE, "/report-schedules/:id",    ROLE_ADMIN,      report_schedules_delete,  NULL,                    E,  "Delete a report schedule", NULL, NULL },
 
 	{ 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL }
 };

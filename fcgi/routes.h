@@ -150,6 +150,28 @@ int alerts_list(struct req *r);
 int alerts_get(struct req *r);
 int alerts_acknowledge(struct req *r);
 
+/* ---- MikroTik routers and provisioning ---------- */
+
+/* fcgi/routers.c */
+extern const struct field router_fields[];
+extern const struct field router_import_fields[];
+extern const struct list_spec router_list_spec;
+extern const struct list_spec router_sync_query;
+int routers_list(struct req *r);
+int routers_get(struct req *r);
+int routers_create(struct req *r);
+int routers_update(struct req *r);
+int routers_delete(struct req *r);
+int routers_test(struct req *r);
+int routers_sync(struct req *r);
+int routers_import(struct req *r);
+
+/* fcgi/provisioning_jobs.c */
+extern const struct list_spec provisioning_job_list_spec;
+int provisioning_jobs_list(struct req *r);
+int provisioning_jobs_get(struct req *r);
+int provisioning_jobs_retry(struct req *r);
+
 /* fcgi/exports.c */
 extern const struct list_spec exports_customers_query;
 extern const struct list_spec exports_payments_query;
@@ -168,5 +190,32 @@ int email_templates_get(struct req *r);
 int email_templates_put(struct req *r);
 int email_notifications_list(struct req *r);
 int email_notifications_get(struct req *r);
+
+/* ---- Usage monitoring ------------------------------- */
+
+/* fcgi/monitoring.c */
+extern const struct field monitoring_settings_fields[];
+extern const struct list_spec monitoring_usage_query;
+int monitoring_usage(struct req *r);
+int monitoring_realtime(struct req *r);
+int monitoring_overview(struct req *r);
+int monitoring_settings_get(struct req *r);
+int monitoring_settings_update(struct req *r);
+/* fcgi/reports.c */
+extern const struct field report_create_fields[];
+extern const struct field report_schedule_fields[];
+extern const struct list_spec report_list_spec;
+extern const struct list_spec report_schedule_list_spec;
+extern const struct list_spec report_files_query;
+int reports_list(struct req *r);
+int reports_get(struct req *r);
+int reports_create(struct req *r);
+int reports_download(struct req *r);
+int report_files_get(struct req *r);
+int report_schedules_list(struct req *r);
+int report_schedules_get(struct req *r);
+int report_schedules_create(struct req *r);
+int report_schedules_update(struct req *r);
+int report_schedules_delete(struct req *r);
 
 #endif

@@ -110,10 +110,11 @@ add_choices(cJSON *o, const char *name, const char *const *choices)
 }
 
 static const char *const ftype_names[FT__MAX] = {
-    [FT_STRING] = "string",     [FT_INT] = "int",     [FT_BOOL] = "bool",
-    [FT_MONEY] = "money",       [FT_EMAIL] = "email", [FT_PHONE] = "phone",
-    [FT_ENUM] = "enum",         [FT_DATE] = "date",   [FT_IP] = "ip",
-    [FT_PASSWORD] = "password", [FT_SLUG] = "slug",   [FT_ID] = "id",
+    [FT_STRING] = "string",     [FT_INT] = "int",       [FT_BOOL] = "bool",
+    [FT_MONEY] = "money",       [FT_EMAIL] = "email",   [FT_PHONE] = "phone",
+    [FT_ENUM] = "enum",         [FT_DATE] = "date",     [FT_IP] = "ip",
+    [FT_PASSWORD] = "password", [FT_SLUG] = "slug",     [FT_ID] = "id",
+    [FT_ID_MAP] = "id_map",     [FT_EMAILS] = "emails",
 };
 
 /*
@@ -177,6 +178,29 @@ field_schema(cJSON *s, const struct field *f)
 		add_type(s, "string", nullable);
 		add_str(s, "pattern", SLUG_PATTERN);
 		break;
+	case FT_ID_MAP: {
+		cJSON *ids;
+
+		/* An object of "key": id pairs (lib/fields.c). */
+		add_type(s, "object", nullable);
+		add_int(s, "maxProperties", f->max);
+		ids = add_obj(s, "additionalProperties");
+		add_str(ids, "type", "integer");
+		add_int(ids, "minimum", 1);
+		break;
+	}
+	case FT_EMAILS: {
+		cJSON *items = cJSON_AddObjectToObject(s, "items");
+
+		must(items);
+		add_type(s, "array", nullable);
+		add_int(s, "minItems", f->min);
+		add_int(s, "maxItems", f->max);
+		add_type(items, "string", 0);
+		add_str(items, "format", "email");
+		add_int(items, "maxLength", EMAIL_MAX);
+		break;
+	}
 	case FT_IP:
 	default:
 		/* An IPv4 or IPv6 literal: JSON Schema has no one format. */
@@ -344,7 +368,8 @@ add_response(cJSON *o, const struct route *rt, const char *path)
 	if (kinds > 1 || (kinds == 0 && !row) ||
 	    ((rt->flags & R_LIST) && !row) || ((rt->flags & R_EMPTY) && row) ||
 	    ((rt->flags & R_FILE) && row) ||
-	    (rt->list && !rt->list->store && !(rt->flags & R_FILE)) ||
+	    (rt->list && !rt->list->store &&
+	     !(rt->flags & (R_FILE | R_HAND))) ||
 	    (rt->list && rt->list->store && row &&
 	     row != rt->list->store->row)) {
 		fprintf(stderr,
@@ -358,7 +383,7 @@ add_response(cJSON *o, const struct route *rt, const char *path)
 		row = rt->list->store->row;
 	if (rt->flags & R_FILE)
 		add_str(resp, "kind", "file");
-	else if (rt->list || (rt->flags & R_LIST))
+	else if ((rt->list && rt->list->store) || (rt->flags & R_LIST))
 		add_str(resp, "kind", "list");
 	else if (rt->flags & R_EMPTY)
 		add_str(resp, "kind", "empty");

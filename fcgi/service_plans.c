@@ -19,7 +19,10 @@
 
 #include "arena.h"
 #include "fields.h"
+#include "log.h"
 #include "money.h"
+#include "nudge.h"
+#include "provision.h"
 #include "reply.h"
 #include "store/plan.h"
 
@@ -257,6 +260,45 @@ service_plans_create(struct req *r)
 	return reply_commit(r, 201, &plan_row, &after);
 }
 
+/*
+ * Commits a plan change and replies; when what the routers enforce
+ * changed (speeds, burst, priority, profile name), every active or
+ * suspended customer on a router gets a change_profile job (lib/
+ * provision.h), queued after the plan's commit because customers lock
+ * before plans.  Should that fail, the answer stands and the periodic
+ * sync (rtrw-provision sync) repairs the profiles.
+ */
+static int
+plan_committed(struct req *r, const struct plan *before,
+               const struct plan *after)
+{
+	int64_t n = 0;
+	int rc = reply_commit(r, 200, &plan_row, after);
+	int routers_see =
+	    before->speed_download != after->speed_download ||
+	    before->speed_upload != after->speed_upload ||
+	    before->burst_download != after->burst_download ||
+	    before->burst_upload != after->burst_upload ||
+	    before->burst_threshold_download !=
+	        after->burst_threshold_download ||
+	    before->burst_threshold_upload != after->burst_threshold_upload ||
+	    before->burst_time != after->burst_time ||
+	    before->priority != after->priority ||
+	    strcmp(before->mikrotik_profile, after->mikrotik_profile) != 0;
+
+	if (rc < 0 || !routers_see)
+		return rc;
+	if (provision_queue_plan(r->tdb, after->id, after->mikrotik_profile,
+	                         &n) < 0)
+		log_warn("plan %" PRId64 " changed, but its customers' "
+		         "change_profile jobs were not queued; the periodic "
+		         "sync repairs the profiles",
+		         after->id);
+	else if (n > 0)
+		nudge_send(r->cfg);
+	return rc;
+}
+
 int
 service_plans_update(struct req *r)
 {
@@ -282,7 +324,7 @@ service_plans_update(struct req *r)
 	    req_record(r, "update", "service_plan", id, &plan_row, &before,
 	               &after, NULL) < 0)
 		return -1;
-	return reply_commit(r, 200, &plan_row, &after);
+	return plan_committed(r, &before, &after);
 }
 
 int

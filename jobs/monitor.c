@@ -3,6 +3,9 @@
  *
  *   rtrw-monitor [--config FILE] [--concurrency N] [--timeout-ms N]
  *                [--tenant ID] devices
+ *   rtrw-monitor [--config FILE] [--concurrency N] [--timeout-ms N]
+ *                [--tenant ID] [--gap-ms N] [--deadline-ms N]
+ *                [--now INSTANT] usage
  *
  * "devices" checks every live device of every active tenant: the probes
  * of a page of devices run in parallel (lib/probe.c, one poll() loop, at
@@ -14,42 +17,78 @@
  * --tenant limits the run to one tenant (through its tenant-scoped
  * handle), for support work and for the end-to-end tests.
  *
- * Exit status: 0 when every device was checked and recorded, 1 when some
- * could not be recorded (the database went away), 2 for usage errors.
+ * "usage" runs one usage collection cycle (lib/collect.h): every live
+ * router of every active tenant polled once, at most --concurrency at a
+ * time, each step of each router within --timeout-ms; the readings
+ * stored as deltas in the four usage levels, router status and alerts
+ * recorded, the monitoring:update events written, the usage partitions
+ * kept and deleted tenants' rows purged.  systemd/rtrw-monitor-usage.timer
+ * runs it every minute.  A router claimed by another collector less than
+ * --gap-ms ago (default 50 s: most of a cycle) is left to it; no router
+ * is claimed after --deadline-ms (default 50 s), so that a cycle ends
+ * before the next begins.  --now (RFC 3339 UTC or Unix seconds) replaces
+ * the clock of buckets, months and partitions, for tests.  The last line
+ * says what the cycle did.
+ *
+ * Exit status: 0 when every device was checked and recorded (every
+ * claimed router's result stored), 1 when some could not be recorded
+ * (the database went away), 2 for usage errors.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "billing.h"
+#include "collect.h"
 #include "config.h"
 #include "devcheck.h"
 #include "log.h"
 #include "probe.h"
 #include "store/device.h"
 #include "store/registry.h"
+#include "usage.h"
 #include "util.h"
 
 #define PAGE_SIZE           500
 #define DEFAULT_CONCURRENCY 64
 #define DEFAULT_TIMEOUT_MS  2000
+/* usage: fewer, longer exchanges (a print of thousands of sessions). */
+#define USAGE_CONCURRENCY 32
+#define USAGE_TIMEOUT_MS  5000
+#define USAGE_GAP_MS      50000
+#define USAGE_DEADLINE_MS 50000
 
 static const char usage_text[] =
     "usage: rtrw-monitor [--config FILE] [--concurrency N] [--timeout-ms N]\n"
     "                    [--tenant ID] devices\n"
+    "       rtrw-monitor [--config FILE] [--concurrency N] [--timeout-ms N]\n"
+    "                    [--tenant ID] [--gap-ms N] [--deadline-ms N]\n"
+    "                    [--now INSTANT] usage\n"
     "\n"
     "commands:\n"
     "  devices            check every device of every tenant once\n"
+    "  usage              read every router's sessions once and store the\n"
+    "                     usage (one collection cycle)\n"
     "\n"
     "options:\n"
     "  --config FILE      configuration file (default $RTRW_CONFIG or\n"
     "                     " CONFIG_DEFAULT_PATH ")\n"
-    "  --concurrency N    probes in flight at once (1..512, default 64)\n"
-    "  --timeout-ms N     limit of each probe step (100..30000, default\n"
-    "                     2000)\n"
-    "  --tenant ID        check the devices of this tenant only\n"
+    "  --concurrency N    probes or routers in flight at once (1..512,\n"
+    "                     default 64 devices, 32 routers)\n"
+    "  --timeout-ms N     limit of each probe or router step (100..30000,\n"
+    "                     default 2000 devices, 5000 routers)\n"
+    "  --tenant ID        this tenant only\n"
+    "  --gap-ms N         usage: leave a router claimed less than N ms ago\n"
+    "                     to its collector (0..3600000, default 50000)\n"
+    "  --deadline-ms N    usage: claim no router after N ms (1..3600000,\n"
+    "                     default 50000)\n"
+    "  --now INSTANT      usage: the clock of buckets and partitions\n"
+    "                     (YYYY-MM-DDTHH:MM:SSZ or Unix seconds), for tests\n"
     "  -h, --help         show this text\n";
 
 struct totals {
@@ -169,6 +208,35 @@ monitor_devices(const struct config *cfg, size_t concurrency, int timeout_ms,
 	return rc;
 }
 
+static int
+monitor_usage(const struct config *cfg, struct collect_opts *o)
+{
+	struct collect_totals tot;
+	char host[128] = "", owner[160];
+	int rc;
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	snprintf(owner, sizeof(owner), "%s:%ld", host, (long)getpid());
+	o->owner = owner;
+	rc = collect_usage(cfg, o, &tot);
+	if (rc < 0)
+		return 1;
+	log_info("usage routers=%ld claimed=%ld skipped=%ld online=%ld "
+	         "offline=%ld sessions=%ld matched=%ld samples=%ld "
+	         "baseline=%ld new_session=%ld reset=%ld wrap=%ld spike=%ld "
+	         "rows=%ld alerts_raised=%ld alerts_resolved=%ld failed=%ld "
+	         "poll_ms=%" PRId64 " store_ms=%" PRId64 " wall_ms=%" PRId64,
+	         tot.routers, tot.claimed, tot.skipped, tot.online, tot.offline,
+	         tot.sessions, tot.matched, tot.samples,
+	         tot.kinds[USAGE_BASELINE], tot.kinds[USAGE_NEW_SESSION],
+	         tot.kinds[USAGE_RESET], tot.kinds[USAGE_WRAP],
+	         tot.kinds[USAGE_SPIKE], tot.rows, tot.alerts_raised,
+	         tot.alerts_resolved, tot.failed, tot.poll_us / 1000,
+	         tot.store_us / 1000, tot.wall_us / 1000);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -177,12 +245,17 @@ main(int argc, char **argv)
 	    {"concurrency", required_argument, NULL, 'n'},
 	    {"timeout-ms", required_argument, NULL, 't'},
 	    {"tenant", required_argument, NULL, 'T'},
+	    {"gap-ms", required_argument, NULL, 'g'},
+	    {"deadline-ms", required_argument, NULL, 'd'},
+	    {"now", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
-	int64_t concurrency = DEFAULT_CONCURRENCY, timeout = DEFAULT_TIMEOUT_MS;
-	int64_t tenant = 0;
+	int64_t concurrency = 0, timeout = 0, tenant = 0;
+	int64_t gap = USAGE_GAP_MS, deadline = USAGE_DEADLINE_MS;
+	time_t now = 0;
+	int usage;
 	struct config cfg;
 	char err[512];
 	int c, rc;
@@ -214,6 +287,30 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'g':
+			if (parse_int64(optarg, 0, 3600000, &gap) != 0) {
+				fprintf(stderr,
+				        "rtrw-monitor: --gap-ms must be "
+				        "0..3600000\n");
+				return 2;
+			}
+			break;
+		case 'd':
+			if (parse_int64(optarg, 1, 3600000, &deadline) != 0) {
+				fprintf(stderr, "rtrw-monitor: --deadline-ms "
+				                "must be 1..3600000\n");
+				return 2;
+			}
+			break;
+		case 'N':
+			if (billing_parse_instant(optarg, &now) != 0 ||
+			    now <= 0) {
+				fprintf(stderr, "rtrw-monitor: --now must be "
+				                "YYYY-MM-DDTHH:MM:SSZ or Unix "
+				                "seconds\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -222,10 +319,16 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || strcmp(argv[optind], "devices") != 0) {
+	if (optind != argc - 1 || (strcmp(argv[optind], "devices") != 0 &&
+	                           strcmp(argv[optind], "usage") != 0)) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
+	usage = strcmp(argv[optind], "usage") == 0;
+	if (!concurrency)
+		concurrency = usage ? USAGE_CONCURRENCY : DEFAULT_CONCURRENCY;
+	if (!timeout)
+		timeout = usage ? USAGE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
 	log_setup("rtrw-monitor", LOG_INFO);
 	if (config_load(&cfg, config_path, err, sizeof(err)) < 0) {
 		log_error("monitor start failed: %s", err);
@@ -237,7 +340,28 @@ main(int argc, char **argv)
 		log_error("monitor start failed: %s", err);
 		return 1;
 	}
-	rc = monitor_devices(&cfg, (size_t)concurrency, (int)timeout, tenant);
+	if (usage) {
+		struct collect_opts o = {
+		    .concurrency = (size_t)concurrency,
+		    .connect_ms = (int)timeout,
+		    .read_ms = (int)timeout,
+		    .gap_ms = gap,
+		    .deadline_ms = deadline,
+		    .tenant = tenant,
+		    .now = now,
+		    .maintenance = 1,
+		};
+
+		if (config_load_secrets(&cfg, err, sizeof(err)) < 0) {
+			log_error("monitor start failed: %s", err);
+			config_wipe(&cfg);
+			return 1;
+		}
+		rc = monitor_usage(&cfg, &o);
+	} else {
+		rc = monitor_devices(&cfg, (size_t)concurrency, (int)timeout,
+		                     tenant);
+	}
 	config_wipe(&cfg);
 	return rc;
 }

@@ -91,12 +91,12 @@ billing_due_date(const char *period, int billing_day,
 	return 0;
 }
 
-int
-billing_today(const char *tz, time_t now, char out[BILLING_DATE_LEN])
+/* Makes tz the process's zone for localtime_r() and mktime(); 0 or -1. */
+static int
+use_zone(const char *tz)
 {
 	/* The zone loaded last: tzset() reads a file, so skip repeats. */
 	static char current[128];
-	struct tm tm;
 
 	if (!tz || !*tz)
 		tz = "UTC";
@@ -106,10 +106,37 @@ billing_today(const char *tz, time_t now, char out[BILLING_DATE_LEN])
 		tzset();
 		snprintf(current, sizeof(current), "%s", tz);
 	}
+	return 0;
+}
+
+int
+billing_today(const char *tz, time_t now, char out[BILLING_DATE_LEN])
+{
+	struct tm tm;
+
+	if (use_zone(tz) < 0)
+		return -1;
 	if (!localtime_r(&now, &tm))
 		return -1;
 	billing_date_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
 	return 0;
+}
+
+int
+billing_day_start(const char *tz, const char *date, time_t *out)
+{
+	struct tm tm;
+	int y, m, d;
+
+	if (billing_date_parse(date, &y, &m, &d) < 0 || use_zone(tz) < 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_isdst = -1;
+	*out = mktime(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
 }
 
 int

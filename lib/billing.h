@@ -51,6 +51,13 @@ int billing_due_date(const char *period, int billing_day,
  */
 int billing_today(const char *tz, time_t now, char out[BILLING_DATE_LEN]);
 
+/*
+ * The instant at which date ("YYYY-MM-DD") begins in time zone tz: its
+ * local midnight (the daily usage buckets start there).  Not thread-safe,
+ * as billing_today().  0 or -1.
+ */
+int billing_day_start(const char *tz, const char *date, time_t *out);
+
 /* The period ("YYYY-MM") a date belongs to; 0 or -1. */
 int billing_period_of(const char *date, char out[BILLING_PERIOD_LEN]);
 

@@ -84,6 +84,16 @@ static const struct ckey ckeys[] = {
 	L(max_body_bytes, 1024, 64L * 1024 * 1024),
 	L(arena_cap_bytes, 65536, 1024L * 1024 * 1024),
 	S(log_level),
+	S(provision_nudge),
+	I(provision_poll_ms, 50, 60000),
+	I(provision_batch, 1, 5000),
+	I(provision_workers, 1, 64),
+	I(provision_max_attempts, 1, 1000),
+	I(provision_retry_base_seconds, 1, 3600),
+	I(provision_retry_max_seconds, 1, 86400),
+	I(provision_router_pause_max_seconds, 1, 3600),
+	I(router_connect_timeout_ms, 100, 30000),
+	I(router_read_timeout_ms, 100, 60000),
 	S(smtp_host),
 	I(smtp_port, 1, 65535),
 	S(smtp_security),
@@ -105,6 +115,17 @@ static const struct ckey ckeys[] = {
 	I(events_ping_seconds, 1, 3600),
 	I(events_max_connections, 1, 1000000),
 	I(events_retention_days, 1, 3650),
+	I(usage_raw_hours, 1, 24 * 366),
+	I(usage_5m_days, 1, 366),
+	I(usage_hourly_days, 1, 3660),
+	I(usage_daily_days, 1, 36600),
+	L(usage_max_bps, 1000000, 1000000000000L),
+	I(usage_realtime_timeout_ms, 200, 30000),
+	S(reports_dir),
+	I(reports_retention_days, 1, 3650),
+	I(reports_poll_ms, 50, 60000),
+	I(reports_lease_seconds, 10, 86400),
+	S(public_url),
 };
 /* clang-format on */
 
@@ -167,6 +188,17 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->arena_cap_bytes = 16L * 1024 * 1024;
 	set_str(c->log_level, sizeof(c->log_level), "info");
+	set_str(c->provision_nudge, sizeof(c->provision_nudge),
+	        "127.0.0.1:8730");
+	c->provision_poll_ms = 1000;
+	c->provision_batch = 500;
+	c->provision_workers = 8;
+	c->provision_max_attempts = 8;
+	c->provision_retry_base_seconds = 10;
+	c->provision_retry_max_seconds = 900;
+	c->provision_router_pause_max_seconds = 60;
+	c->router_connect_timeout_ms = 2000;
+	c->router_read_timeout_ms = 5000;
 	c->smtp_port = 587;
 	set_str(c->smtp_security, sizeof(c->smtp_security), "starttls");
 	set_str(c->smtp_from_name, sizeof(c->smtp_from_name), "RT/RW Net");
@@ -184,6 +216,17 @@ config_defaults(struct config *c)
 	c->events_ping_seconds = 30;
 	c->events_max_connections = 10000;
 	c->events_retention_days = 7;
+	c->usage_raw_hours = 48;
+	c->usage_5m_days = 8;
+	c->usage_hourly_days = 35;
+	c->usage_daily_days = 730;
+	c->usage_max_bps = 10000000000L;
+	c->usage_realtime_timeout_ms = 2000;
+	set_str(c->reports_dir, sizeof(c->reports_dir),
+	        "/var/lib/rtrw/reports");
+	c->reports_retention_days = 30;
+	c->reports_poll_ms = 1000;
+	c->reports_lease_seconds = 300;
 }
 
 static const struct ckey *

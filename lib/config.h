@@ -95,6 +95,24 @@ struct config {
 	char log_level[16];
 
 	/*
+	 * MikroTik routers and rtrw-provision (README "Provisioning").
+	 * provision_nudge: where the API sends a datagram after committing
+	 * a job, "host:port[,host:port...]" (IP literals), "" for none; the
+	 * daemon listens on the first.
+	 */
+	char provision_nudge[CONFIG_STR_MAX];
+	int provision_poll_ms;      /* the daemon's poll when not nudged */
+	int provision_batch;        /* jobs of one router per pass */
+	int provision_workers;      /* passes of different routers at once */
+	int provision_max_attempts; /* tries of a job before failed */
+	int provision_retry_base_seconds;       /* first back-off of a job */
+	int provision_retry_max_seconds;        /* its cap */
+	int provision_router_pause_max_seconds; /* cap of a down router's pause
+	                                         */
+	int router_connect_timeout_ms;          /* TCP + TLS, API and daemon */
+	int router_read_timeout_ms;             /* login and each reply */
+
+	/*
 	 * Mail: the platform's SMTP server, used for platform mail and for
 	 * every tenant without SMTP settings of its own, and the mailer's
 	 * timing (rtrw-mailer, lib/mailer.h).
@@ -130,6 +148,32 @@ struct config {
 	int events_ping_seconds;
 	int events_max_connections;
 	int events_retention_days;
+
+	/*
+	 * Usage monitoring (lib/usage.h, lib/collect.h): how long each
+	 * level is kept, the rate above which a counter's jump is dropped
+	 * as implausible, and the budget of GET .../usage/realtime.
+	 */
+	int usage_raw_hours;
+	int usage_5m_days;
+	int usage_hourly_days;
+	int usage_daily_days;
+	long usage_max_bps;
+	int usage_realtime_timeout_ms;
+
+	/*
+	 * Reports (rtrw-reports, lib/report.h): the directory of the files
+	 * (rtrw-api serves downloads from it, so every host running either
+	 * must see it), how many days a file is kept, how often the service
+	 * looks for work, how long a running report may go without a
+	 * heartbeat before another service takes it over, and the base URL
+	 * of the emailed download links ("https://api.example.id").
+	 */
+	char reports_dir[CONFIG_STR_MAX];
+	int reports_retention_days;
+	int reports_poll_ms;
+	int reports_lease_seconds;
+	char public_url[CONFIG_STR_MAX];
 
 	/* Filled by config_load_secrets(). */
 	unsigned char jwt_secret[JWT_SECRET_MAX];

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,16 @@
 #include "util.h"
 
 /*
- * Tenants whose events the current transaction wrote.  A process runs
- * one transaction at a time (a worker serves one request), so one list
- * per process is enough; more tenants than fit in one transaction (a
- * job) lose their nudge and are found by the daemon's poll.
+ * Tenants whose events the current transaction wrote.  A thread runs
+ * one transaction at a time (an API worker serves one request, each of
+ * rtrw-provision's pass threads has its own connection), so one list per
+ * thread is enough; more tenants than fit in one transaction (a job)
+ * lose their nudge and are found by the daemon's poll.
  */
 #define PENDING_MAX 8
 
-static int64_t pending[PENDING_MAX];
-static size_t npending;
+static _Thread_local int64_t pending[PENDING_MAX];
+static _Thread_local size_t npending;
 
 static void
 pending_add(int64_t tenant_id)
@@ -47,6 +49,15 @@ after_transaction(const struct config *c, int committed)
 	npending = 0;
 }
 
+/* The hook is the process's: set once, not by every thread at once. */
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static void
+set_hook(void)
+{
+	db_set_commit_hook(after_transaction);
+}
+
 int
 event_emit(struct tdb *t, const char *name, const char *entity_type,
            int64_t entity_id, const cJSON *data)
@@ -54,7 +65,7 @@ event_emit(struct tdb *t, const char *name, const char *entity_type,
 	char *text = NULL;
 	int in_tx, own_tx = 0, rc = -1;
 
-	db_set_commit_hook(after_transaction);
+	pthread_once(&hook_once, set_hook);
 	if (store_event_lock(t, &in_tx) < 0)
 		return -1;
 	if (!in_tx) {

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "http.h"
@@ -40,9 +41,48 @@ fields_type_name(enum ftype t)
 		return "a boolean";
 	case FT_MONEY:
 		return "a number";
+	case FT_ID_MAP:
+		return "an object";
+	case FT_EMAILS:
+		return "an array";
 	default:
 		return "a string";
 	}
+}
+
+/*
+ * An array of distinct email addresses (a report schedule's recipients):
+ * the count within [min, max], each a valid address, no address twice
+ * (compared without case, as mail systems do for the domain and most do
+ * for the local part).
+ */
+static const char *
+check_emails(struct req *r, const struct field *f, const cJSON *item,
+             struct fval *v)
+{
+	const cJSON *e, *o;
+	int64_t n = 0;
+
+	if (!cJSON_IsArray(item))
+		return "must be an array of email addresses";
+	cJSON_ArrayForEach(e, item)
+	{
+		if (!cJSON_IsString(e) ||
+		    !valid_email(e->valuestring, strlen(e->valuestring)))
+			return "must hold only valid email addresses";
+		for (o = item->child; o != e; o = o->next)
+			if (strcasecmp(o->valuestring, e->valuestring) == 0)
+				return arena_printf(r->a, "has %s twice",
+				                    e->valuestring);
+		n++;
+	}
+	if (n < f->min || n > f->max)
+		return arena_printf(r->a,
+		                    "must hold %lld to %lld email addresses",
+		                    (long long)f->min, (long long)f->max);
+	v->i = n;
+	v->json = item;
+	return NULL;
 }
 
 /* Validates one present, non-null value; returns an error or NULL. */
@@ -67,6 +107,8 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			                    (long long)f->max);
 		}
 		return NULL;
+	case FT_EMAILS:
+		return check_emails(r, f, item, v);
 	case FT_BOOL:
 		if (!cJSON_IsBool(item))
 			return "must be true or false";
@@ -84,6 +126,28 @@ check_value(struct req *r, const struct field *f, const cJSON *item,
 			           : "must be a positive amount with at "
 			             "most 2 decimals";
 		return NULL;
+	case FT_ID_MAP: {
+		int64_t n = 0, id;
+
+		if (!cJSON_IsObject(item))
+			return "must be an object";
+		for (const cJSON *e = item->child; e; e = e->next) {
+			size_t kl = strlen(e->string);
+
+			if (++n > f->max)
+				return arena_printf(r->a,
+				                    "must have at most %lld "
+				                    "entries",
+				                    (long long)f->max);
+			if (kl == 0 || kl > 64)
+				return "keys must be 1 to 64 bytes";
+			if (!cJSON_IsNumber(e) ||
+			    json_get_int64(e, 1, INT64_MAX, &id) < 0)
+				return "values must be positive integer ids";
+		}
+		v->i = n;
+		return NULL;
+	}
 	default:
 		break;
 	}

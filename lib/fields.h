@@ -36,6 +36,8 @@ enum ftype {
 	FT_PASSWORD, /* string, never echoed; min/max are lengths */
 	FT_SLUG,     /* ^[a-z0-9][a-z0-9-]{2,39}$ */
 	FT_ID,       /* a positive integer id of another object */
+	FT_ID_MAP,   /* object of at most max "key": id pairs; keys 1..64 bytes */
+	FT_EMAILS,   /* array of [min, max] distinct email addresses */
 	FT__MAX
 };
 /* clang-format on */
@@ -60,7 +62,8 @@ struct fval {
 	int is_null;
 	const char *s; /* strings, money literal, enum, date, ip */
 	size_t len;
-	int64_t i; /* ints, ids, bools */
+	int64_t i;         /* ints, ids, bools; the count of FT_EMAILS */
+	const cJSON *json; /* FT_EMAILS: the array (of the body) */
 };
 
 /* The string value of v, or NULL when absent or null (for COALESCE). */

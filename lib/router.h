@@ -56,7 +56,9 @@ typedef int (*handler_fn)(struct req *r);
  *             columns plus members documented by hand
  *   R_FILE    a file download (an export): the docs name its media types;
  *             a list spec without a store list may then give its query
- *             parameters (no page, per_page or sort)
+ *             parameters (no page, per_page or sort), and so may one of
+ *             an R_HAND route (a router's sync and its ?dry_run, a usage
+ *             graph's period)
  *
  * Every route must be described by one of them (R_HAND may come with a
  * row); --schema refuses a table where one is not.

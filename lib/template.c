@@ -57,8 +57,8 @@ const struct template_key template_keys[] = {
 	  "customer)", vars_speed_boost_approved },
 	{ "device_offline", "a device stopped answering (to the tenant's "
 	  "admins)", vars_device_offline },
-	{ "report_ready", "a report finished (to whoever asked for it)",
-	  vars_report_ready },
+	{ "report_ready", "a report finished (to whoever asked for it, or "
+	  "to the recipients of its schedule)", vars_report_ready },
 	{ "backup_failed", "a backup failed (to the platform admins)",
 	  vars_backup_failed },
 	{ NULL, NULL, NULL },

@@ -42,6 +42,12 @@
 #
 # Last, tools/bench_mail.sh sends BENCH_MAILS (10,000) queued emails of
 # the demo tenant to the stack's mail sink and adds messages per second.
+#
+# Usage monitoring (issue 12): the demo customers get 30 days of daily
+# usage, and usage-30d asks for a random one's 30-day graph, against the
+# one-query ceiling (target ratio 0.5); then tools/bench_usage.py times
+# one collection cycle of BENCH_USAGE_ROUTERS (5) simulated routers with
+# BENCH_USAGE_SESSIONS (2,000) sessions each (target under 10 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -166,6 +172,25 @@ if [ "$have" -lt "$CUSTOMERS" ]; then
 	sql "ANALYZE TABLE customers, payments" >/dev/null
 fi
 
+# Usage monitoring (issue 12): 30 days of daily usage for every demo
+# customer, the level GET /customers/{id}/usage?period=30d reads, each day
+# from the tenant's local midnight (Asia/Jakarta, UTC+7), made once.
+have=$(sql "SELECT COUNT(*) FROM usage_daily WHERE tenant_id = $demo_id
+	AND at >= UTC_TIMESTAMP() - INTERVAL 31 DAY")
+if [ "$have" -lt "$((CUSTOMERS * 29))" ]; then
+	say "seeding 30 days of daily usage for $CUSTOMERS customers"
+	sql "CALL usage_partitions('usage_daily', UTC_TIMESTAMP(), 30, 17520, 2)"
+	sql "INSERT IGNORE INTO usage_daily (tenant_id, customer_id, at,
+		rx_bytes, tx_bytes, secs, peak_rx_bps, peak_tx_bps)
+		SELECT c.tenant_id, c.id, TIMESTAMP(DATE(UTC_TIMESTAMP()
+			+ INTERVAL 7 HOUR) - INTERVAL d.seq DAY) - INTERVAL 7 HOUR,
+			(c.id * 7919 + d.seq * 104729) % 9000000000 + 1000000000,
+			(c.id * 104729 + d.seq * 7919) % 900000000 + 100000000,
+			86400, 9500000, 1900000
+		FROM customers c JOIN seq_0_to_29 d
+		WHERE c.tenant_id = $demo_id"
+fi
+
 # The 20-row table of bench_select, in its own database so that it never
 # mixes with the schema of the migrations.
 mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot <<'SQL'
@@ -259,6 +284,32 @@ done
 }
 run_endpoints <<<"$ENDPOINTS"
 
+# GET /customers/{id}/usage?period=30d over every demo customer in random
+# order (30 daily points each), against the one-query ceiling.
+ids=$(mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -B rtrw -e \
+	"SET SESSION group_concat_max_len = 1000000; SELECT GROUP_CONCAT(id)
+	FROM (SELECT id FROM customers WHERE tenant_id = $demo_id
+	AND deleted_at IS NULL LIMIT 10000) c")
+cat >"$OUT/usage30d.lua" <<LUA
+local ids = {$ids}
+wrk.headers["Authorization"] = "Bearer $BENCH_TOKEN"
+request = function()
+	return wrk.format("GET", "/api/v1/customers/" ..
+		ids[math.random(#ids)] .. "/usage?period=30d")
+end
+LUA
+say "usage-30d: wrk -t$THREADS -c$CONNS -d${SECS}s (random customer)"
+res=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$OUT/usage30d.lua" "$API_URL")
+printf '%s\n' "$res" >"$OUT/usage-30d.txt"
+rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$res")
+bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$res")
+[ -z "$bad" ] || notes+=("usage-30d: $bad non-2xx/3xx responses")
+ratio=$(awk -v a="${rps:-0}" -v b="${RPS[select]:-0}" \
+	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+awk -v r="$ratio" 'BEGIN { exit !(r != "-" && r + 0 >= 0.5) }' ||
+	notes+=("usage-30d: ratio $ratio to the one-query ceiling, target 0.5")
+rows+=("| usage-30d: /api/v1/customers/{random}/usage?period=30d | $(printf '%.0f' "${rps:-0}") | $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$res")") ms | $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")") ms | select | $ratio |")
+
 # The same again with the dashboard cache off, then the configuration as
 # it was.
 cp "$RTRW_CONFIG" "$OUT/rtrw.conf.saved"
@@ -301,6 +352,21 @@ ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
 	--connections "${BENCH_WS_CONNECTIONS:-5000}" \
 	--rounds "${BENCH_WS_ROUNDS:-5}") || notes+=("bench_events: a client failed or missed an event")
 
+# Provisioning (tools/bench_provision.py): 1,000 queued activations across
+# five simulated routers drained by the stack's rtrw-provision, and an
+# import of 1,000 existing secrets, against issue 15's targets.
+say "provisioning: tools/bench_provision.py"
+provisioning=$(/usr/bin/python3 tools/bench_provision.py --check) ||
+	notes+=("bench_provision: a target was missed or a step failed")
+
+# One usage collection cycle: 5 simulated routers with 2,000 sessions
+# each (tools/bench_usage.py), baseline then a minute of deltas.
+say "usage collection: tools/bench_usage.py"
+collect=$(/usr/bin/python3 tools/bench_usage.py --config "$RTRW_CONFIG" \
+	--bin "$BIN" --routers "${BENCH_USAGE_ROUTERS:-5}" \
+	--sessions "${BENCH_USAGE_SESSIONS:-2000}") ||
+	notes+=("usage collection: the cycle missed its target or failed")
+
 {
 	echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -316,10 +382,21 @@ ws_rows=$("$BIN/bench_events" --config "$RTRW_CONFIG" --port "$WS_PORT" \
 	echo "Export writers (tools/bench_export, $EXPORT_ROWS rows each):"
 	echo
 	sed 's/^/    /' <<<"${exports:-(none)}"
+	echo
 	echo "| WebSocket (rtrw-events, one daemon) | result |"
 	echo "|---|---|"
 	printf '%s\n' "$ws_rows"
 	echo "$("$BIN/bench_cache" --config "$RTRW_CONFIG" 2>&1)"
+	echo
+	echo "Provisioning (tools/bench_provision.py):"
+	echo
+	sed 's/^/    /' <<<"${provisioning:-(none)}"
+	echo
+	echo "Usage collection (rtrw-monitor usage, tools/bench_usage.py):"
+	echo
+	echo "| cycle | wall | samples | rows | rows/s | poll (sum) | store |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${collect:-(failed)}"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		printf -- '- %s\n' "${notes[@]}"

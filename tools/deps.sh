@@ -14,7 +14,7 @@ PACKAGES=(
 	openssl wrk curl procps psmisc gettext-base nodejs npm
 	python3 python3-pytest python3-requests python3-yaml
 	python3-librouteros python3-aiosmtpd python3-pymysql python3-psycopg2
-	python3-openpyxl python3-jsonschema
+	python3-openpyxl python3-jsonschema python3-cryptography
 	python3-websocket
 	sqlmap debootstrap
 )

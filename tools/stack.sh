@@ -14,7 +14,9 @@
 # Environment (defaults are the `make run` stack; tools/test.sh passes its own):
 #   HTTPS_PORT=8443 HTTP_PORT=8080 MYSQL_PORT=13306   (memcached: DIR/run/memcached.sock)
 #   WS_PORT=8091              rtrw-events (WebSocket daemon, loopback, behind /ws)
+#   REPORTS_POLL_MS=250       how often rtrw-reports looks for queued reports
 #   SMTP_PORT=12525           the mail sink (tools/mail_sink.py, DIR/mail/*.eml)
+#   PROVISION_NUDGE_PORT=18730  rtrw-provision's nudge (UDP, loopback)
 #   WORKERS=$(nproc)          rtrw-api worker processes
 #   CORS_ORIGINS="http://localhost:3000"   space separated allowed origins
 #   NGINX_RATE=50r/s NGINX_BURST=100       coarse per-IP limit in nginx
@@ -71,7 +73,8 @@ setup_dir() {
 	# A stack that exists keeps its ports unless the caller names new ones.
 	if [ -f "$ENVF" ]; then
 		local k v
-		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT WS_PORT SMTP_PORT ASAN; do
+		for k in HTTPS_PORT HTTP_PORT MYSQL_PORT WS_PORT SMTP_PORT \
+			PROVISION_NUDGE_PORT ASAN; do
 			v=$(sed -n "s/^export $k=//p" "$ENVF" | tail -1)
 			if [ -n "$v" ] && [ -z "${!k:-}" ]; then
 				printf -v "$k" '%s' "$v"
@@ -83,6 +86,7 @@ setup_dir() {
 	MYSQL_PORT=${MYSQL_PORT:-13306}
 	WS_PORT=${WS_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-12525}
+	PROVISION_NUDGE_PORT=${PROVISION_NUDGE_PORT:-18730}
 	WORKERS=${WORKERS:-$(nproc)}
 	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
 	NGINX_RATE=${NGINX_RATE:-50r/s}
@@ -343,6 +347,10 @@ mail_domain = rtrw.local
 mail_poll_seconds = 1
 events_listen = 127.0.0.1:$WS_PORT
 events_socket = $RUN/events.sock
+provision_nudge = 127.0.0.1:$PROVISION_NUDGE_PORT
+reports_dir = $D/reports
+reports_poll_ms = ${REPORTS_POLL_MS:-250}
+public_url = https://127.0.0.1:$HTTPS_PORT
 EOF
 	if [ -n "${EXTRA_CONF:-}" ]; then
 		printf '%b\n' "$EXTRA_CONF" >>"$CONF.tmp"
@@ -490,8 +498,8 @@ start_routeros_sim() {
 	if alive routeros-sim; then
 		return 0
 	fi
-	port_free "$ROUTEROS_SIM_PORT" || die "port $ROUTEROS_SIM_PORT (RouterOS simulator) is in use; set ROUTEROS_SIM_PORT"
-	port_free "$ROUTEROS_SIM_TLS_PORT" || die "port $ROUTEROS_SIM_TLS_PORT (RouterOS simulator, TLS) is in use; set ROUTEROS_SIM_TLS_PORT"
+	port_check "$ROUTEROS_SIM_PORT" "RouterOS simulator" ROUTEROS_SIM_PORT
+	port_check "$ROUTEROS_SIM_TLS_PORT" "RouterOS simulator, TLS" ROUTEROS_SIM_TLS_PORT
 	mkdir -p "$RSIM_DIR"
 	chmod 0700 "$RSIM_DIR"
 	secret routeros_sim.pass
@@ -514,6 +522,44 @@ stop_routeros_sim() {
 	routeros_sim_setup
 	stop routeros-sim 10
 	rm -f "$RSIM_SOCK"
+}
+
+# ---------------------------------------------------------------------------
+# rtrw-provision (lib/provision.c), the provisioning daemon: the API nudges
+# it with a UDP datagram on 127.0.0.1:PROVISION_NUDGE_PORT (18730 unless
+# set; tools/test.sh passes TEST_PROVISION_NUDGE_PORT, default 28730),
+# and it polls anyway.  Its log is log/provision.log.
+
+# udp_bound PORT: some socket is bound to UDP PORT on 127.0.0.1 or on any
+# address (/proc/net/udp and udp6, no tool needed).
+udp_bound() {
+	local hex
+	printf -v hex '%04X' "$1"
+	awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 }
+		END { exit !f }' /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
+start_provision() {
+	local b
+	if alive provision; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-provision
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	! udp_bound "$PROVISION_NUDGE_PORT" ||
+		die "UDP port $PROVISION_NUDGE_PORT (rtrw-provision nudge) is in use; set PROVISION_NUDGE_PORT"
+	spawn provision "$LOG/provision.log" "$b" --config "$CONF" run
+	wait_for "rtrw-provision" 30 "$SPAWNED" "$LOG/provision.log" \
+		udp_bound "$PROVISION_NUDGE_PORT"
+}
+
+provision_env() {
+	cat <<EOF
+export PROVISION_NUDGE_PORT=$PROVISION_NUDGE_PORT
+export PROVISION_PID_FILE=$RUN/provision.pid
+export PROVISION_PID=$(pid_of provision || true)
+export PROVISION_LOG=$LOG/provision.log
+EOF
 }
 
 # Also run by the commands that only rewrite stack.env (start-memcached,
@@ -662,6 +708,36 @@ events_listening() {
 		die "rtrw-events exited; see $LOG/events.log"
 	fi
 	! port_free "$WS_PORT" && test -S "$RUN/events.sock"
+}
+
+# ---------------------------------------------------------------------------
+# rtrw-reports: builds queued reports into $D/reports, runs the schedules
+# and the retention (lib/report.h); no port.
+
+start_reports() {
+	local b n
+	if alive reports; then
+		return 0
+	fi
+	b=$(bin_dir)/rtrw-reports
+	[ -x "$b" ] || die "$b is not built (make release / make asan)"
+	n=$(reports_serving_lines)
+	spawn reports "$LOG/reports.log" "$b" --config "$CONF" serve
+	wait_for "rtrw-reports" 30 "$SPAWNED" "$LOG/reports.log" \
+		reports_serving "$n"
+}
+
+# reports_serving_lines: how many times reports.log says the service
+# serves; reports_serving N: it said so once more than N times (the log is
+# appended to, so an earlier run's line must not count).
+reports_serving_lines() {
+	local c
+	c=$(grep -c 'rtrw-reports serving' "$LOG/reports.log" 2>/dev/null) || true
+	echo "${c:-0}"
+}
+
+reports_serving() {
+	[ "$(reports_serving_lines)" -gt "${1:-0}" ]
 }
 
 # ---------------------------------------------------------------------------
@@ -875,8 +951,12 @@ export WS_URL=wss://127.0.0.1:$HTTPS_PORT/ws
 export EVENTS_SOCKET=$RUN/events.sock
 export EVENTS_PID_FILE=$RUN/events.pid
 export EVENTS_PID=$(pid_of events || true)
+export REPORTS_DIR=$D/reports
+export REPORTS_PID_FILE=$RUN/reports.pid
+export REPORTS_PID=$(pid_of reports || true)
 EOF
 	routeros_sim_env >>"$ENVF.tmp"
+	provision_env >>"$ENVF.tmp"
 	mv "$ENVF.tmp" "$ENVF"
 }
 
@@ -901,6 +981,8 @@ cmd_up() {
 	start_mailer
 	start_api
 	start_events
+	start_provision
+	start_reports
 	start_nginx
 	wait_for "GET /health (200)" 30 "$(pid_of api || true)" "$LOG/api.log" \
 		health_ok
@@ -915,7 +997,9 @@ cmd_down() {
 	stop mailsink 10
 	stop bench_hello 10
 	stop bench_select 10
+	stop provision 20
 	stop events 20
+	stop reports 20
 	stop api 20
 	stop memcached 10
 	stop_routeros_sim
@@ -947,7 +1031,7 @@ cmd_reload() {
 
 cmd_status() {
 	local n
-	for n in mariadb memcached api events nginx mailsink mailer bench_hello bench_select routeros-sim; do
+	for n in mariadb memcached api events reports nginx mailsink mailer bench_hello bench_select routeros-sim provision; do
 		if pid=$(pid_of "$n"); then
 			echo "$n: running ($pid)"
 		else

@@ -23,8 +23,9 @@
 #
 # Ports (chosen so that `make run` can keep running): HTTPS_PORT=18443,
 # HTTP_PORT=18080, MYSQL_PORT=23306, WS_PORT=18091, the simulated router
-# ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729 (each from its
-# TEST_ variable when set) and the mail sink SMTP_PORT=22525; memcached
+# ROUTEROS_SIM_PORT=28728 and ROUTEROS_SIM_TLS_PORT=28729, rtrw-provision's
+# nudge PROVISION_NUDGE_PORT=28730 (UDP) and the mail sink SMTP_PORT=22525
+# (each from its TEST_ variable when set); memcached
 # listens on the stack's run/memcached.sock.  The second stack of
 # tests/e2e/test_stack_lifecycle.py takes TEST_LIFECYCLE_<NAME> for each of
 # those names (HTTPS_PORT, ...), or free ports.  PYTEST_ARGS adds arguments to
@@ -39,6 +40,7 @@ export ROUTEROS_SIM_PORT=${TEST_ROUTEROS_SIM_PORT:-28728}
 export ROUTEROS_SIM_TLS_PORT=${TEST_ROUTEROS_SIM_TLS_PORT:-28729}
 export WS_PORT=${TEST_WS_PORT:-18091}
 export SMTP_PORT=${TEST_SMTP_PORT:-22525}
+export PROVISION_NUDGE_PORT=${TEST_PROVISION_NUDGE_PORT:-28730}
 # The tests hammer from one address: nginx's per-IP limit must not bite.
 export NGINX_RATE=${TEST_NGINX_RATE:-10000r/s} NGINX_BURST=${TEST_NGINX_BURST:-10000}
 export SEED_DEMO=0
@@ -57,7 +59,11 @@ login_fail_account_limit = 1000000
 argon2_m_kib = 8192
 argon2_t = 1
 auth_cache_ms = 0
-events_ping_seconds = 3}"
+events_ping_seconds = 3
+provision_retry_base_seconds = 1
+provision_retry_max_seconds = 4
+provision_router_pause_max_seconds = 2
+provision_max_attempts = 3}"
 
 DIR=var/test-$$
 mkdir -p "$DIR/log"

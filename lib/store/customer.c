@@ -116,6 +116,21 @@ static const struct col customer_in_cols[] = {
 static const struct rowtype customer_in =
     ROWTYPE(struct customer_in, "customer_in", customer_in_cols);
 
+static const struct col secret_cols[] = {
+	COL_INT(struct customer_secret, id, 0),
+	COL_STR(struct customer_secret, customer_code, 0),
+	COL_STR(struct customer_secret, name, 0),
+	COL_STR(struct customer_secret, status, 0),
+	COL_INT(struct customer_secret, router_id, COL_F_NULL),
+	COL_INT(struct customer_secret, service_plan_id, 0),
+	COL_STR(struct customer_secret, pppoe_username, COL_F_NULL),
+	COL_BOOL(struct customer_secret, deleted, 0),
+	COL_BYTES(struct customer_secret, password_enc, COL_F_NULL),
+	COL_END
+};
+static const struct rowtype secret_row =
+    ROWTYPE(struct customer_secret, "customer_secret", secret_cols);
+
 static const struct col counts_cols[] = {
 	COL_INT(struct customer_counts, pending, 0),
 	COL_INT(struct customer_counts, active, 0),
@@ -203,8 +218,14 @@ static const struct sort_def customer_search_sorts[] = {
 enum {
 	S_GET, S_LOCK, S_LIST, S_COUNT, S_SEARCH, S_SEARCH_COUNT, S_INSERT,
 	S_SET_PASSWORD, S_UPDATE, S_SET_STATUS, S_DELETE, S_COUNTS,
-	S_JOB_INSERT, S_ROUTER_STATE,
+	S_JOB_INSERT, S_ROUTER_STATE, S_JOB_PENDING, S_SECRET, S_ON_ROUTER,
+	S_IMPORT, S_ROUTER_RESULT, S_LOCK_ANY, S_ON_PLAN,
 };
+
+#define CUSTOMER_SECRET_COLS \
+	"SELECT id, customer_code, name, status, router_id, service_plan_id," \
+	" pppoe_username, deleted_at IS NOT NULL AS deleted," \
+	" pppoe_password_enc AS password_enc FROM customers"
 
 const struct stmt_def store_customer_stmts[] = {
 	[S_GET] = { "customer_get", SCOPE_TENANT, "SELECT {COLS}" CUSTOMER_LIVE,
@@ -271,6 +292,44 @@ const struct stmt_def store_customer_stmts[] = {
 	     "UPDATE customers SET router_state = :router_state,"
 	     " router_error = :router_error WHERE tenant_id = :tenant AND id = :id",
 	     &customer_in, NULL, NULL },
+	[S_JOB_PENDING] = { "customer_job_pending", SCOPE_TENANT,
+	     "UPDATE customers SET router_state = 'pending', router_error = NULL"
+	     " WHERE tenant_id = :tenant AND id = :customer_id",
+	     &customer_in, NULL, NULL },
+	[S_SECRET] = { "customer_secret", SCOPE_TENANT,
+	     CUSTOMER_SECRET_COLS " WHERE tenant_id = :tenant AND id = :id",
+	     &db_id_in, &secret_row, NULL },
+	[S_ON_ROUTER] = { "customer_on_router", SCOPE_TENANT,
+	     CUSTOMER_SECRET_COLS " WHERE tenant_id = :tenant"
+	     " AND router_id = :router_id AND deleted_at IS NULL ORDER BY id",
+	     &customer_in, &secret_row, NULL },
+	[S_IMPORT] = { "customer_import", SCOPE_TENANT,
+	     "INSERT INTO customers (tenant_id, customer_code, name, phone,"
+	     " address, service_plan_id, status, router_id, router_state,"
+	     " pppoe_username, monthly_price, billing_day, notes)"
+	     " VALUES (:tenant, :customer_code, :name, :phone, :address,"
+	     " :service_plan_id, :status, :router_id, 'synced',"
+	     " :pppoe_username, :monthly_price, :billing_day, :notes)",
+	     &customer_in, NULL, NULL },
+	/*
+	 * Another unfinished job of the customer keeps it pending: the
+	 * router has not confirmed everything yet.
+	 */
+	[S_ROUTER_RESULT] = { "customer_router_result", SCOPE_TENANT,
+	     "UPDATE customers SET router_state = IF(EXISTS (SELECT 1"
+	     " FROM provisioning_jobs j WHERE j.tenant_id = :tenant"
+	     " AND j.customer_id = :id AND j.status IN ('pending', 'running')),"
+	     " 'pending', :router_state), router_error = :router_error"
+	     " WHERE tenant_id = :tenant AND id = :id AND router_id IS NOT NULL",
+	     &customer_in, NULL, NULL },
+	[S_LOCK_ANY] = { "customer_lock_any", SCOPE_TENANT,
+	     "SELECT id AS n FROM customers WHERE tenant_id = :tenant"
+	     " AND id = :id FOR UPDATE", &db_id_in, &db_count_row, NULL },
+	[S_ON_PLAN] = { "customer_on_plan", SCOPE_TENANT,
+	     "SELECT {COLS} FROM customers WHERE tenant_id = :tenant"
+	     " AND service_plan_id = :service_plan_id AND router_id IS NOT NULL"
+	     " AND deleted_at IS NULL AND status IN ('active', 'suspended')"
+	     " ORDER BY id", &customer_in, &customer_row, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 /* clang-format on */
@@ -495,5 +554,74 @@ store_customer_queue_job(struct tdb *t, int64_t customer_id, int64_t router_id,
 	                         .action = action,
 	                         .payload = payload};
 
-	return tdb_exec(t, &S[S_JOB_INSERT], &in, NULL);
+	if (tdb_exec(t, &S[S_JOB_INSERT], &in, NULL) < 0)
+		return -1;
+	return tdb_exec(t, &S[S_JOB_PENDING], &in, NULL);
+}
+
+int
+store_customer_set_router_state(struct tdb *t, int64_t id, const char *state,
+                                const char *error)
+{
+	struct customer_in in = {
+	    .id = id, .router_state = state, .router_error = error};
+
+	return tdb_exec(t, &S[S_ROUTER_STATE], &in, NULL);
+}
+
+int
+store_customer_secret(struct tdb *t, int64_t id, struct customer_secret *out)
+{
+	struct db_id in = {id};
+
+	return tdb_one(t, &S[S_SECRET], &in, out);
+}
+
+int
+store_customer_on_router(struct tdb *t, int64_t router_id, struct rows *out)
+{
+	struct customer_in in = {.router_id = router_id};
+
+	return tdb_exec(t, &S[S_ON_ROUTER], &in, out);
+}
+
+int
+store_customer_import(struct tdb *t, const struct customer *c, int64_t *id)
+{
+	struct customer_in in = {0};
+	struct rows res;
+
+	customer_values(&in, c);
+	in.status = c->status;
+	if (tdb_exec(t, &S[S_IMPORT], &in, &res) < 0)
+		return -1;
+	*id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int
+store_customer_router_result(struct tdb *t, int64_t id, const char *state,
+                             const char *error)
+{
+	struct customer_in in = {
+	    .id = id, .router_state = state, .router_error = error};
+
+	return tdb_exec(t, &S[S_ROUTER_RESULT], &in, NULL);
+}
+
+int
+store_customer_lock_any(struct tdb *t, int64_t id)
+{
+	struct db_id in = {id};
+	struct db_count n;
+
+	return tdb_one(t, &S[S_LOCK_ANY], &in, &n);
+}
+
+int
+store_customer_on_plan(struct tdb *t, int64_t plan_id, struct rows *out)
+{
+	struct customer_in in = {.service_plan_id = plan_id};
+
+	return tdb_exec(t, &S[S_ON_PLAN], &in, out);
 }

@@ -73,7 +73,9 @@ int store_customer_counts(struct tdb *t, struct customer_counts *out);
 
 /*
  * Queues a router operation for a customer (payload is JSON text) and
- * marks the customer's router_state pending; 0 or -1.
+ * marks the customer's router_state pending (router_error cleared) in
+ * the caller's transaction; 0 or -1.  The caller nudges rtrw-provision
+ * after its commit (lib/nudge.h).
  */
 int store_customer_queue_job(struct tdb *t, int64_t customer_id,
                              int64_t router_id, const char *action,
@@ -86,5 +88,61 @@ int store_customer_queue_job(struct tdb *t, int64_t customer_id,
  */
 int store_customer_set_router_state(struct tdb *t, int64_t id,
                                     const char *state, const char *error);
+
+/*
+ * What provisioning needs of a customer: deleted ones too (deleted 1),
+ * since a deleted customer's secret must go, and the sealed PPPoE
+ * password (aad "customer:<id>:pppoe").  Never reaches a response.
+ */
+struct customer_secret {
+	int64_t id;
+	const char *customer_code, *name, *status;
+	int64_t router_id, service_plan_id;
+	const char *pppoe_username;
+	int deleted;
+	struct bytes password_enc;
+};
+
+/* 1 found (deleted or not), 0 absent, -1 error. */
+int store_customer_secret(struct tdb *t, int64_t id,
+                          struct customer_secret *out);
+
+/*
+ * Locks customer id's row (deleted or not) until commit: 1, 0 absent,
+ * -1 error.  Whoever changes a customer and its jobs in one transaction
+ * locks the customer first (the API's actions do), so that the daemon's
+ * recording and the API never wait on each other in a circle.
+ */
+int store_customer_lock_any(struct tdb *t, int64_t id);
+
+/*
+ * Every live (not deleted) customer on router_id, any status, in id
+ * order: rows of struct customer_secret in the handle's arena.  0 or -1.
+ */
+int store_customer_on_router(struct tdb *t, int64_t router_id,
+                             struct rows *out);
+
+/*
+ * Every live active or suspended customer on a router whose own plan is
+ * plan_id, in id order: rows of struct customer in the handle's arena.
+ * 0 or -1.
+ */
+int store_customer_on_plan(struct tdb *t, int64_t plan_id, struct rows *out);
+
+/*
+ * Inserts an imported customer: c's fields, status c->status, on router
+ * c->router_id with router_state synced.  0 or -1 (DBE_DUPLICATE for a
+ * taken PPPoE user name).
+ */
+int store_customer_import(struct tdb *t, const struct customer *c, int64_t *id);
+
+/*
+ * Records a provisioning outcome for customer id: router_state becomes
+ * pending while the customer has another unfinished job, otherwise
+ * state (synced or failed); error NULL clears router_error.  Only a
+ * customer with a router changes.  0 or -1.
+ */
+int store_customer_router_result(struct tdb *t, int64_t id, const char *state,
+                                 const char *error);
 
 #endif

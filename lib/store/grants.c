@@ -158,6 +158,50 @@ backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
 	return count;
 }
 
+/*
+ * EXECUTE on the schema's stored procedures for the application account
+ * at host (the usage partition upkeep and purge of 0013, which run with
+ * their definer's rights so that the account itself needs no ALTER or
+ * DROP).  The number of grants, or -1 with err.
+ */
+static int
+grant_procedures(MYSQL *m, const struct config *c, const char *host, char *err,
+                 size_t errlen)
+{
+	char names[32][65];
+	int n = 0, count = 0;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (mysql_query(m,
+	                "SELECT routine_name FROM information_schema.routines"
+	                " WHERE routine_schema = DATABASE()"
+	                " AND routine_type = 'PROCEDURE'") != 0 ||
+	    !(res = mysql_store_result(m))) {
+		snprintf(err, errlen, "listing procedures failed: %s",
+		         mysql_error(m));
+		return -1;
+	}
+	while ((row = mysql_fetch_row(res)) && n < 32)
+		if (row[0] && ident_ok(row[0]))
+			snprintf(names[n++], 65, "%s", row[0]);
+	mysql_free_result(res);
+	for (int i = 0; i < n; i++) {
+		struct buf sql = BUF_INIT(512);
+		int rc;
+
+		buf_addf(&sql,
+		         "GRANT EXECUTE ON PROCEDURE `%s`.`%s` TO '%s'@'%s'",
+		         c->db_name, names[i], c->db_user, host);
+		rc = run(m, sql.s, err, errlen);
+		buf_release(&sql);
+		if (rc < 0)
+			return -1;
+		count++;
+	}
+	return count;
+}
+
 int
 store_grants_apply(const struct config *c, char *err, size_t errlen)
 {
@@ -283,6 +327,14 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 					goto out_close;
 				}
 				buf_release(&sql);
+			}
+			if (a == 0) {
+				int np = grant_procedures(m, c, hosts[h], err,
+				                          errlen);
+
+				if (np < 0)
+					goto out_close;
+				count += np;
 			}
 		}
 	}

@@ -11,6 +11,9 @@
  * only the backups, the platform alerts and the platform notifications
  * (the alert and the email of a failed backup).
  *
+ * The application account may also EXECUTE the schema's stored
+ * procedures (the usage partitions' upkeep, 0013).
+ *
  * Privileges are table by table because MariaDB cannot take one table
  * out of a database-wide grant.  Run after every migration (rtrw-admin
  * grant does it; the local stack calls it).  It is safe on a live

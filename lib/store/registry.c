@@ -17,14 +17,21 @@ extern const struct stmt_def store_inventory_stmts[];
 extern const struct stmt_def store_device_stmts[];
 extern const struct stmt_def store_router_stmts[];
 extern const struct stmt_def store_boost_stmts[];
+extern const struct stmt_def store_provision_stmts[];
 extern const struct stmt_def store_event_stmts[];
 extern const struct stmt_def store_export_stmts[];
 extern const struct stmt_def store_mail_stmts[];
+extern const struct stmt_def store_usage_stmts[];
+extern const struct stmt_def store_report_stmts[];
 extern const struct stmt_def store_backup_stmts[];
 extern const struct stmt_def store_platform_alert_stmts[];
 extern const struct stmt_def store_platform_audit_stmts[];
 
-/* Every statement table; db_register() checks each. */
+/*
+ * Every statement table; db_register() checks each.  One per line, so
+ * that a new store is a one-line change.
+ */
+/* clang-format off */
 static const struct stmt_def *const tables[] = {
     store_shared_stmts,
     store_tenant_stmts,
@@ -41,14 +48,18 @@ static const struct stmt_def *const tables[] = {
     store_device_stmts,
     store_router_stmts,
     store_boost_stmts,
+    store_provision_stmts,
     store_event_stmts,
     store_export_stmts,
     store_mail_stmts,
+    store_usage_stmts,
+    store_report_stmts,
     store_backup_stmts,         /* rtrw-backup, /platform/backups */
     store_platform_alert_stmts, /* /platform/alerts */
     store_platform_audit_stmts, /* platform_audit_logs */
     NULL,
 };
+/* clang-format on */
 
 /*
  * The tables without a tenant_id column: a query over only these needs

@@ -5,6 +5,17 @@
 #include "db.h"
 #include "store/list.h"
 
+/*
+ * Every UPDATE of a router goes through its primary key, as the locking
+ * reads (router_lock) do.  Left to itself the optimizer finds the row of
+ * "tenant_id = :tenant AND id = :id" through uq_routers_tenant_id for an
+ * UPDATE but through PRIMARY for a SELECT ... FOR UPDATE, so a PATCH that
+ * had locked the router deadlocked with rtrw-provision's recording of a
+ * failed pass, each holding one index entry of the row and waiting for
+ * the other's.
+ */
+#define BY_KEY " FORCE INDEX (PRIMARY)"
+
 /* clang-format off */
 #define ROUTER_MEMBERS(T) \
 	COL_INT(T, id, 0), \
@@ -91,7 +102,7 @@ static const struct sort_def router_sorts[] = {
 
 enum {
 	S_GET, S_LOCK, S_SECRET, S_LIST, S_COUNT, S_INSERT, S_UPDATE,
-	S_PASSWORD, S_SEEN, S_DELETE, S_USERS, S_ALL_LIVE,
+	S_PASSWORD, S_SEEN, S_DELETE, S_USERS, S_ALL_LIVE, S_LIVE,
 };
 
 const struct stmt_def store_router_stmts[] = {
@@ -116,7 +127,7 @@ const struct stmt_def store_router_stmts[] = {
 	     " :tls_anonymous, :tls_fingerprint, :username,"
 	     " :uplink_capacity_kbps)", &router_row, NULL, NULL },
 	[S_UPDATE] = { "router_update", SCOPE_TENANT,
-	     "UPDATE routers SET name = :name, host = :host,"
+	     "UPDATE routers" BY_KEY " SET name = :name, host = :host,"
 	     " api_port = :api_port, use_tls = :use_tls,"
 	     " tls_anonymous = :tls_anonymous,"
 	     " tls_fingerprint = :tls_fingerprint, username = :username,"
@@ -124,11 +135,11 @@ const struct stmt_def store_router_stmts[] = {
 	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
 	     &router_row, NULL, NULL },
 	[S_PASSWORD] = { "router_set_password", SCOPE_TENANT,
-	     "UPDATE routers SET password_enc = :password"
+	     "UPDATE routers" BY_KEY " SET password_enc = :password"
 	     " WHERE tenant_id = :tenant AND id = :id",
 	     &router_in, NULL, NULL },
 	[S_SEEN] = { "router_set_seen", SCOPE_TENANT,
-	     "UPDATE routers SET status = :status,"
+	     "UPDATE routers" BY_KEY " SET status = :status,"
 	     " last_seen = IF(:seen, UTC_TIMESTAMP(), last_seen),"
 	     " routeros_version = COALESCE(:routeros_version,"
 	     " routeros_version), identity = COALESCE(:identity, identity),"
@@ -137,7 +148,7 @@ const struct stmt_def store_router_stmts[] = {
 	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
 	     &router_in, NULL, NULL },
 	[S_DELETE] = { "router_delete", SCOPE_TENANT,
-	     "UPDATE routers SET deleted_at = UTC_TIMESTAMP(),"
+	     "UPDATE routers" BY_KEY " SET deleted_at = UTC_TIMESTAMP(),"
 	     " password_enc = NULL"
 	     " WHERE tenant_id = :tenant AND id = :id AND deleted_at IS NULL",
 	     &db_id_in, NULL, NULL },
@@ -150,6 +161,12 @@ const struct stmt_def store_router_stmts[] = {
 	     " JOIN tenants tn ON tn.id = r.tenant_id"
 	     " WHERE r.deleted_at IS NULL AND tn.status = 'active'"
 	     " AND r.id > :after ORDER BY r.id LIMIT :batch",
+	     &router_in, &ref_row, NULL },
+	/* The same for one tenant (rtrw-monitor usage --tenant). */
+	[S_LIVE] = { "router_live", SCOPE_TENANT,
+	     "SELECT id, tenant_id FROM routers"
+	     " WHERE tenant_id = :tenant AND deleted_at IS NULL"
+	     " AND id > :after ORDER BY id LIMIT :batch",
 	     &router_in, &ref_row, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -257,4 +274,12 @@ store_router_all_live(struct db *db, struct arena *a, int64_t after,
 	struct router_in in = {.after = after, .batch = limit};
 
 	return db_exec(db, a, &S[S_ALL_LIVE], &in, out);
+}
+
+int
+store_router_live(struct tdb *t, int64_t after, int64_t limit, struct rows *out)
+{
+	struct router_in in = {.after = after, .batch = limit};
+
+	return tdb_exec(t, &S[S_LIVE], &in, out);
 }

@@ -85,4 +85,8 @@ struct router_ref {
 int store_router_all_live(struct db *db, struct arena *a, int64_t after,
                           int64_t limit, struct rows *out);
 
+/* The same for the handle's tenant only; 0 or -1. */
+int store_router_live(struct tdb *t, int64_t after, int64_t limit,
+                      struct rows *out);
+
 #endif

@@ -176,16 +176,25 @@ def _plan(t, db):
 
 
 def _customer(t, db):
-    from support import make_router
     r = t.operator.post("/customers", {"name": "Matrix", "phone": "081200000001",
                                        "address": "x", "service_plan_id": _plan(t, db),
-                                       "router_id": make_router(t, db)})
+                                       "router_id": _router(t, db)})
     return r.json()["data"]["id"]
 
 
 def _payment(t, db):
     r = t.operator.post("/payments", {"customer_id": _customer(t, db), "amount": 1000})
     return r.json()["data"]["id"]
+
+
+# ---- Usage monitoring (the customer factory serves its {id} routes) --
+ROLE.update({
+    ("GET", "/api/v1/customers/{id}/usage"): V,
+    ("GET", "/api/v1/customers/{id}/usage/realtime"): V,
+    ("GET", "/api/v1/monitoring/overview"): V,
+    ("GET", "/api/v1/monitoring/settings"): V,
+    ("PATCH", "/api/v1/monitoring/settings"): A,
+})
 
 
 OBJECTS.update({
@@ -202,6 +211,45 @@ BODIES = {
     ("POST", "/api/v1/tickets/{id}/comments"): {"body": "cross-tenant probe"},
     ("POST", "/api/v1/inventory/{id}/adjust"): {"delta": 1, "reason": "probe"},
 }
+
+
+# ---- MikroTik routers and provisioning ------------------
+ROLE.update({
+    ("GET", "/api/v1/routers"): V,
+    ("POST", "/api/v1/routers"): O,
+    ("GET", "/api/v1/routers/{id}"): V,
+    ("PATCH", "/api/v1/routers/{id}"): O,
+    ("DELETE", "/api/v1/routers/{id}"): A,
+    ("POST", "/api/v1/routers/{id}/test"): O,
+    ("POST", "/api/v1/routers/{id}/sync"): O,
+    ("POST", "/api/v1/routers/{id}/import"): O,
+    ("GET", "/api/v1/provisioning-jobs"): V,
+    ("GET", "/api/v1/provisioning-jobs/{id}"): V,
+    ("POST", "/api/v1/provisioning-jobs/{id}/retry"): O,
+})
+
+
+def _router(t, db):
+    # The stack's simulated router, on loopback.
+    from rtsupport import stack_router
+    return stack_router(t.operator)["id"]
+
+
+def _provisioning_job(t, db):
+    from rtsupport import customer, wait_settled
+    c = customer(t.operator, _plan(t, db), _router(t, db),
+                 "matrix-" + t.slug)
+    t.operator.post(f"/customers/{c['id']}/activate")
+    wait_settled(db, c["id"])  # so that the row stays as it is
+    cur = db.cursor()
+    cur.execute("SELECT MAX(id) FROM provisioning_jobs WHERE tenant_id=%s", (t.id,))
+    return cur.fetchone()[0]
+
+
+OBJECTS.update({
+    "/api/v1/routers": ("routers", _router),
+    "/api/v1/provisioning-jobs": ("provisioning_jobs", _provisioning_job),
+})
 
 
 # ---- Email: SMTP settings, templates, the notification queue ----
@@ -228,4 +276,49 @@ def _notification(t, db):
 
 OBJECTS.update({
     "/api/v1/notifications": ("notifications", _notification),
+})
+
+
+# ---- Reports and report schedules (issue 11 section 2) ----
+ROLE.update({
+    ("GET", "/api/v1/reports"): O,
+    ("POST", "/api/v1/reports"): O,
+    ("GET", "/api/v1/reports/{id}"): O,
+    ("GET", "/api/v1/reports/{id}/download"): O,
+    ("GET", "/api/v1/report-files"): PUBLIC,
+    ("GET", "/api/v1/report-schedules"): O,
+    ("POST", "/api/v1/report-schedules"): O,
+    ("GET", "/api/v1/report-schedules/{id}"): O,
+    ("PATCH", "/api/v1/report-schedules/{id}"): O,
+    ("DELETE", "/api/v1/report-schedules/{id}"): A,
+})
+
+
+def _report(t, db):
+    """A done report: the cross-tenant test compares the row before and
+    after, so it must not be one that rtrw-reports is still changing."""
+    import time
+    r = t.operator.post("/reports", {"type": "payments", "from": "2026-01-01",
+                                     "to": "2026-01-31", "format": "csv"})
+    rid = r.json()["data"]["id"]
+    deadline = time.time() + 60
+    while t.operator.get(f"/reports/{rid}").json()["data"]["status"] != "done":
+        assert time.time() < deadline, "rtrw-reports did not build the report"
+        time.sleep(0.1)
+    return rid
+
+
+def _report_schedule(t, db):
+    r = t.operator.post("/report-schedules", {
+        "name": "Matrix", "type": "revenue", "format": "csv",
+        "frequency": "daily", "recipients": ["matrix@example.id"]})
+    return r.json()["data"]["id"]
+
+
+OBJECTS.update({
+    "/api/v1/reports": ("reports", _report),
+    "/api/v1/report-schedules": ("report_schedules", _report_schedule),
+})
+BODIES.update({
+    ("PATCH", "/api/v1/report-schedules/{id}"): {"name": "cross-tenant probe"},
 })

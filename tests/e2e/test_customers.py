@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from support import make_router
+from rtsupport import stack_router
 from test_service_plans import make_plan
 
 
@@ -26,6 +26,16 @@ def create(client, **kw):
     r = client.post("/customers", body(client, **kw))
     assert r.status_code == 201, r.text
     return r.json()["data"]
+
+
+def router(client):
+    """A router of the client's tenant (the stack's simulated one)."""
+    return stack_router(client)["id"]
+
+
+def pppoe(tenant, name):
+    """PPPoE fields unique on the shared simulated router."""
+    return {"pppoe_username": f"{name}-{tenant.slug}", "pppoe_password": "pw-12345"}
 
 
 def jobs(mysql, cid):
@@ -135,8 +145,6 @@ def test_inactive_plan_refused(tenant):
 
 
 def test_pppoe_password_sealed_and_username_unique(tenant, mysql):
-    r7 = make_router(tenant, mysql)
-    r8 = make_router(tenant, mysql)
     c = create(tenant.operator, pppoe_username="budi01", pppoe_password="rahasia123",
                router_id=None)
     with mysql.cursor() as cur:
@@ -148,6 +156,7 @@ def test_pppoe_password_sealed_and_username_unique(tenant, mysql):
     assert "rahasia" not in r.text and "pppoe_password" not in r.text
     # Without a router the name may repeat; on the same router it may not.
     create(tenant.operator, pppoe_username="budi01")
+    r7, r8 = router(tenant.operator), router(tenant.operator)
     create(tenant.operator, pppoe_username="x01", router_id=r7)
     r = tenant.operator.post("/customers", body(tenant.operator, pppoe_username="x01",
                                                 router_id=r7))
@@ -216,13 +225,12 @@ def test_search_other_tenant_invisible(tenant, tenant_b):
 
 
 def test_filters(tenant, mysql):
-    r5 = make_router(tenant, mysql)
-    r6 = make_router(tenant, mysql)
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
     a = create(op)
-    b = create(op, service_plan_id=p20, router_id=r5)
-    c = create(op, router_id=r6)
+    r5, r6 = router(op), router(op)
+    b = create(op, service_plan_id=p20, router_id=r5, **pppoe(tenant, "fb"))
+    c = create(op, router_id=r6, **pppoe(tenant, "fc"))
     assert op.post(f"/customers/{b['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/activate").status_code == 200
     assert op.post(f"/customers/{c['id']}/suspend").status_code == 200
@@ -288,10 +296,10 @@ def test_pagination_edges_and_sort(tenant, mysql):
 
 
 def test_update_and_plan_change(tenant, mysql):
-    r3 = make_router(tenant, mysql)
     op = tenant.operator
     p20 = plan_id(op, "Paket 20 Mbps")
-    c = create(op, router_id=r3, pppoe_username="budi")
+    rt = router(op)
+    c = create(op, router_id=rt, **pppoe(tenant, "budi"))
     r = op.patch(f"/customers/{c['id']}", {"phone": "089999999999", "email": None,
                                            "notes": "pindah rumah"})
     assert r.status_code == 200 and r.json()["data"]["phone"] == "089999999999"
@@ -304,10 +312,10 @@ def test_update_and_plan_change(tenant, mysql):
     r = op.patch(f"/customers/{c['id']}", {"service_plan_id": p10, "monthly_price": 120000})
     assert r.status_code == 200 and r.json()["data"]["monthly_price"] == 120000
     js = jobs(mysql, c["id"])
-    assert [(a, s, rt) for a, s, rt, _ in js] == [("create_secret", "pending", r3),
-                                                  ("change_profile", "pending", r3)]
+    assert [(a, r) for a, _, r, _ in js] == [("activate", rt), ("change_profile", rt)]
     payload = json.loads(js[1][3])
-    assert payload["profile"] == "paket-10-mbps" and payload["pppoe_username"] == "budi"
+    assert payload["profile"] == "paket-10-mbps"
+    assert payload["pppoe_username"] == "budi-" + tenant.slug
     # The plan must exist in this tenant.
     r = op.patch(f"/customers/{c['id']}", {"service_plan_id": 987654321})
     assert r.status_code == 422
@@ -322,9 +330,9 @@ def test_update_and_plan_change(tenant, mysql):
 
 
 def test_lifecycle(tenant, mysql):
-    r4 = make_router(tenant, mysql)
     op = tenant.operator
-    c = create(op, router_id=r4, pppoe_username="siti")
+    rt = router(op)
+    c = create(op, router_id=rt, **pppoe(tenant, "siti"))
     nr = create(op)  # no router: no jobs
 
     def act(cid, action, code=200):
@@ -341,9 +349,8 @@ def test_lifecycle(tenant, mysql):
     assert act(c["id"], "terminate")["data"]["status"] == "terminated"
     for a in ("activate", "suspend", "terminate"):
         assert act(c["id"], a, 422)["error"]["code"] == "invalid_transition"
-    assert [(a, s, rt) for a, s, rt, _ in jobs(mysql, c["id"])] == [
-        ("create_secret", "pending", r4), ("disable_secret", "pending", r4),
-        ("create_secret", "pending", r4), ("remove_secret", "pending", r4)]
+    assert [(a, r) for a, _, r, _ in jobs(mysql, c["id"])] == [
+        ("activate", rt), ("suspend", rt), ("activate", rt), ("terminate", rt)]
     act(nr["id"], "activate")
     act(nr["id"], "terminate")
     assert jobs(mysql, nr["id"]) == ()
@@ -356,9 +363,8 @@ def test_lifecycle(tenant, mysql):
 
 
 def test_soft_delete_keeps_payments(tenant, mysql):
-    r9 = make_router(tenant, mysql)
     op = tenant.operator
-    c = create(op, router_id=r9)
+    c = create(op, router_id=router(op), **pppoe(tenant, "del"))
     op.post(f"/customers/{c['id']}/activate")
     r = op.post("/payments", {"customer_id": c["id"], "amount": 150000,
                               "period": "2026-01"})
@@ -377,7 +383,7 @@ def test_soft_delete_keeps_payments(tenant, mysql):
         assert cur.fetchone()[0] == 1
         cur.execute("SELECT COUNT(*) FROM payments WHERE customer_id=%s", (c["id"],))
         assert cur.fetchone()[0] == 1
-    assert jobs(mysql, c["id"])[-1][0] == "remove_secret"
+    assert jobs(mysql, c["id"])[-1][0] == "terminate"
     r = op.post("/payments", {"customer_id": c["id"], "amount": 1})
     assert r.status_code == 422
 
@@ -413,8 +419,7 @@ def test_roles(tenant):
 
 
 def test_cross_tenant(tenant, tenant_b, mysql):
-    r2 = make_router(tenant, mysql)
-    c = create(tenant.operator, router_id=r2)
+    c = create(tenant.operator, router_id=router(tenant.operator))
     b = tenant_b.admin
     for path in (f"/customers/{c['id']}",):
         assert b.get(path).status_code == 404

@@ -87,12 +87,38 @@ INDEX_EXCEPTIONS = {
         {"mysql", "postgres"}, ("status", "run_after"),
         "the provisioning worker takes due jobs of every tenant in one "
         "query, a queue across tenants (0003)"),
+    ("reports", "ix_reports_queue"): (
+        {"mysql", "postgres"}, ("status", "id"),
+        "rtrw-reports takes the oldest queued (or silent running) report "
+        "of every tenant in one query, a queue across tenants (0014)"),
+    ("reports", "ix_reports_expiry"): (
+        {"mysql", "postgres"}, ("status", "expires_at"),
+        "the retention takes the expired reports of every tenant in one "
+        "query (0014)"),
+    ("report_schedules", "ix_report_schedules_due"): (
+        {"mysql", "postgres"}, ("active", "next_run_at"),
+        "rtrw-reports takes the due schedules of every tenant in one "
+        "query (0014)"),
 }
 
 # Besides these, MariaDB may keep the index InnoDB creates by itself for a
 # single-column foreign key (an optional reference ON DELETE SET NULL,
 # 0003's rule): it has the foreign key's name and exactly its columns, and
 # no SQL file declares it.  ix_users_role_fk above is the declared kind.
+
+# Tenant tables partitioned by time range, the exception to rule (b):
+# MariaDB allows no foreign keys on a partitioned table, so these have none
+# in either dialect, and a tenant's deletion cannot cascade to them; the
+# usage_purge() routine removes a deleted tenant's rows instead (called by
+# rtrw-monitor usage every cycle; test_cascade_and_constraints checks it).
+# Each must exist, be partitioned by RANGE on `at`, have no foreign key and
+# a primary key (tenant_id, customer_id, at).  table -> why.
+PARTITIONED = {
+    "usage_raw": "1-minute usage samples, expired by dropping day partitions (0013)",
+    "usage_5m": "5-minute usage rollups (0013)",
+    "usage_hourly": "hourly usage rollups (0013)",
+    "usage_daily": "daily usage rollups (0013)",
+}
 
 # ON DELETE rules allowed for a foreign key between two tenant tables.
 TENANT_FK_RULES = {"CASCADE", "SET NULL"}
@@ -140,7 +166,8 @@ def strip_sql_comments(text):
 
 
 TABLE_DDL_RE = re.compile(
-    r"\b(?:(CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"]?(\w+)"
+    r"\b(?:(CREATE)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"]?(\w+)\b"
+    r"(?![`\"]?\s+PARTITION\s+OF\b)"
     r"|(DROP)\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`\"]?(\w+)"
     r"|(RENAME)\s+TABLE\s+[`\"]?(\w+)[`\"]?\s+TO\s+[`\"]?(\w+)"
     r"|(ALTER)\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`\"]?(\w+)[`\"]?\s+"
@@ -149,7 +176,9 @@ TABLE_DDL_RE = re.compile(
 
 def expected_tables(sql_dir, upto=None):
     """The tables the up files of versions 1..upto leave behind, read
-    from their CREATE/DROP/RENAME TABLE statements."""
+    from their CREATE/DROP/RENAME TABLE statements.  A PostgreSQL
+    partition (CREATE TABLE x PARTITION OF y) is part of its table, not a
+    table of its own."""
     tables = set()
     for version, name in migrations(sql_dir):
         if upto is not None and version > upto:
@@ -364,6 +393,36 @@ class MariaDB(Dialect):
             " FROM information_schema.routines"
             " WHERE routine_schema = DATABASE()")}
 
+    def partitioning(self, table):
+        """("range", column) of a partitioned table, or None."""
+        rows = self.query(
+            "SELECT DISTINCT partition_method, partition_expression"
+            " FROM information_schema.partitions"
+            " WHERE table_schema = DATABASE() AND table_name = %s"
+            "  AND partition_method IS NOT NULL", (table,))
+        if not rows:
+            return None
+        assert len(rows) == 1, rows
+        method, expr = rows[0]
+        col = expr.replace("`", "")
+        if method == "RANGE" and col.startswith("to_days(") and \
+                col.endswith(")"):
+            col = col[len("to_days("):-1]
+        return method.lower(), col
+
+    def partitions(self, table):
+        """[(name, upper bound as a datetime, or None for MAXVALUE)]."""
+        out = []
+        for name, desc in self.query(
+                "SELECT partition_name, partition_description"
+                " FROM information_schema.partitions"
+                " WHERE table_schema = DATABASE() AND table_name = %s"
+                " ORDER BY partition_ordinal_position", (table,)):
+            bound = None if desc == "MAXVALUE" else self.query(
+                "SELECT CAST(FROM_DAYS(%s) AS DATETIME)", (int(desc),))[0][0]
+            out.append((name, bound))
+        return out
+
 
 PG_FK_RULES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE",
                "n": "SET NULL", "d": "SET DEFAULT"}
@@ -403,8 +462,11 @@ class Postgres(Dialect):
         self._admin("DROP DATABASE IF EXISTS " + TEST_DB + " WITH (FORCE)")
 
     def tables(self):
+        # Partitions are part of their partitioned table (PARTITIONED).
         return {r[0] for r in self.query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            "SELECT relname FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace"
+            "  AND relkind IN ('r', 'p') AND NOT relispartition")}
 
     def objects(self):
         """Every relation (tables, indexes, sequences, views) and type."""
@@ -446,7 +508,7 @@ class Postgres(Dialect):
                 " JOIN pg_class t ON t.oid = x.indrelid"
                 " JOIN pg_am am ON am.oid = i.relam"
                 " WHERE t.relnamespace = 'public'::regnamespace"
-                "  AND t.relkind = 'r'"):
+                "  AND t.relkind IN ('r', 'p') AND NOT t.relispartition"):
             out[t]["indexes"][name] = (tuple(cols), unique, primary, kind,
                                        where)
         for t, name, ref, rule, cols, refcols in self.query(
@@ -471,7 +533,8 @@ class Postgres(Dialect):
                 " FROM pg_constraint c"
                 " WHERE c.contype = 'c'"
                 "  AND c.connamespace = 'public'::regnamespace"):
-            out[t]["checks"][name] = clause
+            if t in out:  # not a partition's inherited copy
+                out[t]["checks"][name] = clause
         return out
 
     def triggers(self):
@@ -485,6 +548,33 @@ class Postgres(Dialect):
         return {(r[0], r[1], r[2]) for r in self.query(
             "SELECT p.proname, p.prokind::text, p.prosrc FROM pg_proc p"
             " WHERE p.pronamespace = 'public'::regnamespace")}
+
+    def partitioning(self, table):
+        rows = self.query(
+            "SELECT p.partstrat::text, a.attname::text"
+            " FROM pg_partitioned_table p"
+            " JOIN pg_attribute a ON a.attrelid = p.partrelid"
+            "  AND a.attnum = p.partattrs[0]"
+            " WHERE p.partrelid = %s::regclass", (table,))
+        if not rows:
+            return None
+        return {"r": "range", "l": "list", "h": "hash"}[rows[0][0]], rows[0][1]
+
+    def partitions(self, table):
+        """[(name, upper bound as a UTC datetime, or None for DEFAULT)],
+        in the order of their bounds, DEFAULT last."""
+        out = []
+        for name, bound in self.query(
+                "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid)"
+                " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = %s::regclass", (table,)):
+            if bound == "DEFAULT":
+                out.append((name, None))
+                continue
+            up = self.query("SELECT (substring(%s FROM 'TO \\(''([^'']+)''\\)')"
+                            "::timestamptz AT TIME ZONE 'UTC')", (bound,))[0][0]
+            out.append((name, up))
+        return sorted(out, key=lambda p: (p[1] is None, p[1]))
 
 
 @pytest.fixture(scope="session")
@@ -567,8 +657,16 @@ def assert_schema(db):
     assert {"users", "refresh_tokens", "audit_logs"} <= tenants
     assert "tenants" not in tenants and "roles" not in tenants
 
-    # (b) Every tenant table hangs off tenants with ON DELETE CASCADE.
-    for t in sorted(tenants):
+    # (b) Every tenant table hangs off tenants with ON DELETE CASCADE,
+    # except the partitioned ones (PARTITIONED), which cannot.
+    for t in sorted(PARTITIONED):
+        assert t in tenants, "partitioned table %s no longer exists" % t
+        assert schema[t]["fks"] == {}, (t, schema[t]["fks"])
+        pk = [cols for cols, _, primary, _, _ in schema[t]["indexes"].values()
+              if primary]
+        assert pk == [("tenant_id", "customer_id", "at")], (t, pk)
+        assert db.partitioning(t) == ("range", "at"), t
+    for t in sorted(tenants - set(PARTITIONED)):
         fks = schema[t]["fks"].values()
         assert (("tenant_id",), "tenants", ("id",), "CASCADE") in \
             {(c, r, rc, rule) for c, r, rc, rule in fks}, (t, fks)
@@ -838,12 +936,105 @@ def test_cascade_and_constraints(db):
     with pytest.raises(Exception, match="cannot be deleted"):
         db.query("DELETE FROM audit_logs WHERE tenant_id = %s", (ta,))
 
+    # Usage rows of both tenants: the partitioned tables have no foreign
+    # key, so A's rows outlive A until usage_purge() (PARTITIONED).
+    for t in (ta, tb):
+        for table in sorted(PARTITIONED):
+            extra = "" if table == "usage_raw" else ", 0, 0"
+            for minute in range(3):
+                db.query("INSERT INTO " + table + " VALUES (%s, 7, "
+                         + ("'2026-11-27 10:0%d:00'" % minute) + ", 1, 2, 60"
+                         + extra + ")", (t,))
+
     db.query("DELETE FROM tenants WHERE id = %s", (ta,))
+    left = {table: db.query("SELECT COUNT(*) FROM " + table +
+                            " WHERE tenant_id = %s", (ta,))[0][0]
+            for table in sorted(PARTITIONED)}
+    assert left == {table: 3 for table in PARTITIONED}
+    purge = "CALL usage_purge(%s)" if db.name == "mysql" \
+        else "SELECT usage_purge(%s)"
+    db.query(purge, (2,))  # at most 2 rows of a table per call
+    assert {table: db.query("SELECT COUNT(*) FROM " + table +
+                            " WHERE tenant_id = %s", (ta,))[0][0]
+            for table in sorted(PARTITIONED)} == \
+        {table: 1 for table in PARTITIONED}
+    db.query(purge, (1000,))
     for table in sorted(tenant_tables(db.schema())):
         assert db.query("SELECT COUNT(*) FROM " + table +
                         " WHERE tenant_id = %s", (ta,))[0][0] == 0, table
     assert db.query("SELECT COUNT(*) FROM users WHERE tenant_id = %s",
                     (tb,))[0][0] == 1
+    for table in sorted(PARTITIONED):
+        assert db.query("SELECT COUNT(*) FROM " + table +
+                        " WHERE tenant_id = %s", (tb,))[0][0] == 3, table
+    db.query(purge, (1000,))  # nothing left to purge: a no-op
+    with pytest.raises(Exception, match="bad limit"):
+        db.query(purge, (0,))
+
+
+def test_usage_partitions_created_ahead_and_dropped_whole(db):
+    """usage_partitions() (0013) on both databases: partitions of p_days
+    days aligned on 1970-01-01, p_ahead of them after the current one,
+    rows already in the catch-all moved into a new partition, expired
+    partitions dropped with their rows, other tables refused."""
+    import datetime as dt
+    db.ok("up")
+    call = ("CALL usage_partitions(%s, %s, %s, %s, %s)" if db.name == "mysql"
+            else "SELECT usage_partitions(%s, %s, %s, %s, %s)")
+    day = dt.datetime(2026, 11, 27)
+    catch_all = "p_future" if db.name == "mysql" else "usage_raw_future"
+
+    def name(d):
+        return ("p" if db.name == "mysql" else "usage_raw_p") + \
+            d.strftime("%Y%m%d")
+
+    def at(d):
+        return d.strftime("%Y-%m-%d %H:%M:%S") + \
+            ("" if db.name == "mysql" else "+00")
+
+    assert db.partitions("usage_raw") == [(catch_all, None)]
+    # Rows that arrive before any partition exists land in the catch-all.
+    for d in (day - dt.timedelta(days=3), day + dt.timedelta(hours=10),
+              day + dt.timedelta(days=1, hours=1),
+              day + dt.timedelta(days=9)):
+        db.query("INSERT INTO usage_raw VALUES (1, 1, %s, 5, 6, 60)",
+                 (at(d),))
+    db.query(call, ("usage_raw", at(day + dt.timedelta(hours=10)), 1, 48, 2))
+    assert db.partitions("usage_raw") == [
+        (name(day), day + dt.timedelta(days=1)),
+        (name(day + dt.timedelta(days=1)), day + dt.timedelta(days=2)),
+        (name(day + dt.timedelta(days=2)), day + dt.timedelta(days=3)),
+        (catch_all, None)]
+    assert db.count("usage_raw") == 4  # moved, none lost
+    # Idempotent.
+    before = db.partitions("usage_raw")
+    db.query(call, ("usage_raw", at(day + dt.timedelta(hours=10)), 1, 48, 2))
+    assert db.partitions("usage_raw") == before
+
+    # Three days later with 48 hours kept: the partitions ending on or
+    # before now - 48 h go with their rows (the first one reached down to
+    # the row three days before), the future one stays in the catch-all.
+    later = day + dt.timedelta(days=3, hours=1)
+    db.query(call, ("usage_raw", at(later), 1, 48, 2))
+    parts = db.partitions("usage_raw")
+    assert [p[0] for p in parts] == [
+        name(day + dt.timedelta(days=d)) for d in (1, 2, 3, 4, 5)] + \
+        [catch_all]
+    rows = sorted(r[0] for r in db.query("SELECT at FROM usage_raw"))
+    assert [r.replace(tzinfo=None) for r in rows] == [
+        day + dt.timedelta(days=1, hours=1), day + dt.timedelta(days=9)]
+
+    # Week-long partitions are aligned on multiples of 7 days since
+    # 1970-01-01 (a Thursday): 2026-11-26 is one.
+    db.query(call, ("usage_hourly", at(day), 7, 35 * 24, 1))
+    week = dt.datetime(2026, 11, 26)
+    assert [p[1] for p in db.partitions("usage_hourly")] == [
+        week + dt.timedelta(days=7), week + dt.timedelta(days=14), None]
+
+    for bad in (("users", at(day), 1, 48, 2), ("usage_raw", at(day), 0, 48, 2),
+                ("usage_raw", at(day), 1, 48, 0)):
+        with pytest.raises(Exception, match="usage_partitions"):
+            db.query(call, bad)
 
 
 def test_seed_idempotent(db):

@@ -5,9 +5,10 @@ up` on a stack that is serving, and `make bench` on a running stack.
 The first test runs a second stack of its own (tools/run.sh, the program
 behind `make run`, with the sanitizer builds) in a 0700 folder, on the
 ports TEST_LIFECYCLE_HTTPS_PORT, TEST_LIFECYCLE_HTTP_PORT,
-TEST_LIFECYCLE_MYSQL_PORT, TEST_LIFECYCLE_WS_PORT, TEST_LIFECYCLE_SMTP_PORT and
-TEST_LIFECYCLE_ROUTEROS_SIM_PORT / _TLS_PORT, or on free ports when those
-are not set.  The
+TEST_LIFECYCLE_MYSQL_PORT, TEST_LIFECYCLE_WS_PORT, TEST_LIFECYCLE_SMTP_PORT,
+TEST_LIFECYCLE_ROUTEROS_SIM_PORT / _TLS_PORT and
+TEST_LIFECYCLE_PROVISION_NUDGE_PORT (UDP), or on free ports when those are
+not set.  The
 others use the test stack and leave it as they found it.
 """
 import os
@@ -35,15 +36,18 @@ BENCH_SH = str(ROOT / "tools" / "bench.sh")
 
 def free_port():
     """A port below ip_local_port_range (32768 and up on Linux), where no
-    outgoing connection's TIME_WAIT can hold it when the stack restarts."""
+    outgoing connection's TIME_WAIT can hold it when the stack restarts.
+    It is free for TCP and UDP alike (rtrw-provision's nudge is UDP)."""
     for _ in range(1000):
         p = random.randrange(20000, 32000)
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
+        try:
+            with socket.socket() as s, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", p))
-            except OSError:
-                continue
+                u.bind(("127.0.0.1", p))
+        except OSError:
+            continue
         if p not in TAKEN:
             TAKEN.add(p)
             return p
@@ -99,6 +103,8 @@ class RunStack:
                         ROUTEROS_SIM_PORT=str(port("ROUTEROS_SIM_PORT")),
                         ROUTEROS_SIM_TLS_PORT=str(
                             port("ROUTEROS_SIM_TLS_PORT")),
+                        PROVISION_NUDGE_PORT=str(
+                            port("PROVISION_NUDGE_PORT")),
                         # As on a busy machine: each service execs late.
                         STACK_SPAWN_DELAY="0.3",
                         # The copy of the docs that a 0700 clone needs.
