@@ -49,11 +49,11 @@ def bdir(tmp_path):
     return d, {"RTRW_BACKUP_DIR": str(d)}
 
 
-@pytest.fixture
-def clean(mysql):
-    """Nothing queued or running, no open backup_failed alert: the
-    database holds at most one queued backup, and other tests (the role
-    matrix, the API tests) may leave one behind."""
+def clear_queue(mysql):
+    """Nothing queued or running: the database holds at most one queued
+    backup, and other tests (the role matrix, the API tests) may leave one
+    behind, which `rtrw-backup run` would take instead of starting its
+    own."""
     with mysql.cursor() as cur:
         cur.execute("UPDATE backups SET status = 'failed',"
                     " error = 'cleared by the test', finished_at ="
@@ -61,6 +61,19 @@ def clean(mysql):
         cur.execute("UPDATE backups SET verify_status = 'failed',"
                     " verify_error = 'cleared by the test'"
                     " WHERE verify_status IN ('queued', 'running')")
+
+
+@pytest.fixture(autouse=True)
+def nothing_queued(mysql):
+    """Every test of this file starts with nothing queued."""
+    clear_queue(mysql)
+
+
+@pytest.fixture
+def clean(mysql):
+    """Nothing queued or running, no open backup_failed alert."""
+    clear_queue(mysql)
+    with mysql.cursor() as cur:
         cur.execute("UPDATE platform_alerts SET status = 'resolved',"
                     " resolved_at = UTC_TIMESTAMP() WHERE status <> 'resolved'")
     return mysql
