@@ -6,6 +6,8 @@
 #   make run        local stack under var/, demo tenant, serve until Ctrl-C
 #   make test       throwaway stack under var/test-*, every test, teardown
 #   make bench      local stack + wrk benchmark table (var/bench/latest.md)
+#   make bench-backup  backup and verified restore of 1,000,000 customers
+#                   (opt-in: long; var/bench/backup.md)
 #   make format     clang-format the C sources in place
 #
 # Local overrides go in Makefile.local (not committed).
@@ -14,7 +16,7 @@
 
 CC	?= cc
 PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
-	   xlsxwriter
+	   xlsxwriter libzstd
 
 # The flags of the project's libraries come from pkg-config, which knows
 # them only once the -dev packages are installed.  They are therefore not
@@ -136,8 +138,8 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS),$(LDHARD) $(LDFLAGS)))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 
-.PHONY: all release asan deps run test unit bench format format-check \
-	clean e2e fuzz
+.PHONY: all release asan deps run test unit bench bench-backup format \
+	format-check clean e2e fuzz
 .DEFAULT_GOAL := all
 # Objects reached only through pattern rules (jobs/, tools/) would count as
 # intermediate and be deleted after each build, or on an interrupted one,
@@ -185,6 +187,9 @@ test: asan fuzz
 
 bench: release
 	@tools/bench.sh
+
+bench-backup: release
+	@tools/bench_backup.sh
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \
