@@ -9,6 +9,8 @@
 #                   and .json, ratios against tools/bench-baseline.json)
 #   make bench-scale  1,000,000 customers in 1,000 tenants (var/scale, built
 #                   once): search, list, dashboard, billing jobs
+#   make bench-backup  backup and verified restore of 1,000,000 customers
+#                   (opt-in: long; var/bench/backup.md)
 #   make format     clang-format the C sources in place
 #
 # Local overrides go in Makefile.local (not committed).
@@ -17,7 +19,7 @@
 
 CC	?= cc
 PKGS	 = libmariadb libcjson libmemcached libjwt libargon2 libpcre2-8 openssl \
-	   xlsxwriter
+	   xlsxwriter libzstd
 
 # The flags of the project's libraries come from pkg-config, which knows
 # them only once the -dev packages are installed.  They are therefore not
@@ -139,8 +141,8 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS),$(LDHARD) $(LDFLAGS)))
 $(eval $(call variant,asan,$(ASAN_CFLAGS),-pie $(SAN) $(LDFLAGS)))
 
-.PHONY: all release asan deps run test unit bench bench-scale format \
-	format-check clean e2e fuzz
+.PHONY: all release asan deps run test unit bench bench-scale bench-backup \
+	format format-check clean e2e fuzz
 .DEFAULT_GOAL := all
 # Objects reached only through pattern rules (jobs/, tools/) would count as
 # intermediate and be deleted after each build, or on an interrupted one,
@@ -191,6 +193,9 @@ bench: release
 
 bench-scale: release
 	@tools/bench-scale.sh
+
+bench-backup: release
+	@tools/bench_backup.sh
 
 format:
 	clang-format -i $(LIB_SRCS) $(FCGI_SRCS) $(JOB_SRCS) $(TOOL_SRCS) \

@@ -1,6 +1,7 @@
 #include "reply.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
@@ -9,6 +10,7 @@
 #include "events.h"
 #include "json.h"
 #include "store/list.h"
+#include "store/platform_audit.h"
 #include "tdb.h"
 #include "util.h"
 #include "valid.h"
@@ -98,6 +100,55 @@ req_record(struct req *r, const char *action, const char *entity_type,
 	if (!event)
 		return 0;
 	return event_emit(r->tdb, event, entity_type, id, new ? new : old);
+}
+
+/* A row as JSON text in the request's arena; NULL for NULL. */
+static int
+row_text(struct req *r, const struct rowtype *type, const void *row,
+         const char **out)
+{
+	cJSON *o;
+	char *text;
+
+	*out = NULL;
+	if (!row)
+		return 0;
+	o = json_own(r->a, row_json(type, row));
+	if (!o)
+		return -1;
+	text = cJSON_PrintUnformatted(o);
+	if (!text)
+		return -1;
+	*out = arena_strdup(r->a, text);
+	cJSON_free(text);
+	return *out ? 0 : -1;
+}
+
+int
+req_platform_record(struct req *r, const char *action, const char *entity_type,
+                    int64_t id, const struct rowtype *type, const void *before,
+                    const void *after)
+{
+	struct platform_audit e = {
+	    .admin_id = r->who.user_id,
+	    .action = action,
+	    .entity_type = entity_type,
+	    .entity_id = id,
+	    .ip_address = r->remote_addr,
+	};
+	char ua[256];
+
+	/* As in lib/audit.c: the user agent is capped to its column. */
+	if (r->user_agent) {
+		snprintf(ua, sizeof(ua), "%s", r->user_agent);
+		if (!utf8_valid(ua, strlen(ua)))
+			ua[0] = '\0';
+		e.user_agent = ua;
+	}
+	if (row_text(r, type, before, &e.old_values) < 0 ||
+	    row_text(r, type, after, &e.new_values) < 0)
+		return -1;
+	return store_platform_audit_insert(r->db, r->a, &e);
 }
 
 static int
@@ -206,6 +257,7 @@ reply_list(struct req *r, const struct list_spec *spec)
 	struct rows rows;
 	size_t sort;
 	void *filter;
+	int rc;
 
 	filter = arena_zalloc(r->a, l->filter_size + 1);
 	if (!filter)
@@ -220,8 +272,15 @@ reply_list(struct req *r, const struct list_spec *spec)
 		              spec->parent_what) < 0)
 			return -1;
 	}
-	if (store_list_fetch(r->tdb, l, filter, sort, per_page,
-	                     (page - 1) * per_page, &rows, &total) < 0)
+	/* A platform administrator's list is one of global statements. */
+	if (r->tdb)
+		rc = store_list_fetch(r->tdb, l, filter, sort, per_page,
+		                      (page - 1) * per_page, &rows, &total);
+	else
+		rc = store_list_fetch_global(r->db, r->a, l, filter, sort,
+		                             per_page, (page - 1) * per_page,
+		                             &rows, &total);
+	if (rc < 0)
 		return -1;
 	return reply_page(r, &rows, page, per_page, total);
 }

@@ -73,6 +73,18 @@ int req_record(struct req *r, const char *action, const char *entity_type,
                int64_t id, const struct rowtype *type, const void *before,
                const void *after, const char *event);
 
+/*
+ * The platform's audit entry of a change by a platform administrator
+ * (platform_audit_logs: a backup or a platform alert belongs to no
+ * tenant), on r->db in the handler's transaction: action on entity_type
+ * id, before -> after rows of type (either may be NULL), with the
+ * request's address and user agent.  0 or -1.
+ */
+int req_platform_record(struct req *r, const char *action,
+                        const char *entity_type, int64_t id,
+                        const struct rowtype *type, const void *before,
+                        const void *after);
+
 /* How a query parameter fills a member of a list's filter struct. */
 enum filter_type {
 	FILTER_ID,     /* int64_t: a positive id; absent 0 */

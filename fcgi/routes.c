@@ -18,6 +18,7 @@
 #include "mailer.h"
 #include "store/alert.h"
 #include "store/audit.h"
+#include "store/backup.h"
 #include "store/boost.h"
 #include "store/customer.h"
 #include "store/device.h"
@@ -25,6 +26,7 @@
 #include "store/mail.h"
 #include "store/payment.h"
 #include "store/plan.h"
+#include "store/platform_alert.h"
 #include "store/provision.h"
 #include "store/report.h"
 #include "store/router.h"
@@ -63,6 +65,13 @@ const struct route routes_api[] = {
 	{ HTTP_GET,    "/platform/tenants",     ROLE_PLATFORM, platform_tenants_list,   NULL, R_LIST, "List tenants", &tenant_summary_row, NULL },
 	{ HTTP_GET,    "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_get,    NULL, 0,      "Get a tenant", &tenant_summary_row, NULL },
 	{ HTTP_DELETE, "/platform/tenants/:id", ROLE_PLATFORM, platform_tenants_delete, NULL, E,      "Delete a tenant and all its data", NULL, NULL },
+	{ HTTP_GET,    "/platform/backups",                 ROLE_PLATFORM, backups_list,                NULL, 0, "List backups", NULL, &backup_list_spec },
+	{ HTTP_POST,   "/platform/backups",                 ROLE_PLATFORM, backups_create,              NULL, 0, "Queue a backup", &backup_detail_row, NULL },
+	{ HTTP_GET,    "/platform/backups/:id",             ROLE_PLATFORM, backups_get,                 NULL, 0, "Get a backup", &backup_detail_row, NULL },
+	{ HTTP_POST,   "/platform/backups/:id/verify",      ROLE_PLATFORM, backups_verify,              NULL, 0, "Queue a verification of a backup", &backup_detail_row, NULL },
+	{ HTTP_GET,    "/platform/alerts",                  ROLE_PLATFORM, platform_alerts_list,        NULL, 0, "List platform alerts", NULL, &platform_alert_list_spec },
+	{ HTTP_GET,    "/platform/alerts/:id",              ROLE_PLATFORM, platform_alerts_get,         NULL, 0, "Get a platform alert", &platform_alert_row, NULL },
+	{ HTTP_POST,   "/platform/alerts/:id/acknowledge",  ROLE_PLATFORM, platform_alerts_acknowledge, NULL, 0, "Acknowledge a platform alert", &platform_alert_row, NULL },
 
 	/* Service plans, customers, payments, dashboard. */
 	{ HTTP_GET,    "/service-plans",                   ROLE_VIEWER,   service_plans_list,          NULL,                  0,  "List service plans", NULL, &plan_list_spec },

@@ -48,6 +48,19 @@ int platform_tenants_list(struct req *r);
 int platform_tenants_get(struct req *r);
 int platform_tenants_delete(struct req *r);
 
+/* fcgi/backups.c */
+extern const struct list_spec backup_list_spec;
+int backups_list(struct req *r);
+int backups_get(struct req *r);
+int backups_create(struct req *r);
+int backups_verify(struct req *r);
+
+/* fcgi/platform_alerts.c */
+extern const struct list_spec platform_alert_list_spec;
+int platform_alerts_list(struct req *r);
+int platform_alerts_get(struct req *r);
+int platform_alerts_acknowledge(struct req *r);
+
 /* fcgi/audit_logs.c */
 extern const struct list_spec audit_log_list_spec;
 int audit_logs_list(struct req *r);

@@ -5,6 +5,7 @@
  *              (the password is read from standard input, one line)
  *   rtrw-admin tenants list
  *   rtrw-admin tenants delete ID
+ *   rtrw-admin tenant export ID --out FILE   (lib/tenant_export.h)
  *   rtrw-admin audit verify [--tenant ID]
  *   rtrw-admin audit archive --out FILE [--older-than-days N]
  *   rtrw-admin grant
@@ -33,6 +34,7 @@
 #include "store/registry.h"
 #include "store/tenant.h"
 #include "tdb.h"
+#include "tenant_export.h"
 #include "util.h"
 
 static struct config cfg;
@@ -47,6 +49,8 @@ usage(void)
 	        "(password on stdin)\n"
 	        "  tenants list\n"
 	        "  tenants delete ID\n"
+	        "  tenant export ID --out FILE   all of one tenant's data "
+	        "(tar of JSON lines)\n"
 	        "  audit verify [--tenant ID]\n"
 	        "  audit archive --out FILE [--older-than-days N]  (N >= 365)\n"
 	        "  grant                  table privileges of the app and "
@@ -290,6 +294,29 @@ out_close_file:
 	return rc;
 }
 
+/*
+ * All of one tenant's data into a tar of JSON lines with a manifest
+ * (portability and access requests; the format is in
+ * lib/tenant_export.h).
+ */
+static int
+cmd_tenant_export(int argc, char **argv)
+{
+	const char *out = opt(argc, argv, "--out");
+	char err[512];
+	int64_t id;
+
+	if (argc != 4 || strcmp(argv[0], "export") != 0 || !out ||
+	    parse_int64(argv[1], 1, INT64_MAX, &id) < 0)
+		return usage();
+	if (tenant_export(&cfg, id, out, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtrw-admin: %s\n", err);
+		return 1;
+	}
+	printf("tenant %" PRId64 " exported to %s\n", id, out);
+	return 0;
+}
+
 /* The demo tenant with one user per role, for `make run`. */
 static int
 cmd_demo(int argc, char **argv)
@@ -391,6 +418,8 @@ main(int argc, char **argv)
 		rc = cmd_platform_admin(argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "tenants") == 0)
 		rc = cmd_tenants(argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "tenant") == 0)
+		rc = cmd_tenant_export(argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "audit") == 0 && i + 1 < argc &&
 	         strcmp(argv[i + 1], "verify") == 0)
 		rc = cmd_audit_verify(argc - i - 2, argv + i + 2);

@@ -56,6 +56,16 @@ static const struct ckey ckeys[] = {
 	S(db_account_hosts),
 	S(db_maint_user),
 	S(db_maint_password_file),
+	S(db_backup_user),
+	S(db_backup_password_file),
+	S(backup_dir),
+	S(backup_key_dir),
+	I(backup_key_id, 1, 255),
+	/* Requirement 15.3: never fewer than 30 days. */
+	I(backup_retention_days, 30, 3650),
+	I(backup_zstd_level, 1, 19),
+	S(backup_scratch_dir),
+	I(backup_scratch_buffer_pool_mb, 64, 65536),
 	I(access_ttl_seconds, 60, 86400),
 	I(refresh_ttl_seconds, 300, 365 * 86400),
 	I(jwt_leeway_seconds, 0, 300),
@@ -149,6 +159,16 @@ config_defaults(struct config *c)
 	set_str(c->db_maint_user, sizeof(c->db_maint_user), "rtrw_maint");
 	set_str(c->db_account_hosts, sizeof(c->db_account_hosts),
 	        "localhost,127.0.0.1");
+	set_str(c->db_backup_user, sizeof(c->db_backup_user), "rtrw_backup");
+	set_str(c->backup_dir, sizeof(c->backup_dir), "/var/lib/rtrw/backups");
+	set_str(c->backup_key_dir, sizeof(c->backup_key_dir),
+	        "/etc/rtrw/backup-keys");
+	c->backup_key_id = 1;
+	c->backup_retention_days = 30;
+	c->backup_zstd_level = 3;
+	set_str(c->backup_scratch_dir, sizeof(c->backup_scratch_dir),
+	        "/var/tmp");
+	c->backup_scratch_buffer_pool_mb = 512;
 	c->access_ttl_seconds = 900;
 	c->refresh_ttl_seconds = 30 * 86400;
 	c->jwt_leeway_seconds = 30;

@@ -52,6 +52,21 @@ struct config {
 	char db_maint_user[CONFIG_STR_MAX];
 	char db_maint_password_file[CONFIG_STR_MAX];
 
+	/*
+	 * Backups (rtrw-backup, lib/backupjob.c).  The backup account reads
+	 * every table, writes the backups table and sees and rotates the
+	 * binary logs; it never writes tenant data.
+	 */
+	char db_backup_user[CONFIG_STR_MAX];
+	char db_backup_password_file[CONFIG_STR_MAX];
+	char backup_dir[CONFIG_STR_MAX];     /* containers and manifests */
+	char backup_key_dir[CONFIG_STR_MAX]; /* <id>.key files, 0600 */
+	int backup_key_id;                   /* the key new files use */
+	int backup_retention_days;           /* 30 or more */
+	int backup_zstd_level;
+	char backup_scratch_dir[CONFIG_STR_MAX]; /* test loads, restores */
+	int backup_scratch_buffer_pool_mb;
+
 	/* Tokens and passwords. */
 	int access_ttl_seconds;
 	int refresh_ttl_seconds;

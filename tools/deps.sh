@@ -9,7 +9,7 @@ PACKAGES=(
 	build-essential pkg-config clang-format clang libclang-rt-14-dev
 	libfcgi-dev libmariadb-dev libcjson-dev libssl-dev libjwt-dev
 	libmemcached-dev libpcre2-dev libwebsockets-dev libcurl4-openssl-dev
-	libxlsxwriter-dev libargon2-dev libpq-dev check
+	libxlsxwriter-dev libargon2-dev libpq-dev libzstd-dev check
 	mariadb-server mariadb-client memcached nginx-light postgresql
 	openssl wrk curl procps psmisc gettext-base nodejs npm
 	python3 python3-pytest python3-requests python3-yaml

@@ -302,6 +302,11 @@ make_secrets() {
 	secret rtrw_owner.pass
 	secret rtrw_app.pass
 	secret rtrw_maint.pass
+	secret rtrw_backup.pass
+	# The backup keyring (rtrw-backup): a directory of <id>.key files.
+	mkdir -p "$SEC/backup-keys"
+	chmod 0700 "$SEC/backup-keys"
+	secret backup-keys/1.key
 }
 
 write_config() {
@@ -324,6 +329,13 @@ db_connect_timeout = 2
 memcached = $MEMCACHED_SOCKET
 jwt_secret_file = $SEC/jwt.key
 data_key_file = $SEC/data.key
+db_backup_user = rtrw_backup
+db_backup_password_file = $SEC/rtrw_backup.pass
+backup_dir = $D/backups
+backup_key_dir = $SEC/backup-keys
+backup_key_id = 1
+backup_scratch_dir = $D/tmp
+backup_scratch_buffer_pool_mb = 128
 max_body_bytes = 1048576
 arena_cap_bytes = 16777216
 log_level = ${LOG_LEVEL:-info}
@@ -376,7 +388,7 @@ start_mariadb() {
 	spawn mariadb "$LOG/mariadb.log" mariadbd --no-defaults --user=root \
 		--datadir="$D/mysql" --tmpdir="$D/mysql-tmp" --socket="$MYSQL_SOCKET" \
 		--port="$MYSQL_PORT" --bind-address=127.0.0.1 \
-		--log-bin="$D/mysql-bin" --server-id=1 \
+		--log-bin="$D/mysql-bin" --server-id=1 --binlog-format=ROW \
 		--pid-file="$RUN/mariadb.pid" --log-error="$LOG/mariadb.log" \
 		--log-bin-trust-function-creators=1 --expire-logs-days=2 \
 		--skip-name-resolve --character-set-server=utf8mb4 \
@@ -396,11 +408,12 @@ start_mariadb() {
 # queries of a stack that is serving (`stack.sh up` on a live stack, as
 # make bench does).
 bootstrap_mariadb() {
-	local root owner app maint h
+	local root owner app maint backup h
 	root=$(cat "$SEC/root.pass")
 	owner=$(cat "$SEC/rtrw_owner.pass")
 	app=$(cat "$SEC/rtrw_app.pass")
 	maint=$(cat "$SEC/rtrw_maint.pass")
+	backup=$(cat "$SEC/rtrw_backup.pass")
 	{
 		echo "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$root');"
 		echo "CREATE DATABASE IF NOT EXISTS rtrw CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
@@ -414,6 +427,11 @@ bootstrap_mariadb() {
 			echo "ALTER USER 'rtrw_app'@'$h' IDENTIFIED BY '$app';"
 			echo "CREATE USER IF NOT EXISTS 'rtrw_maint'@'$h' IDENTIFIED BY '$maint';"
 			echo "ALTER USER 'rtrw_maint'@'$h' IDENTIFIED BY '$maint';"
+			# rtrw-backup: sees and rotates the binary logs; its
+			# table privileges come from rtrw-admin grant.
+			echo "CREATE USER IF NOT EXISTS 'rtrw_backup'@'$h' IDENTIFIED BY '$backup';"
+			echo "ALTER USER 'rtrw_backup'@'$h' IDENTIFIED BY '$backup';"
+			echo "GRANT RELOAD, BINLOG MONITOR ON *.* TO 'rtrw_backup'@'$h';"
 		done
 		echo "FLUSH PRIVILEGES;"
 	} | mysql_root ||

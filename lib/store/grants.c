@@ -70,6 +70,95 @@ account_hosts(const char *list, char hosts[][256], int max)
 }
 
 /*
+ * The tables the backup account writes, each when it exists: its own
+ * rows, the platform alert of a failure, and the platform admins' email
+ * about it (the mailer's queue).  It never writes tenant data.
+ */
+/*
+ * What the backup account must not hold database-wide: everything of
+ * MariaDB 10.11's database privileges but what a dump reads.
+ */
+#define BACKUP_DB_DENY                                                         \
+	"INSERT, UPDATE, DELETE, CREATE, DROP, GRANT OPTION, REFERENCES, "     \
+	"INDEX, ALTER, CREATE TEMPORARY TABLES, CREATE VIEW, CREATE ROUTINE, " \
+	"ALTER ROUTINE, EXECUTE, DELETE HISTORY"
+
+static const char *const backup_writes[] = {"backups", "platform_alerts",
+                                            "platform_notifications", NULL};
+
+/*
+ * The backup account: everything mariadb-dump --single-transaction
+ * --routines --triggers --events reads, database-wide (it must see
+ * tables that later migrations add), and writing backup_writes.  Its
+ * global BINLOG MONITOR and RELOAD come from the database's root (see
+ * the README): the schema owner cannot grant them.
+ */
+static int
+backup_grants(MYSQL *m, const struct config *c, char hosts[][256],
+              char tables[][65], int ntables, char *err, size_t errlen)
+{
+	int nhosts = account_hosts(c->db_account_hosts, hosts, 8), count = 0;
+
+	if (nhosts < 0) {
+		snprintf(err, errlen,
+		         "db_account_hosts must be a comma-separated list of "
+		         "host names or addresses");
+		return -1;
+	}
+	for (int h = 0; h < nhosts; h++) {
+		struct buf sql = BUF_INIT(1024);
+		int bad;
+
+		/*
+		 * As for the other accounts: grant, then take away what it
+		 * must not have, so that a live backup account never loses
+		 * what it holds in between.
+		 */
+		buf_addf(&sql,
+		         "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES "
+		         "ON `%s`.* TO '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		bad = run(m, sql.s, err, errlen);
+		buf_reset(&sql);
+		buf_addf(&sql,
+		         "REVOKE " BACKUP_DB_DENY " ON `%s`.* FROM '%s'@'%s'",
+		         c->db_name, c->db_backup_user, hosts[h]);
+		if (!bad)
+			bad = run(m, sql.s, err, errlen);
+		/* The tables come with later migrations (0011 and 0015). */
+		for (int w = 0; !bad && backup_writes[w]; w++) {
+			int present = 0;
+
+			for (int i = 0; i < ntables; i++)
+				if (strcmp(tables[i], backup_writes[w]) == 0)
+					present = 1;
+			if (!present)
+				continue;
+			buf_reset(&sql);
+			buf_addf(
+			    &sql,
+			    "GRANT INSERT, UPDATE ON `%s`.`%s` TO '%s'@'%s'",
+			    c->db_name, backup_writes[w], c->db_backup_user,
+			    hosts[h]);
+			bad = run(m, sql.s, err, errlen);
+			buf_reset(&sql);
+			buf_addf(&sql,
+			         "REVOKE DELETE, " OTHER_PRIVS
+			         " ON `%s`.`%s` FROM '%s'@'%s'",
+			         c->db_name, backup_writes[w],
+			         c->db_backup_user, hosts[h]);
+			if (!bad)
+				bad = run(m, sql.s, err, errlen);
+		}
+		buf_release(&sql);
+		if (bad)
+			return -1;
+		count += 2;
+	}
+	return count;
+}
+
+/*
  * EXECUTE on the schema's stored procedures for the application account
  * at host (the usage partition upkeep and purge of 0013, which run with
  * their definer's rights so that the account itself needs no ALTER or
@@ -130,7 +219,8 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 	                         pw, sizeof(pw), err, errlen) < 0)
 		return -1;
 	if (!ident_ok(c->db_name) || !ident_ok(c->db_user) ||
-	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user))) {
+	    (c->db_maint_user[0] && !ident_ok(c->db_maint_user)) ||
+	    (c->db_backup_user[0] && !ident_ok(c->db_backup_user))) {
 		snprintf(err, errlen,
 		         "database and account names must be [a-z0-9_]");
 		return -1;
@@ -173,7 +263,11 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 				struct buf sql = BUF_INIT(1024);
 				const char *t = tables[i], *privs, *deny;
 
-				if (a == 0 && strcmp(t, "audit_logs") == 0) {
+				/* Audit trails are written once, never changed.
+				 */
+				if (a == 0 &&
+				    (strcmp(t, "audit_logs") == 0 ||
+				     strcmp(t, "platform_audit_logs") == 0)) {
 					privs = "SELECT, INSERT";
 					deny = "UPDATE, DELETE, " OTHER_PRIVS;
 				} else if (a == 0 &&
@@ -243,6 +337,14 @@ store_grants_apply(const struct config *c, char *err, size_t errlen)
 				count += np;
 			}
 		}
+	}
+	if (c->db_backup_user[0]) {
+		int n =
+		    backup_grants(m, c, hosts, tables, ntables, err, errlen);
+
+		if (n < 0)
+			goto out_close;
+		count += n;
 	}
 	rc = count;
 out_close:

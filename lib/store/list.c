@@ -30,6 +30,29 @@ store_list_fetch(struct tdb *t, const struct store_list *l, const void *filter,
 }
 
 int
+store_list_fetch_global(struct db *db, struct arena *a,
+                        const struct store_list *l, const void *filter,
+                        size_t sort, int64_t limit, int64_t offset,
+                        struct rows *out, int64_t *total)
+{
+	struct db_count n;
+
+	if (l->fetch)
+		return -1;
+	if (db_list(db, a, l->page, sort, limit, offset, filter, out) < 0)
+		return -1;
+	/* As above: a short page ends the list. */
+	if ((int64_t)out->n < limit && (out->n > 0 || offset == 0)) {
+		*total = offset + (int64_t)out->n;
+		return 0;
+	}
+	if (db_one(db, a, l->count, filter, &n) < 0)
+		return -1;
+	*total = n.n;
+	return 0;
+}
+
+int
 store_list_sort(const struct store_list *l, const char *key)
 {
 	for (size_t i = 0; l->sorts && l->sorts[i].key; i++)

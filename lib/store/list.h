@@ -17,6 +17,8 @@
 
 #include "row.h"
 
+struct arena;
+struct db;
 struct tdb;
 struct stmt_def;
 struct sort_def;
@@ -44,6 +46,16 @@ struct store_list {
 int store_list_fetch(struct tdb *t, const struct store_list *l,
                      const void *filter, size_t sort, int64_t limit,
                      int64_t offset, struct rows *out, int64_t *total);
+
+/*
+ * The same for a list of global statements (the platform's lists: a
+ * platform administrator has no tenant handle), on db with rows in a.
+ * A list with a fetch function of its own is a tenant list: -1.
+ */
+int store_list_fetch_global(struct db *db, struct arena *a,
+                            const struct store_list *l, const void *filter,
+                            size_t sort, int64_t limit, int64_t offset,
+                            struct rows *out, int64_t *total);
 
 /* The index of key among l's sorts, or -1. */
 int store_list_sort(const struct store_list *l, const char *key);

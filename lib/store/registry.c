@@ -24,6 +24,9 @@ extern const struct stmt_def store_mail_stmts[];
 extern const struct stmt_def store_usage_stmts[];
 extern const struct stmt_def store_report_stmts[];
 extern const struct stmt_def store_dashboard_stmts[];
+extern const struct stmt_def store_backup_stmts[];
+extern const struct stmt_def store_platform_alert_stmts[];
+extern const struct stmt_def store_platform_audit_stmts[];
 
 /*
  * Every statement table; db_register() checks each.  One per line, so
@@ -53,13 +56,17 @@ static const struct stmt_def *const tables[] = {
     store_usage_stmts,
     store_report_stmts,
     store_dashboard_stmts,
+    store_backup_stmts,         /* rtrw-backup, /platform/backups */
+    store_platform_alert_stmts, /* /platform/alerts */
+    store_platform_audit_stmts, /* platform_audit_logs */
     NULL,
 };
 /* clang-format on */
 
 /*
  * The tables without a tenant_id column: a query over only these needs
- * no tenant filter.  Every other table is a tenant table.
+ * no tenant filter.  Every other table is a tenant table.  The
+ * platform's backups, alerts and audit trail (0015) are global.
  */
 static const char *const global_tables[] = {
     "tenants",
@@ -68,6 +75,9 @@ static const char *const global_tables[] = {
     "schema_migrations",
     "email_template_defaults", /* the mailer's default templates */
     "platform_notifications",  /* the platform's mail queue */
+    "backups",                 /* 0015: the platform's backups */
+    "platform_alerts",         /* alerts of no tenant (backup_failed) */
+    "platform_audit_logs",     /* platform admins' actions */
     NULL,
 };
 

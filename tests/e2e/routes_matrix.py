@@ -36,6 +36,13 @@ ROLE = {
     ("GET", "/api/v1/platform/tenants"): PLATFORM,
     ("GET", "/api/v1/platform/tenants/{id}"): PLATFORM,
     ("DELETE", "/api/v1/platform/tenants/{id}"): PLATFORM,
+    ("GET", "/api/v1/platform/backups"): PLATFORM,
+    ("POST", "/api/v1/platform/backups"): PLATFORM,
+    ("GET", "/api/v1/platform/backups/{id}"): PLATFORM,
+    ("POST", "/api/v1/platform/backups/{id}/verify"): PLATFORM,
+    ("GET", "/api/v1/platform/alerts"): PLATFORM,
+    ("GET", "/api/v1/platform/alerts/{id}"): PLATFORM,
+    ("POST", "/api/v1/platform/alerts/{id}/acknowledge"): PLATFORM,
 }
 
 

@@ -48,10 +48,13 @@ ROLES = {"admin", "operator", "technician", "viewer"}
 
 # Columns only MariaDB has: STORED generated columns that stand in for
 # PostgreSQL's partial unique indexes (uq_alerts_tenant_open,
-# uq_payments_tenant_invoice).  Each must exist and be generated.
+# uq_payments_tenant_invoice, uq_backups_queued, uq_platform_alerts_open).  Each must exist and be generated.
 MYSQL_ONLY_COLUMNS = {
     ("alerts", "open_key"),
     ("payments", "invoice_customer_id"),
+    # uq_backups_queued and uq_platform_alerts_open (0015).
+    ("backups", "queued_key"),
+    ("platform_alerts", "open_key"),
 }
 
 # Secondary indexes of tenant tables that may lead with something other

@@ -66,6 +66,30 @@ START_TEST(parse_errors_say_where)
 }
 END_TEST
 
+/* Requirement 15.3: backups are kept for at least 30 days. */
+START_TEST(backup_retention_has_a_floor)
+{
+	struct config c;
+	char err[256];
+
+	config_defaults(&c);
+	ck_assert_int_eq(c.backup_retention_days, 30);
+	ck_assert_int_eq(c.backup_key_id, 1);
+	ck_assert_str_eq(c.db_backup_user, "rtrw_backup");
+	ck_assert_int_eq(config_parse(&c, "backup_retention_days = 29\n", "f",
+	                              err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "from 30"));
+	ck_assert_int_eq(config_parse(&c, "backup_retention_days = 90\n", "f",
+	                              err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(c.backup_retention_days, 90);
+	ck_assert_int_eq(
+	    config_parse(&c, "backup_key_id = 256\n", "f", err, sizeof(err)),
+	    -1);
+}
+END_TEST
+
 START_TEST(environment_overrides)
 {
 	struct config c;
@@ -160,4 +184,5 @@ START_TEST(load_named_file)
 END_TEST
 
 UNIT_MAIN("config", parse_file_and_defaults, parse_errors_say_where,
-          environment_overrides, secrets_are_checked, load_named_file)
+          backup_retention_has_a_floor, environment_overrides,
+          secrets_are_checked, load_named_file)
