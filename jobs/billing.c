@@ -223,6 +223,9 @@ overdue_tenant(struct run *run, int64_t tid, const char *tz)
 		t = tdb_open(run->db, &run->work, tid);
 		if (!t || tdb_begin(t) < 0)
 			return -1;
+		/* The chain before the rows: see audit_hold(). */
+		if (audit_hold(t) < 0)
+			goto out_fail;
 		if (store_payment_overdue_pick(t, today, OVERDUE_BATCH, &pick) <
 		    0)
 			goto out_fail;

@@ -191,6 +191,14 @@ out_free:
 }
 
 int
+audit_hold(struct tdb *t)
+{
+	const char *prev;
+
+	return store_audit_chain_lock(t, &prev);
+}
+
+int
 audit_verify(struct tdb *t, struct arena *a, int64_t *checked, int64_t *bad_id,
              const char **why)
 {

@@ -39,6 +39,16 @@ struct audit_entry {
 int audit_write(struct tdb *t, const struct audit_entry *e);
 
 /*
+ * Takes the tenant's chain lock now, as audit_write() would at its first
+ * entry; it is held until the transaction ends.  A transaction that picks
+ * rows (FOR UPDATE, SKIP LOCKED) and then writes entries calls it first:
+ * otherwise two of them each hold their picked rows and gap locks and
+ * wait for the chain the other holds, and InnoDB kills one (rtrw-billing
+ * overdue run twice at once did).  Returns 0 or -1.
+ */
+int audit_hold(struct tdb *t);
+
+/*
  * The chain hash of one entry: SHA-256, as 64 hex digits, over the
  * previous hash and the entry's fields as stored.  NULL columns are
  * passed as NULL.  Used by the writer and by the verifier alike.

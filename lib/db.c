@@ -1288,13 +1288,22 @@ db_commit(struct db *db)
 int
 db_rollback(struct db *db)
 {
+	enum db_error cause;
 	int rc;
 
 	if (!db->conn || !db->in_tx) {
 		db->in_tx = 0;
 		return 0;
 	}
+	/*
+	 * A rollback follows a failure: the failure's cause stays the last
+	 * error (a caller retries a deadlock victim after rolling it back),
+	 * unless the rollback itself fails.
+	 */
+	cause = db->last;
 	rc = simple(db, "ROLLBACK");
+	if (rc == 0)
+		db->last = cause;
 	db->in_tx = 0;
 	if (commit_hook)
 		commit_hook(&db->cfg, 0);

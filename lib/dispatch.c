@@ -291,6 +291,59 @@ finish_error(struct app *app, struct req *r)
 	http_error(r);
 }
 
+/*
+ * Whether a failed handler lost its transaction to a lock: InnoDB chose
+ * it as a deadlock victim and nothing of it was answered or committed.
+ * Such a failure is the database's choice of one of two valid
+ * transactions, not the client's fault nor a fault of the server, so it
+ * is run again rather than answered 500.  A deadlock is found at once; a
+ * request that has already run RETRY_WITHIN_US waited out a lock wait
+ * timeout (innodb_lock_wait_timeout, 50 s) and is not run again.
+ */
+#define RETRY_WITHIN_US 2000000
+static int
+lost_to_lock(const struct app *app, const struct req *r)
+{
+	return app->db && db_last_error(app->db) == DBE_LOCK && !r->err_code &&
+	       r->status < 400 && !r->a->over &&
+	       !(r->stream && r->stream->on) &&
+	       now_usec() - r->started_us < RETRY_WITHIN_US;
+}
+
+/*
+ * Runs the handler and rolls back what it left open.  A handler that
+ * lost its transaction to a lock runs again, up to HANDLER_ATTEMPTS times
+ * in all, from the same request (body, fields and principal) with its
+ * response reset: handlers keep their state in the database and send
+ * events only after a commit (lib/events.h), so a second run sees what
+ * the first never did.  Work outside the database (a memcached delete,
+ * a router read) is repeated, and is safe to repeat.
+ */
+#define HANDLER_ATTEMPTS 3
+static int
+run_handler(struct app *app, struct req *r)
+{
+	size_t headers_len = r->headers->len;
+	int rc;
+
+	for (int attempt = 1;; attempt++) {
+		rc = r->route->handler(r);
+		if (app->db)
+			db_request_done(app->db);
+		if (rc == 0 || attempt == HANDLER_ATTEMPTS ||
+		    !lost_to_lock(app, r))
+			return rc;
+		log_warn("request %s: lost a deadlock or lock wait, run %d of "
+		         "%d",
+		         r->request_id, attempt + 1, HANDLER_ATTEMPTS);
+		r->status = 0;
+		r->err_msg = NULL;
+		r->err_details = NULL;
+		buf_reset(r->body_out);
+		buf_truncate(r->headers, headers_len);
+	}
+}
+
 void
 dispatch(struct app *app, struct req *r, int body_too_large)
 {
@@ -351,9 +404,7 @@ dispatch(struct app *app, struct req *r, int body_too_large)
 		         "request body is larger than 1 MiB");
 		goto out_error;
 	}
-	rc = r->route->handler(r);
-	if (app->db)
-		db_request_done(app->db);
+	rc = run_handler(app, r);
 	if (rc == 0 && !r->a->over)
 		return;
 out_error:

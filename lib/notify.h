@@ -39,9 +39,10 @@ int notify_admins(struct tdb *t, const char *template_key, const cJSON *payload,
  * platform_notifications: platform mail has no tenant, so it has a queue
  * of its own that rtrw-mailer sends with the platform's SMTP server and
  * the default template (email_template_defaults).  For backup_failed the
- * payload carries backup_id, source ("schedule" or "manual"), started_at,
- * host and error; a dedupe key such as "backup_failed:<backup id>" keeps a
- * retried failure report from mailing twice.  Runs on db in the
+ * payload carries backup_id, source ("schedule", "manual" or "api"),
+ * started_at, host and error; a dedupe key such as
+ * "backup_failed:<backup id>" keeps a retried failure report from
+ * mailing twice.  Runs on db in the
  * caller's transaction, if any; a (one-row-per-admin) dedupe key makes it
  * idempotent as in notify_admins().  Returns the number of rows queued,
  * or -1.

@@ -33,7 +33,9 @@ enum db_error {
 
 /*
  * Transactions on the handle's connection: 0 or -1.  tdb_rollback() of
- * no transaction is a no-op.
+ * no transaction is a no-op; a rollback that succeeds keeps the last
+ * error (the failure that led to it), so a caller rolls back first and
+ * then asks tdb_last_error() whether it lost a lock and may run again.
  */
 int tdb_begin(struct tdb *t);
 int tdb_commit(struct tdb *t);
