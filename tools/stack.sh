@@ -899,7 +899,8 @@ copy_docs() {
 	local w=$WWW/www
 	rm -rf "$w.new"
 	mkdir -p "$w.new/docs" "$w.new/swagger-ui"
-	cp "$REPO/docs/index.html" "$REPO/docs/openapi.yaml" "$w.new/docs/"
+	cp "$REPO/docs/index.html" "$REPO/docs/openapi.yaml" \
+		"$REPO/docs/asyncapi.yaml" "$w.new/docs/"
 	if [ -d "$SWAGGER_UI" ]; then
 		# The source maps are most of the package and never requested.
 		find "$SWAGGER_UI/" -maxdepth 1 -type f ! -name '*.map' \

@@ -147,7 +147,9 @@ def probe(stack):
     sd = pathlib.Path(stack["STACK_DIR"])
     binary = pathlib.Path(stack["RTRW_BIN"]) / "stream_probe"
     assert binary.exists(), f"{binary} is not built (make asan / make)"
-    base = sd / "stream-probe"
+    # Beside the stack's API socket, where nginx's workers (www-data) can
+    # reach it even when the checkout is a 0700 folder.
+    base = pathlib.Path(stack["WWW_DIR"]) / "stream-probe"
     shutil.rmtree(base, ignore_errors=True)
     (base / "nginx").mkdir(parents=True)
     (base / "xtmp").mkdir()
