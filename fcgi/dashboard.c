@@ -33,6 +33,7 @@
 #include "store/dashboard.h"
 #include "store/user.h"
 #include "usage.h"
+#include "util.h"
 
 /* {"total", "pending", "active", "suspended", "terminated"}. */
 static cJSON *
@@ -100,7 +101,6 @@ dashboard_stats(struct req *r)
 	struct ticket_counts tickets;
 	struct usage_overview ov;
 	time_t now = time(NULL);
-	struct tm tm;
 	struct cache *cache = r->cache;
 	cJSON *d, *rev, *bw;
 	char *hit;
@@ -132,8 +132,7 @@ dashboard_stats(struct req *r)
 	json_add_int(bw, "capacity_kbps", ov.capacity_kbps);
 	json_add_int(bw, "used_kbps", ov.used_kbps);
 	json_add_decimal(bw, "usage_percent", ov.usage_percent);
-	gmtime_r(&now, &tm);
-	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_text(now, UTC_RFC3339, at);
 	cJSON_AddStringToObject(d, "generated_at", at);
 	cJSON_AddStringToObject(d, "as_of", today);
 	if (req_data(r, 200, d) < 0)

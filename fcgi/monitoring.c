@@ -53,6 +53,7 @@
 #include "store/usage.h"
 #include "store/user.h"
 #include "usage.h"
+#include "util.h"
 
 #define DOWN_SECONDS 10 /* a router that failed is not tried again for this */
 
@@ -86,24 +87,6 @@ static const struct filter_def usage_params[] = {
 /* clang-format on */
 
 const struct list_spec monitoring_usage_query = {.filters = usage_params};
-
-static void
-rfc3339(time_t t, char out[32])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
-sql_time(time_t t, char out[24])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 24, "%Y-%m-%d %H:%M:%S", &tm);
-}
 
 /*
  * The first bucket of period at now: level, since (UTC) and the bucket
@@ -192,13 +175,13 @@ monitoring_usage(struct req *r)
 	period = q.period ? q.period : "24h";
 	if (period_start(period, tz, now, &level, &since, &interval) < 0)
 		return -1;
-	sql_time(since, since_sql);
+	utc_text(since, UTC_SQL, since_sql);
 	if (store_usage_points(r->tdb, level, r->ids[0], since_sql, &rs) < 0)
 		return -1;
 	if (rs.n == 0)
 		return req_fail(r, 404, "not_found", "customer not found");
-	rfc3339(since, from);
-	rfc3339(now, to);
+	utc_text(since, UTC_RFC3339, from);
+	utc_text(now, UTC_RFC3339, to);
 	buf_addf(&b,
 	         "{\"data\":{\"customer_id\":%" PRId64 ",\"period\":\"%s\","
 	         "\"interval\":\"%s\",\"from\":\"%s\",\"to\":\"%s\","
@@ -282,7 +265,7 @@ monitoring_realtime(struct req *r)
 	d = cJSON_CreateObject();
 	if (!d)
 		return -1;
-	rfc3339(time(NULL), at);
+	utc_text(time(NULL), UTC_RFC3339, at);
 	json_add_int(d, "customer_id", c.id);
 	json_add_int(d, "router_id", c.router_id);
 	cJSON_AddStringToObject(d, "at", at);
@@ -345,7 +328,7 @@ monitoring_overview(struct req *r)
 		cJSON_AddBoolToObject(x, "stale", !o->fresh);
 		cJSON_AddItemToArray(rs, x);
 	}
-	rfc3339(time(NULL), at);
+	utc_text(time(NULL), UTC_RFC3339, at);
 	cJSON_AddStringToObject(d, "generated_at", at);
 	return req_data(r, 200, d);
 }

@@ -145,15 +145,13 @@ audit_write(struct tdb *t, const struct audit_entry *e)
 	char at[40], uid[24], eid[24], hash[65], ua[256];
 	struct audit_new row;
 	struct timespec ts;
-	struct tm tm;
 	int64_t id;
 	int rc = -1;
 
 	if ((e->old_values && !old_text) || (e->new_values && !new_text))
 		goto out_free;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
+	utc_text(ts.tv_sec, UTC_SQL, at);
 	snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld",
 	         ts.tv_nsec / 1000);
 	snprintf(uid, sizeof(uid), "%" PRId64, e->user_id);

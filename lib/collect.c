@@ -216,15 +216,6 @@ poller(void *arg)
 
 /* ---- storing a router's result ---------------------------------------- */
 
-static void
-format_time(time_t t, char out[24])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 24, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* "YYYY-MM-DD HH:MM:SS" (UTC) to an instant; 0 or -1. */
 static int
 parse_time(const char *s, time_t *out)
@@ -565,11 +556,11 @@ store_readings(struct tdb *t, const struct config *cfg, struct job *j,
 	    billing_day_start(info->timezone, today, &day0) < 0)
 		return -1;
 	snprintf(key, sizeof(key), "%.7s", today);
-	format_time(now, read_at);
-	format_time(usage_bucket(now, 60), minute);
-	format_time(usage_bucket(now, 300), five);
-	format_time(usage_bucket(now, 3600), hour);
-	format_time(day0, day);
+	utc_text(now, UTC_SQL, read_at);
+	utc_text(usage_bucket(now, 60), UTC_SQL, minute);
+	utc_text(usage_bucket(now, 300), UTC_SQL, five);
+	utc_text(usage_bucket(now, 3600), UTC_SQL, hour);
+	utc_text(day0, UTC_SQL, day);
 	bk = (struct usage_buckets){minute, five, hour, day};
 	if (info->router_uptime > 0) {
 		elapsed = j->uptime - info->router_uptime;
@@ -890,7 +881,7 @@ emit_update(struct db *db, int64_t tenant_id, time_t now)
 	d = cJSON_CreateObject();
 	if (!d)
 		goto out;
-	format_time(now, when);
+	utc_text(now, UTC_SQL, when);
 	row_time_rfc3339(when, at, sizeof(at));
 	cJSON_AddStringToObject(d, "at", at);
 	json_add_int(d, "capacity_kbps", ov.capacity_kbps);
@@ -946,7 +937,7 @@ maintain(struct db *db, const struct config *cfg, time_t now)
 	struct arena a;
 	int rc = 0;
 
-	format_time(now, when);
+	utc_text(now, UTC_SQL, when);
 	arena_init(&a, 0);
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		if (store_usage_partitions(db, &a, levels[i].table, when,

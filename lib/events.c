@@ -150,11 +150,9 @@ events_prune(struct db *db, struct arena *a, int days, time_t now,
 	char cutoff[32];
 	int64_t after = 0;
 	struct rows page;
-	struct tm tm;
 
 	memset(tot, 0, sizeof(*tot));
-	gmtime_r(&when, &tm);
-	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d %H:%M:%S", &tm);
+	utc_text(when, UTC_SQL, cutoff);
 	for (;;) {
 		arena_reset(a);
 		if (store_event_tenants(db, a, after, &page) < 0)

@@ -272,10 +272,8 @@ manifest(const struct plan *p, int64_t tenant_id, const struct tenant_row *tr,
 {
 	cJSON *o = cJSON_CreateObject(), *t, *tables, *ex, *notes;
 	char when[32];
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_text(now, UTC_RFC3339, when);
 	cJSON_AddStringToObject(o, "format", "rtrw-tenant-export");
 	json_add_int(o, "version", 1);
 	t = cJSON_AddObjectToObject(o, "tenant");

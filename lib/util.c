@@ -184,6 +184,19 @@ now_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void
+utc_text(time_t t, int form, char out[UTC_TEXT_LEN])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(out, UTC_TEXT_LEN,
+	              form == UTC_RFC3339 ? "%Y-%m-%dT%H:%M:%SZ"
+	                                  : "%Y-%m-%d %H:%M:%S",
+	              &tm))
+		out[0] = '\0';
+}
+
 int
 random_bytes(void *buf, size_t n)
 {

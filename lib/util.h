@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -39,6 +40,16 @@ size_t utf8_len(const char *s, size_t n);
 
 /* Monotonic clock in microseconds. */
 int64_t now_usec(void);
+
+/*
+ * An instant as UTC text: "YYYY-MM-DD HH:MM:SS" (a DATETIME the database
+ * takes) or, with UTC_RFC3339, "YYYY-MM-DDTHH:MM:SSZ" (what the API
+ * answers); "" for an instant gmtime_r() cannot break down.
+ */
+#define UTC_TEXT_LEN 24
+#define UTC_SQL      0
+#define UTC_RFC3339  1
+void utc_text(time_t t, int form, char out[UTC_TEXT_LEN]);
 
 /* Fills buf with n cryptographically random bytes; 0 or -1. */
 int random_bytes(void *buf, size_t n);

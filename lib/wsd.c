@@ -862,7 +862,6 @@ on_auth(struct conn *c, const cJSON *msg)
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(msg, "token");
 	struct principal who;
 	char when[40];
-	struct tm tm;
 	time_t exp;
 	cJSON *o;
 
@@ -878,8 +877,7 @@ on_auth(struct conn *c, const cJSON *msg)
 	}
 	if (exp > c->exp)
 		c->exp = exp;
-	gmtime_r(&c->exp, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_text(c->exp, UTC_RFC3339, when);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "authenticated");
 	cJSON_AddStringToObject(o, "expires_at", when);
