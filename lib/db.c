@@ -848,8 +848,9 @@ decode(struct arena *a, const struct col *c, void *row, const char *v,
 /*
  * How fetch_result() receives a column.  Integers and times come in the
  * binary protocol's own form: received as text, libmariadb would print
- * them with the printf family (about 3,000 instructions a DATETIME, a third of a
- * list page's client CPU), only for decode() to parse them back.
+ * them with the printf family (about 3,000 instructions a DATETIME, a
+ * third of a list page's client CPU), only for decode() to parse them
+ * back.
  */
 enum fetch_as {
 	FETCH_TEXT,
