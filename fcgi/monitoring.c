@@ -287,13 +287,7 @@ monitoring_overview(struct req *r)
 	d = cJSON_CreateObject();
 	if (!d)
 		return -1;
-	json_add_int(d, "capacity_kbps", ov.capacity_kbps);
-	json_add_int(d, "used_kbps", ov.used_kbps);
-	json_add_decimal(d, "usage_percent", ov.usage_percent);
-	json_add_int(d, "capacity_upload_kbps", ov.capacity_upload_kbps);
-	json_add_int(d, "used_upload_kbps", ov.used_upload_kbps);
-	json_add_decimal(d, "upload_usage_percent", ov.upload_usage_percent);
-	json_add_int(d, "sessions_online", ov.sessions_online);
+	usage_overview_totals_json(d, &ov);
 	json_add_int(d, "active_customers", ov.active_customers);
 	rs = cJSON_AddArrayToObject(d, "routers");
 	for (size_t i = 0; rs && i < ov.nrouters; i++) {

@@ -884,13 +884,7 @@ emit_update(struct db *db, int64_t tenant_id, time_t now)
 	utc_text(now, UTC_SQL, when);
 	row_time_rfc3339(when, at, sizeof(at));
 	cJSON_AddStringToObject(d, "at", at);
-	json_add_int(d, "capacity_kbps", ov.capacity_kbps);
-	json_add_int(d, "used_kbps", ov.used_kbps);
-	json_add_decimal(d, "usage_percent", ov.usage_percent);
-	json_add_int(d, "capacity_upload_kbps", ov.capacity_upload_kbps);
-	json_add_int(d, "used_upload_kbps", ov.used_upload_kbps);
-	json_add_decimal(d, "upload_usage_percent", ov.upload_usage_percent);
-	json_add_int(d, "sessions_online", ov.sessions_online);
+	usage_overview_totals_json(d, &ov);
 	rs = cJSON_AddArrayToObject(d, "routers");
 	for (size_t i = 0; rs && i < ov.nrouters; i++) {
 		const struct usage_overview_router *r = &ov.routers[i];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "json.h"
 #include "crypto.h"
 #include "routeros.h"
 #include "store/router.h"
@@ -385,6 +386,18 @@ usage_overview_get(struct tdb *t, struct arena *a, struct usage_overview *out)
 	usage_percent(out->used_upload_kbps, out->capacity_upload_kbps,
 	              out->upload_usage_percent);
 	return 0;
+}
+
+void
+usage_overview_totals_json(cJSON *d, const struct usage_overview *ov)
+{
+	json_add_int(d, "capacity_kbps", ov->capacity_kbps);
+	json_add_int(d, "used_kbps", ov->used_kbps);
+	json_add_decimal(d, "usage_percent", ov->usage_percent);
+	json_add_int(d, "capacity_upload_kbps", ov->capacity_upload_kbps);
+	json_add_int(d, "used_upload_kbps", ov->used_upload_kbps);
+	json_add_decimal(d, "upload_usage_percent", ov->upload_usage_percent);
+	json_add_int(d, "sessions_online", ov->sessions_online);
 }
 
 struct ros_conn *

@@ -200,6 +200,15 @@ int usage_overview_get(struct tdb *t, struct arena *a,
                        struct usage_overview *out);
 
 /*
+ * Adds the overview's totals to d, as GET /monitoring/overview and the
+ * monitoring:update event both carry them: capacity_kbps, used_kbps,
+ * usage_percent, their upload twins and sessions_online.
+ */
+struct cJSON;
+void usage_overview_totals_json(struct cJSON *d,
+                                const struct usage_overview *ov);
+
+/*
  * Formats 100 * num / den with two decimals, half up, into out[24]
  * ("0.00" when either is not positive; at most 100000000.00).
  */
